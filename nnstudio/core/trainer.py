@@ -1,0 +1,273 @@
+"""Mini-batch gradient descent with early stopping, as a generator a GUI can drive.
+
+:meth:`Trainer.run` yields :class:`BatchProgress` (throttled), :class:`SettingChanged`,
+:class:`EpochReport` and, last, a :class:`TrainingResult`. Another thread may call
+:meth:`request_stop`, :meth:`pause`, :meth:`resume` and the ``set_*`` methods at any
+time; they take effect between batches.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Iterator
+
+import numpy as np
+
+from nnstudio.core.config import TrainingConfig
+from nnstudio.core.dataset import Split
+from nnstudio.core.network import Network, as_inputs
+from nnstudio.core.reports import BatchProgress, EpochReport, SettingChanged, TrainingResult
+
+Event = BatchProgress | EpochReport | SettingChanged | TrainingResult
+LIVE_SETTINGS = ("learning_rate", "momentum", "patience")
+
+
+class Trainer:
+    """Trains a :class:`Network` on a :class:`Split` under a :class:`TrainingConfig`.
+
+    The trainer keeps its state between calls to :meth:`run`, so a finished run can be
+    continued ("one more epoch"). When a run ends, for whatever reason, the network
+    holds the weights of the epoch with the lowest validation loss.
+    """
+
+    def __init__(self, config: TrainingConfig, data: Split, *, network: Network | None = None,
+                 progress_interval: float = 0.05) -> None:
+        self.config = config
+        self.data = data
+        self.rng = np.random.default_rng(config.seed)
+        sizes = (data.inputs, *config.hidden, data.classes)
+        self.network = network if network is not None else Network(sizes, config.activation, seed=self.rng)
+        if self.network.sizes[0] != data.inputs or self.network.sizes[-1] != data.classes:
+            raise ValueError(f"network {self.network.sizes} does not fit data of {data.inputs} inputs")
+        self.progress_interval = progress_interval
+        self.history: list[EpochReport] = []
+        self.result: TrainingResult | None = None
+        # Live settings: written by any thread, read between batches.
+        self.learning_rate = config.learning_rate
+        self.momentum = config.momentum
+        self.patience = config.patience
+        self._pending: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+        # Early-stopping state.
+        self._best_params = self.network.copy_parameters()
+        self._best_epoch = 0
+        self._best_val_loss = math.inf
+        self._best_val_accuracy = 0.0
+        self._epochs_without_improvement = 0
+        self._velocities = [np.zeros_like(p) for p in self.network.parameters()]
+        self._seconds = 0.0
+
+    # -- control, from any thread --------------------------------------------------------
+
+    def request_stop(self) -> None:
+        """Stop at the next batch boundary (also wakes a paused run)."""
+        self._stop.set()
+        self._running.set()
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def set_learning_rate(self, value: float) -> None:
+        self._request("learning_rate", float(value))
+
+    def set_momentum(self, value: float) -> None:
+        self._request("momentum", float(value))
+
+    def set_patience(self, value: int) -> None:
+        self._request("patience", int(value))
+
+    def _request(self, name: str, value: float) -> None:
+        with self._lock:
+            self._pending[name] = value
+
+    # -- the algorithm's steps -------------------------------------------------------------
+
+    @property
+    def epoch(self) -> int:
+        """Epochs completed so far."""
+        return len(self.history)
+
+    def scheduled_learning_rate(self, epoch: int) -> float:
+        """The learning rate of 1-based ``epoch`` under the schedule, from the current base rate."""
+        c = self.config
+        if c.schedule == "step":
+            return self.learning_rate * c.step_gamma ** ((epoch - 1) // c.step_epochs)
+        if c.schedule == "cosine":
+            t = min((epoch - 1) / c.max_epochs, 1.0)
+            return self.learning_rate * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * t)))
+        return self.learning_rate
+
+    def run(self, max_epochs: int | None = None) -> Iterator[Event]:
+        """Train up to ``max_epochs`` more epochs (default: the config's), yielding events."""
+        self._stop.clear()
+        self.result = None
+        epochs = self.config.max_epochs if max_epochs is None else max_epochs
+        started = time.perf_counter()
+        reason, message = "max_epochs", f"reached the maximum of {self.epoch + epochs} epochs"
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for _ in range(epochs):
+                outcome = yield from self._train_epoch()
+                if outcome is not None:
+                    reason, message = outcome
+                    break
+                if self._patience_exhausted():
+                    reason = "early_stopping"
+                    message = (f"early stopping: no improvement in validation loss for {self.patience} epochs; "
+                               f"best epoch {self._best_epoch}")
+                    break
+        self._seconds += time.perf_counter() - started
+        self.network.set_parameters(self._best_params)
+        test_loss = test_accuracy = None
+        if len(self.data.x_test):
+            test_loss, test_accuracy = self.network.evaluate(self.data.x_test, self.data.y_test)
+        self.result = TrainingResult(
+            reason=reason, message=message, epochs=self.epoch, best_epoch=self._best_epoch,
+            best_val_loss=self._best_val_loss, best_val_accuracy=self._best_val_accuracy,
+            test_loss=test_loss, test_accuracy=test_accuracy, seconds=self._seconds,
+            history=tuple(self.history),
+        )
+        yield self.result
+
+    def _train_epoch(self) -> Iterator[Event]:
+        """One pass over the shuffled training set; returns ``(reason, message)`` if the run must end."""
+        epoch = self.epoch + 1
+        data, net = self.data, self.network
+        n = len(data.x_train)
+        size = self.config.batch_size
+        batches = math.ceil(n / size)
+        order = self.rng.permutation(n)
+        losses = np.empty(batches)
+        total_loss = 0.0
+        correct = 0
+        learning_rate = self.scheduled_learning_rate(epoch)
+        epoch_started = last_report = time.perf_counter()
+        reported = 0
+        paused_seconds = 0.0
+        for b in range(batches):
+            if self._stop.is_set() or not self._running.is_set():
+                if not self._running.is_set():
+                    wait_started = time.perf_counter()
+                    self._running.wait()
+                    paused_seconds += time.perf_counter() - wait_started
+                if self._stop.is_set():
+                    return "stopped", f"stopped at epoch {epoch}, batch {b + 1}"
+            if self._pending:
+                for change in self._apply_pending(epoch, b, batches):
+                    yield change
+                learning_rate = self.scheduled_learning_rate(epoch)
+            index = order[b * size:(b + 1) * size]
+            x = self._batch_inputs(index)
+            y = data.y_train[index]
+            outputs = net.feedforward(x)
+            loss, hits, weight_grads, bias_grads = net.backprop(outputs, y)
+            if not math.isfinite(loss):
+                return "diverged", f"diverged at epoch {epoch}, batch {b + 1}: lower the learning rate"
+            self._step(weight_grads, bias_grads, learning_rate)
+            losses[b] = loss
+            total_loss += loss * len(index)
+            correct += hits
+            now = time.perf_counter()
+            if now - last_report >= self.progress_interval:
+                yield BatchProgress(epoch, b + 1, batches, reported, losses[reported:b + 1].copy(),
+                                    now - epoch_started - paused_seconds)
+                reported, last_report = b + 1, now
+        if reported < batches:
+            yield BatchProgress(epoch, batches, batches, reported, losses[reported:].copy(),
+                                time.perf_counter() - epoch_started - paused_seconds)
+        val_loss, val_accuracy = net.evaluate(data.x_val, data.y_val)
+        if not math.isfinite(val_loss):
+            return "diverged", f"diverged at epoch {epoch}, batch {batches}: lower the learning rate"
+        improved = val_loss < self._best_val_loss - self.config.min_delta
+        if improved:
+            self._best_val_loss, self._best_val_accuracy, self._best_epoch = val_loss, val_accuracy, epoch
+            self._best_params = net.copy_parameters()
+            self._epochs_without_improvement = 0
+        else:
+            self._epochs_without_improvement += 1
+        report = EpochReport(
+            epoch=epoch, train_loss=total_loss / n, train_accuracy=correct / n,
+            val_loss=val_loss, val_accuracy=val_accuracy, learning_rate=learning_rate,
+            seconds=time.perf_counter() - epoch_started - paused_seconds,
+            best_epoch=self._best_epoch, best_val_loss=self._best_val_loss,
+            best_val_accuracy=self._best_val_accuracy, patience_left=self.patience_left, improved=improved,
+        )
+        self.history.append(report)
+        yield report
+        return None
+
+    @property
+    def patience_left(self) -> int | None:
+        """Epochs without improvement still allowed; None when early stopping is off."""
+        if self.patience <= 0:
+            return None
+        return max(self.patience - self._epochs_without_improvement, 0)
+
+    def _patience_exhausted(self) -> bool:
+        return self.patience > 0 and self._epochs_without_improvement >= self.patience
+
+    def _apply_pending(self, epoch: int, batch: int, batches: int) -> list[SettingChanged]:
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        changes = []
+        for name, value in pending.items():
+            old = getattr(self, name)
+            if value != old:
+                setattr(self, name, value)
+                changes.append(SettingChanged(epoch, batch, batches, name, old, value))
+        return changes
+
+    def _batch_inputs(self, index: np.ndarray) -> np.ndarray:
+        """The batch's pixels as float32 in [0, 1], randomly shifted when augmenting."""
+        pixels = self.data.x_train[index]
+        shift = self.config.augment_shift
+        if shift:
+            pixels = shifted_images(pixels, self.data.image_shape, shift, self.rng)
+        return as_inputs(pixels, self.network.dtype)
+
+    def _step(self, weight_grads: list[np.ndarray], bias_grads: list[np.ndarray], learning_rate: float) -> None:
+        """Gradient descent with optional momentum (classic or Nesterov) and L2 weight decay."""
+        decay = self.config.weight_decay
+        momentum = self.momentum
+        nesterov = self.config.nesterov
+        net = self.network
+        grads = [g for pair in zip(weight_grads, bias_grads) for g in pair]
+        for k, (param, grad, velocity) in enumerate(zip(net.parameters(), grads, self._velocities)):
+            if decay and k % 2 == 0:  # weights decay, biases do not
+                grad += decay * param
+            grad *= learning_rate
+            if momentum:
+                velocity *= momentum
+                velocity -= grad
+                if nesterov:
+                    param += momentum * velocity
+                    param -= grad
+                else:
+                    param += velocity
+            else:
+                param -= grad
+
+
+def shifted_images(pixels: np.ndarray, image_shape: tuple[int, int], shift: int,
+                   rng: np.random.Generator) -> np.ndarray:
+    """Move each image by a random whole-pixel offset of up to ``shift`` in each direction."""
+    n = len(pixels)
+    h, w = image_shape
+    padded = np.zeros((n, h + 2 * shift, w + 2 * shift), dtype=pixels.dtype)
+    padded[:, shift:shift + h, shift:shift + w] = pixels.reshape(n, h, w)
+    dy = rng.integers(0, 2 * shift + 1, n)
+    dx = rng.integers(0, 2 * shift + 1, n)
+    rows = (dy[:, None] + np.arange(h))[:, :, None]
+    cols = (dx[:, None] + np.arange(w))[:, None, :]
+    return padded[np.arange(n)[:, None, None], rows, cols].reshape(n, h * w)

@@ -1,0 +1,33 @@
+"""Shared fixtures: where the real MNIST lies, loaded once per session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def real_mnist_dir() -> Path:
+    """The folder of real MNIST: $NNSTUDIO_DATA, else ../shared/mnist beside the project."""
+    configured = os.environ.get("NNSTUDIO_DATA")
+    return Path(configured) if configured else PROJECT_ROOT.parent / "shared" / "mnist"
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    folder = real_mnist_dir()
+    if not (folder / "train-images-idx3-ubyte.gz").exists() and not (folder / "train-images-idx3-ubyte").exists():
+        pytest.fail(f"real MNIST not found in {folder}: set NNSTUDIO_DATA")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def mnist(mnist_dir):
+    from nnstudio.core.mnist import load_mnist
+
+    return load_mnist(mnist_dir)
