@@ -1,0 +1,172 @@
+"""A run folder: one training run's model, history and plot, as ``nnstudio-train --out`` writes it.
+
+    runs/20261124-153012/
+        model.npz               weights + metadata (config, history, result, data checksum)
+        history.csv             one row per epoch
+        training_history.png    accuracy and loss, train and validation (written by the caller)
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from nnstudio.core.config import TrainingConfig
+from nnstudio.core.model_file import ModelFileError, read_metadata, save_model
+from nnstudio.core.reports import EpochReport
+
+MODEL = "model.npz"
+HISTORY = "history.csv"
+PLOT = "training_history.png"
+HISTORY_COLUMNS = tuple(f.name for f in dataclasses.fields(EpochReport))
+
+
+@dataclass(frozen=True)
+class Run:
+    """What a run folder says about its run (the weights stay on disk until asked for)."""
+
+    folder: Path
+    name: str
+    config: TrainingConfig | None
+    history: tuple[EpochReport, ...]
+    summary: dict
+    created: str
+
+    @property
+    def model_path(self) -> Path:
+        return self.folder / MODEL
+
+
+def new_run_folder(root: str | Path) -> Path:
+    """Create and return ``root/<timestamp>``, with a suffix if that name is taken."""
+    root = Path(root)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for n in range(1, 1000):
+        folder = root / (stamp if n == 1 else f"{stamp}-{n}")
+        try:
+            folder.mkdir(parents=True)
+            return folder
+        except FileExistsError:
+            continue
+    raise OSError(f"cannot create a run folder in {root}")
+
+
+def run_summary(trainer) -> dict:
+    """The figures a runs list shows, from a trainer whose run has ended."""
+    result = trainer.result
+    return {
+        "reason": result.reason if result else "",
+        "message": result.message if result else "",
+        "epochs": trainer.epoch,
+        "best_epoch": result.best_epoch if result else 0,
+        "best_val_accuracy": result.best_val_accuracy if result else None,
+        "best_val_loss": result.best_val_loss if result and result.best_epoch else None,
+        "test_accuracy": result.test_accuracy if result else None,
+        "test_loss": result.test_loss if result else None,
+        "seconds": result.seconds if result else 0.0,
+    }
+
+
+def save_run(folder: str | Path, trainer, *, name: str | None = None) -> Path:
+    """Write a trainer's model and history into ``folder``; returns the folder."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    metadata = {
+        "name": name or folder.name,
+        "created": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "config": trainer.config.to_dict(),
+        "live_settings": {"learning_rate": trainer.learning_rate, "momentum": trainer.momentum,
+                          "patience": trainer.patience},
+        "summary": run_summary(trainer),
+        "history": [history_row(r) for r in trainer.history],
+        "data_checksum": trainer.data.checksum,
+    }
+    save_model(folder / MODEL, trainer.network, metadata=metadata)
+    write_history_csv(folder / HISTORY, trainer.history)
+    return folder
+
+
+def load_run(folder: str | Path) -> Run:
+    """Read a run folder's metadata; raises ModelFileError if its model file is unusable."""
+    folder = Path(folder)
+    meta = read_metadata(folder / MODEL)
+    try:
+        config = TrainingConfig.from_dict(meta["config"]) if "config" in meta else None
+    except (TypeError, ValueError):
+        config = None
+    rows = meta.get("history")
+    try:
+        history = tuple(report_from_row(r) for r in rows) if rows else read_history_csv(folder / HISTORY)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"{folder.name}: unreadable history ({exc})") from None
+    return Run(folder, str(meta.get("name", folder.name)), config, history, dict(meta.get("summary", {})),
+               str(meta.get("created", "")))
+
+
+def list_runs(root: str | Path) -> tuple[list[Run], list[str]]:
+    """Every readable run below ``root``, oldest first, and a message for each unreadable one."""
+    runs, problems = [], []
+    root = Path(root)
+    if not root.is_dir():
+        return runs, problems
+    for folder in sorted(p for p in root.iterdir() if (p / MODEL).is_file()):
+        try:
+            runs.append(load_run(folder))
+        except (ModelFileError, OSError) as exc:
+            problems.append(str(exc))
+    runs.sort(key=lambda r: (r.created, r.folder.name))
+    return runs, problems
+
+
+def history_row(report: EpochReport) -> dict:
+    return dataclasses.asdict(report)
+
+
+def report_from_row(row: dict) -> EpochReport:
+    """An EpochReport from a CSV or JSON row; missing optional figures are filled in."""
+    def number(key, default=None, kind=float):
+        value = row.get(key, "")
+        return default if value in ("", None) else kind(value)
+
+    epoch = number("epoch", kind=int)
+    val_loss = number("val_loss")
+    return EpochReport(
+        epoch=epoch, train_loss=number("train_loss"), train_accuracy=number("train_accuracy"),
+        val_loss=val_loss, val_accuracy=number("val_accuracy"), learning_rate=number("learning_rate"),
+        seconds=number("seconds", 0.0), best_epoch=number("best_epoch", epoch, int),
+        best_val_loss=number("best_val_loss", val_loss), best_val_accuracy=number("best_val_accuracy", 0.0),
+        patience_left=number("patience_left", None, int),
+        improved=str(row.get("improved", "")).lower() in ("1", "true"),
+    )
+
+
+def write_history_csv(path: str | Path, history) -> Path:
+    """One row per epoch, columns as in :data:`HISTORY_COLUMNS`; written atomically."""
+    path = Path(path)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=HISTORY_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for report in history:
+        row = history_row(report)
+        row["improved"] = int(row["improved"])
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", newline="") as f:
+            f.write(buffer.getvalue())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_history_csv(path: str | Path) -> tuple[EpochReport, ...]:
+    with open(path, newline="") as f:
+        return tuple(report_from_row(row) for row in csv.DictReader(f))
