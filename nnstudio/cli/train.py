@@ -1,0 +1,218 @@
+"""``nnstudio-train``: train an MLP on MNIST from the command line, without a window.
+
+The defaults reproduce the seed project's experiment (784-128-64-10, ReLU, SGD with
+learning rate 0.1, batch 64, early stopping with patience 5). A run writes
+``model.npz``, ``history.csv`` and ``training_history.png`` into its ``--out`` folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from pathlib import Path
+
+from nnstudio import __version__
+from nnstudio.core.config import PRESET_DESCRIPTIONS, PRESETS, SCHEDULES
+from nnstudio.core.network import ACTIVATIONS
+from nnstudio.core.reports import BatchProgress, EpochReport, SettingChanged, TrainingResult
+
+# Flags that override a field of the preset's TrainingConfig: flag dest -> config field.
+OVERRIDES = {
+    "hidden": "hidden", "activation": "activation", "lr": "learning_rate", "momentum": "momentum",
+    "nesterov": "nesterov", "weight_decay": "weight_decay", "schedule": "schedule",
+    "batch_size": "batch_size", "epochs": "max_epochs", "patience": "patience", "min_delta": "min_delta",
+    "augment_shift": "augment_shift", "validation_size": "validation_size", "seed": "seed",
+}
+
+
+def hidden_sizes(text: str) -> tuple[int, ...]:
+    """Parse ``"128,64"`` into ``(128, 64)``."""
+    try:
+        sizes = tuple(int(part) for part in text.replace(" ", "").split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of layer sizes, e.g. 128,64") from None
+    if not sizes or any(s < 1 for s in sizes):
+        raise argparse.ArgumentTypeError(f"{text!r}: layer sizes must be positive, e.g. 128,64")
+    return sizes
+
+
+def build_parser() -> argparse.ArgumentParser:
+    presets = "\n".join(f"  {name:10} {text}" for name, text in PRESET_DESCRIPTIONS.items())
+    parser = argparse.ArgumentParser(
+        prog="nnstudio-train",
+        description="Train a NumPy multilayer perceptron on MNIST.",
+        epilog=f"presets:\n{presets}\n\nFlags given after a preset override its values.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add = parser.add_argument
+    add("--data-dir", type=Path, help="folder holding the four MNIST files (default: $NNSTUDIO_DATA, "
+        "else the user cache, where MNIST is downloaded if missing)")
+    add("--preset", choices=sorted(PRESETS), default="seed", help="a named configuration (default: seed)")
+    add("--hidden", type=hidden_sizes, help="hidden layer sizes, e.g. 128,64")
+    add("--activation", choices=ACTIVATIONS)
+    add("--lr", type=float, help="learning rate (1e-5 to 10)")
+    add("--momentum", type=float, help="momentum, 0 for plain SGD")
+    add("--nesterov", action=argparse.BooleanOptionalAction, default=None, help="Nesterov momentum")
+    add("--weight-decay", type=float, help="L2 weight decay")
+    add("--schedule", choices=SCHEDULES, help="learning-rate schedule")
+    add("--batch-size", type=int)
+    add("--epochs", type=int, help="maximum number of epochs")
+    add("--patience", type=int, help="early-stopping patience in epochs; 0 turns early stopping off")
+    add("--min-delta", type=float, help="smallest fall of validation loss that counts as improvement")
+    add("--augment-shift", type=int, help="shift training images by up to this many pixels (0-4)")
+    add("--validation-size", type=int, help="the last N training images validate (default 6000)")
+    add("--seed", type=int, help="random seed: the same seed gives the same run")
+    add("--out", type=Path, help="output folder (default: runs/<timestamp>)")
+    add("--quiet", action="store_true", help="no progress bar")
+    add("--version", action="version", version=f"nnstudio {__version__}")
+    return parser
+
+
+def config_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace):
+    """The preset's config with every given flag applied; a bad value is a usage error (exit 2)."""
+    changes = {field: getattr(args, flag) for flag, field in OVERRIDES.items() if getattr(args, flag) is not None}
+    try:
+        return PRESETS[args.preset].replace(**changes)
+    except ValueError as exc:
+        parser.error(str(exc))
+
+
+class ProgressBar:
+    """A one-line progress bar with ETA on a terminal; silent when output is not a terminal."""
+
+    def __init__(self, stream, enabled: bool) -> None:
+        self.stream = stream
+        self.enabled = enabled and stream.isatty()
+        self.shown = False
+
+    def show(self, progress: BatchProgress, max_epochs: int, epoch_seconds: list[float]) -> None:
+        if not self.enabled:
+            return
+        rate = progress.seconds / max(progress.batch, 1)
+        eta_epoch = rate * (progress.batches - progress.batch)
+        width = 30
+        filled = int(width * progress.fraction)
+        bar = "#" * filled + "." * (width - filled)
+        mean_epoch = sum(epoch_seconds) / len(epoch_seconds) if epoch_seconds else rate * progress.batches
+        eta_all = eta_epoch + mean_epoch * (max_epochs - progress.epoch)
+        self.stream.write(f"\r  epoch {progress.epoch:3d} [{bar}] {progress.batch}/{progress.batches}"
+                          f"  ETA {eta_epoch:4.1f}s (run at most {format_seconds(eta_all)})  ")
+        self.stream.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            self.stream.write("\r" + " " * 90 + "\r")
+            self.stream.flush()
+            self.shown = False
+
+
+def format_seconds(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+def ensure_data(data_dir: Path | None) -> Path:
+    """The data folder to use, downloading MNIST into the default place when there is none."""
+    from nnstudio.core.download import download_mnist
+    from nnstudio.core.mnist import has_mnist, resolve_data_dir
+
+    folder = resolve_data_dir(data_dir)
+    if has_mnist(folder):
+        return folder
+    if data_dir is not None:
+        print(f"no MNIST in {folder}; downloading it there", file=sys.stderr)
+    else:
+        print(f"MNIST not found; downloading it into {folder}", file=sys.stderr)
+
+    def progress(done: int, total: int) -> None:
+        if total and sys.stderr.isatty():
+            sys.stderr.write(f"\r  {done / 1e6:5.1f} / {total / 1e6:.1f} MB")
+            sys.stderr.flush()
+
+    download_mnist(folder, progress=progress)
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+    return folder
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    config = config_from_args(parser, args)
+
+    from threadpoolctl import threadpool_limits
+
+    from nnstudio.core.dataset import split_mnist
+    from nnstudio.core.download import DownloadError
+    from nnstudio.core.idx import DataError
+    from nnstudio.core.mnist import load_mnist
+    from nnstudio.core.run_folder import PLOT, new_run_folder, save_run
+    from nnstudio.core.trainer import Trainer
+
+    try:
+        data = split_mnist(load_mnist(ensure_data(args.data_dir)), config.validation_size)
+    except (DataError, DownloadError, ValueError, OSError) as exc:
+        print(f"nnstudio-train: error: {exc}", file=sys.stderr)
+        return 1
+
+    hidden = ",".join(map(str, config.hidden))
+    print(f"nnstudio {__version__} · preset {args.preset} · {data.inputs}-{hidden}-{data.classes} {config.activation}"
+          f" · lr {config.learning_rate:g} · momentum {config.momentum:g} · batch {config.batch_size}"
+          f" · patience {config.patience or 'off'} · {len(data.x_train)} train / {len(data.x_val)} validation images")
+    trainer = Trainer(config, data)
+    bar = ProgressBar(sys.stderr, enabled=not args.quiet)
+    epoch_seconds: list[float] = []
+
+    def stop_on_interrupt(signum, frame):  # first Ctrl+C ends the run cleanly, keeping the best weights
+        trainer.request_stop()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous_handler = signal.signal(signal.SIGINT, stop_on_interrupt)
+    started = time.perf_counter()
+    try:
+        with threadpool_limits(limits=1):  # two BLAS threads on two cores lose to one: see README
+            for event in trainer.run():
+                if isinstance(event, BatchProgress):
+                    bar.show(event, config.max_epochs, epoch_seconds)
+                elif isinstance(event, EpochReport):
+                    bar.clear()
+                    epoch_seconds.append(event.seconds)
+                    print(epoch_line(event), flush=True)
+                elif isinstance(event, SettingChanged):
+                    print(f"  {event.name} {event.old:g} -> {event.new:g}")
+                elif isinstance(event, TrainingResult):
+                    bar.clear()
+                    result = event
+    finally:
+        signal.signal(signal.SIGINT, previous_handler)
+    wall = time.perf_counter() - started
+
+    out = args.out if args.out is not None else new_run_folder(Path("runs"))
+    save_run(out, trainer, name=f"{args.preset} lr={config.learning_rate:g}")
+    try:
+        from nnstudio.gui.history_png import write_history_png
+
+        if trainer.history:
+            write_history_png(out / PLOT, trainer.history, title=f"nnstudio · {args.preset}")
+    except Exception as exc:  # the model and history are saved; a missing plot must not lose them
+        print(f"nnstudio-train: warning: could not draw {PLOT}: {exc}", file=sys.stderr)
+    print(f"{result.message} · best epoch {result.best_epoch} · validation accuracy "
+          f"{result.best_val_accuracy:.4f} · {result.seconds:.1f} s training, {wall:.1f} s in all")
+    print(f"wrote {out}/")
+    print(f"test accuracy: {result.test_accuracy:.4f}")
+    return 0 if result.reason != "diverged" else 1
+
+
+def epoch_line(r: EpochReport) -> str:
+    patience = "" if r.patience_left is None else f"  patience left {r.patience_left}"
+    mark = " *" if r.improved else "  "
+    return (f"epoch {r.epoch:3d}{mark} train loss {r.train_loss:.4f} acc {r.train_accuracy:.4f}"
+            f" | val loss {r.val_loss:.4f} acc {r.val_accuracy:.4f} | lr {r.learning_rate:.3g}"
+            f" | {r.seconds:.2f}s{patience}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
