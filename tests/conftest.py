@@ -31,3 +31,17 @@ def mnist(mnist_dir):
     from nnstudio.core.mnist import load_mnist
 
     return load_mnist(mnist_dir)
+
+
+@pytest.fixture(scope="session")
+def split(mnist):
+    """Real MNIST split as the seed did: the last 6,000 training images validate."""
+    from nnstudio.core.dataset import split_mnist
+
+    return split_mnist(mnist)
+
+
+@pytest.fixture(scope="session")
+def small_split(split):
+    """A small real subset (3,000 / 1,000 / 1,000 images) for quick runs."""
+    return split.head(3000, 1000, 1000)

@@ -22,6 +22,10 @@ from nnstudio.core.reports import BatchProgress, EpochReport, SettingChanged, Tr
 
 Event = BatchProgress | EpochReport | SettingChanged | TrainingResult
 LIVE_SETTINGS = ("learning_rate", "momentum", "patience")
+# A batch's mean cross-entropy above this means the weights have blown up: the fused,
+# stable softmax keeps such a loss finite (a naive one would give inf or NaN), but the
+# true class then gets a probability below e**-100. A healthy run starts near ln 10 = 2.3.
+DIVERGED_LOSS = 100.0
 
 
 class Trainer:
@@ -172,7 +176,7 @@ class Trainer:
             y = data.y_train[index]
             outputs = net.feedforward(x)
             loss, hits, weight_grads, bias_grads = net.backprop(outputs, y)
-            if not math.isfinite(loss):
+            if not loss < DIVERGED_LOSS:  # also catches NaN
                 return "diverged", f"diverged at epoch {epoch}, batch {b + 1}: lower the learning rate"
             self._step(weight_grads, bias_grads, learning_rate)
             losses[b] = loss
@@ -187,7 +191,7 @@ class Trainer:
             yield BatchProgress(epoch, batches, batches, reported, losses[reported:].copy(),
                                 time.perf_counter() - epoch_started - paused_seconds)
         val_loss, val_accuracy = net.evaluate(data.x_val, data.y_val)
-        if not math.isfinite(val_loss):
+        if not val_loss < DIVERGED_LOSS:
             return "diverged", f"diverged at epoch {epoch}, batch {batches}: lower the learning rate"
         improved = val_loss < self._best_val_loss - self.config.min_delta
         if improved:
