@@ -1,0 +1,110 @@
+"""``nnstudio-predict``: classify digit images from the command line.
+
+    nnstudio-predict [--model FILE] IMAGE...
+
+Prints one line per image on stdout, in the order given::
+
+    PATH<TAB>DIGIT<TAB>CONFIDENCE        e.g.  seven.png	7	0.9931
+    PATH<TAB>error: REASON               e.g.  notes.txt	error: not an image (unknown format)
+
+so the output stays one line per input and can be read by ``cut`` or a spreadsheet.
+Images may be PNG, JPEG or any format Qt reads, of any size, with dark ink on light
+paper or light ink on dark; they go through the same preprocessing as the sketch pad
+(:func:`nnstudio.core.preprocess.to_mnist`). The exit status is 0 when every image was
+classified, 1 when any could not be, and 2 for a usage error (or an unusable model).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from nnstudio.core.preprocess import to_mnist
+
+
+class ImageError(ValueError):
+    """An input that cannot be classified; the message says why, in a few words."""
+
+
+def read_image(path: Path) -> np.ndarray:
+    """Load an image file as uint8 pixels: (h, w) gray, or (h, w, 4) RGBA when it has transparency.
+
+    Qt's image readers need no QApplication; QtGui is loaded only when an image is read.
+    """
+    from PySide6.QtGui import QImage, QImageReader
+
+    if not path.exists():
+        raise ImageError("no such file")
+    if path.is_dir():
+        raise ImageError("a folder, not an image")
+    reader = QImageReader(str(path))
+    reader.setAutoTransform(True)  # honour a photo's EXIF orientation
+    image = reader.read()
+    if image.isNull():
+        raise ImageError(f"not an image ({reader.errorString().lower()})")
+    if image.hasAlphaChannel():
+        image = image.convertToFormat(QImage.Format.Format_RGBA8888)
+        channels = 4
+    else:
+        image = image.convertToFormat(QImage.Format.Format_Grayscale8)
+        channels = 1
+    h, w, stride = image.height(), image.width(), image.bytesPerLine()
+    rows = np.frombuffer(image.constBits(), np.uint8, count=h * stride).reshape(h, stride)
+    pixels = rows[:, : w * channels].reshape(h, w, channels) if channels > 1 else rows[:, :w]
+    return pixels.copy()
+
+
+def classify(path: Path, network) -> tuple[int, float]:
+    """The most probable digit in the image at ``path`` and its probability."""
+    digit_input = to_mnist(read_image(path))
+    if digit_input is None:
+        raise ImageError("blank image (no ink found)")
+    probabilities = network.predict_proba(digit_input.reshape(1, -1))[0]
+    digit = int(probabilities.argmax())
+    return digit, float(probabilities[digit])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nnstudio-predict",
+        description="Classify images of handwritten digits with an nnstudio model.",
+        epilog="Output: one line per image, PATH<TAB>DIGIT<TAB>CONFIDENCE, or PATH<TAB>error: REASON. "
+               "Exit status: 0 all classified, 1 some could not be, 2 usage error.",
+    )
+    parser.add_argument("images", nargs="+", metavar="IMAGE", type=Path, help="PNG, JPEG, ... of one digit each")
+    parser.add_argument("--model", type=Path, metavar="FILE",
+                        help="an nnstudio model file (.npz); default: the model bundled with nnstudio")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from nnstudio.core.model_file import ModelFileError, load_model
+    from nnstudio.resources import BUNDLED_MODEL
+
+    model_path = args.model or BUNDLED_MODEL
+    try:
+        network = load_model(model_path).network
+    except ModelFileError as exc:
+        parser.error(f"cannot use the model: {exc}")
+    if network.sizes[0] != 28 * 28 or network.sizes[-1] != 10:
+        parser.error(f"{model_path} is not a digit classifier (784 inputs, 10 outputs)")
+
+    failures = 0
+    for path in args.images:
+        try:
+            digit, confidence = classify(path, network)
+        except ImageError as exc:
+            failures += 1
+            print(f"{path}\terror: {exc}", flush=True)
+        else:
+            print(f"{path}\t{digit}\t{confidence:.4f}", flush=True)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,747 @@
+"""The dashboard's main window: the form, the live plots, the sketch pad and the runs list.
+
+A run is a :class:`~nnstudio.core.trainer.Trainer` driven by a :class:`TrainingWorker` on
+its own thread. The worker's signals land in this window's slots (GUI thread), which feed
+the plots, the status bar and the sketch panel, then re-emit a relay signal
+(``epoch_shown``, ``run_finished``...) that tests and other views can wait on. The window
+steers a run through the trainer's thread-safe methods: pause, resume, stop, and the live
+settings (learning rate, momentum, patience), which apply from the next batch.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
+    QFileDialog,
+    QGridLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QPlainTextEdit,
+    QProgressBar,
+    QScrollArea,
+    QSizePolicy,
+    QSplitter,
+    QTextEdit,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from nnstudio.core.dataset import Split, split_mnist
+from nnstudio.core.idx import DataError
+from nnstudio.core.mnist import ENV_VAR, default_data_dir, load_mnist, resolve_data_dir
+from nnstudio.core.model_file import ModelFileError, load_model, save_model
+from nnstudio.core.network import Network
+from nnstudio.core.reports import BatchProgress, EpochReport, SettingChanged, TrainingResult
+from nnstudio.core.run_folder import PLOT, Run, list_runs, load_run, new_run_folder, save_run, write_history_csv
+from nnstudio.core.trainer import Trainer
+from nnstudio.gui.about import show_about
+from nnstudio.gui.controls import ControlsPanel
+from nnstudio.gui.data_dialogs import DataBanner, DownloadDialog, choose_folder
+from nnstudio.gui.messages import show_error
+from nnstudio.gui.runs_panel import RunsPanel
+from nnstudio.gui.settings import Settings
+from nnstudio.gui.sketch_panel import SketchPanel
+from nnstudio.gui.threads import join
+from nnstudio.gui.training_plots import TrainingPlots, run_color
+from nnstudio.gui.worker import TrainingWorker
+from nnstudio.resources import resource_path
+
+log = logging.getLogger(__name__)
+
+KEY_OWNERS = (QLineEdit, QAbstractSpinBox, QTextEdit, QPlainTextEdit)
+
+
+def percent(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.2f}%"
+
+
+def seconds_text(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}" if seconds >= 60 else f"{seconds} s"
+
+
+class MainWindow(QMainWindow):
+    """The training dashboard.
+
+    ``settings`` remembers the form, the data folder and the layout; ``runs_root`` is where
+    finished runs are saved and listed from; ``data_dir`` overrides where MNIST is looked for
+    (else the remembered folder, else ``$NNSTUDIO_DATA``, else the user cache). Passing
+    ``split`` uses that data instead of loading MNIST (tests pass small real subsets).
+    """
+
+    run_started = Signal()
+    batch_shown = Signal(object)  # BatchProgress, after the plots took it
+    epoch_shown = Signal(object)  # EpochReport, after the plots and the status bar took it
+    change_shown = Signal(object)  # SettingChanged, after it was marked on the plots
+    run_finished = Signal(object)  # TrainingResult, once the thread is gone and the run is listed
+    run_failed = Signal(str)
+    data_changed = Signal(bool)  # whether there is data to train on now
+
+    def __init__(self, settings: Settings, runs_root: Path, *, data_dir: Path | None = None,
+                 split: Split | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.runs_root = Path(runs_root)
+        self.split: Split | None = None
+        self.data_folder: Path | None = None
+        self.trainer: Trainer | None = None
+        self.worker: TrainingWorker | None = None
+        self.thread_ = None
+        self.run_folder: Path | None = None
+        self.run_name = ""
+        self.last_result: TrainingResult | None = None
+        self.download_dialog: DownloadDialog | None = None
+        self._runs_started = 0
+
+        self.setWindowTitle("nnstudio")
+        self.setObjectName("mainWindow")
+        icon = resource_path("icon.svg")
+        if icon.exists():
+            self.setWindowIcon(QIcon(str(icon)))
+        self._build_widgets()
+        self._build_actions()
+        self._build_menus()
+        self._build_layout()
+        self._connect()
+        self._restore()
+        self._load_runs()
+        QApplication.instance().installEventFilter(self)
+
+        if split is not None:
+            self.set_data(split, None)
+        else:
+            self._update_actions()
+            folder = data_dir or settings.data_dir or resolve_data_dir()
+            QTimer.singleShot(0, lambda: self.load_data(folder, quiet=True))
+
+    # -- construction ------------------------------------------------------------------------
+
+    def _build_widgets(self) -> None:
+        self.controls = ControlsPanel()
+        saved = self.settings.training_config
+        if saved is not None:
+            self.controls.set_config(saved, self.settings.preset)
+        self.plots = TrainingPlots()
+        self.plots.set_log_loss(self.settings.log_loss)
+        self.sketch_panel = SketchPanel()
+        self.runs_panel = RunsPanel(color_of=run_color)
+        self.banner = DataBanner()
+        self.banner.hide()
+
+        self.start_reason = QLabel()
+        self.start_reason.setObjectName("startReason")
+        self.start_reason.setWordWrap(True)
+        self.start_reason.setStyleSheet("color: #8a5a00;")
+        self.status_label = QLabel("Ready")
+        self.epoch_label = QLabel()
+        self.epoch_label.setObjectName("epochLabel")
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setObjectName("epochProgress")
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setValue(0)
+        self.progress_bar.setTextVisible(True)
+        self.progress_bar.setFormat("idle")
+        self.progress_bar.setFixedWidth(260)
+        self.statusBar().addWidget(self.status_label, 1)
+        self.statusBar().addPermanentWidget(self.epoch_label)
+        self.statusBar().addPermanentWidget(self.progress_bar)
+
+    def _action(self, text: str, slot, shortcut=None, tip: str = "", checkable: bool = False) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+        action.setCheckable(checkable)
+        (action.toggled if checkable else action.triggered).connect(slot)
+        self.addAction(action)  # shortcuts work without a menu bar too
+        return action
+
+    def _build_actions(self) -> None:
+        a = self._action
+        self.open_data_action = a("Open data folder…", self.choose_data_folder, QKeySequence.StandardKey.Open,
+                                  "Train on the MNIST files in another folder.")
+        self.open_run_action = a("Open run folder…", self.choose_run_folder, None,
+                                 "List a run saved elsewhere (e.g. by nnstudio-train --out).")
+        self.load_model_action = a("Load model…", self.choose_model_to_load, None,
+                                   "Classify sketches with a saved model file.")
+        self.save_model_action = a("Save model…", self.choose_model_to_save, QKeySequence.StandardKey.Save,
+                                   "Save the current run's best network as a model file.")
+        self.export_csv_action = a("Export history CSV…", self.choose_csv_to_export, None,
+                                   "Write the current run's per-epoch figures as CSV.")
+        self.export_png_action = a("Export plot PNG…", self.choose_png_to_export, None,
+                                   "Save a picture of the plots.")
+        self.quit_action = a("Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
+
+        self.start_action = a("Start", self.start_run, None, "Train a new network with the settings on the left.")
+        self.pause_action = a("Pause", self.set_paused, None, "Pause after the current batch; press again to resume.",
+                              checkable=True)
+        self.stop_action = a("Stop", self.stop_run, Qt.Key.Key_Escape,
+                             "Stop after the current batch and keep the best weights so far (Esc).")
+        self.one_more_action = a("+1 epoch", self.train_one_more_epoch, None,
+                                 "Train the finished run's network for one more epoch.")
+        self.reset_action = a("Reset", self.reset_run, None, "Clear the plots and forget the current run.")
+        self.toggle_action = a("Start / Pause", self.start_or_pause, Qt.Key.Key_Space,
+                               "Start a run, or pause and resume the one going on (Space).")
+        self.log_loss_action = a("Log-scale loss", self.plots.set_log_loss, None,
+                                 "Show both loss plots on a logarithmic scale.", checkable=True)
+        self.log_loss_action.setChecked(self.plots.log_loss)
+        self.fit_action = a("Fit plots", self.plots.fit_view, "Ctrl+0", "Show the whole run and follow it.")
+        self.about_action = a("About nnstudio", lambda: show_about(self))
+        for action in (self.start_action, self.stop_action, self.toggle_action):
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.start_action.setIcon(QIcon.fromTheme("media-playback-start"))
+        self.stop_action.setIcon(QIcon.fromTheme("media-playback-stop"))
+        self.pause_action.setIcon(QIcon.fromTheme("media-playback-pause"))
+
+    def _build_menus(self) -> None:
+        menu = self.menuBar().addMenu("&File")
+        for action in (self.open_data_action, self.open_run_action, None, self.load_model_action,
+                       self.save_model_action, None, self.export_csv_action, self.export_png_action, None,
+                       self.quit_action):
+            menu.addSeparator() if action is None else menu.addAction(action)
+        menu = self.menuBar().addMenu("&Run")
+        for action in (self.toggle_action, None, self.start_action, self.pause_action, self.stop_action,
+                       self.one_more_action, None, self.reset_action):
+            menu.addSeparator() if action is None else menu.addAction(action)
+        menu = self.menuBar().addMenu("&View")
+        menu.addAction(self.log_loss_action)
+        menu.addAction(self.fit_action)
+        menu = self.menuBar().addMenu("&Help")
+        menu.addAction(self.about_action)
+
+    def _button(self, action: QAction, name: str) -> QToolButton:
+        button = QToolButton()
+        button.setObjectName(name)
+        button.setDefaultAction(action)
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        button.setMinimumHeight(30)
+        return button
+
+    def _build_layout(self) -> None:
+        self.start_button = self._button(self.start_action, "startButton")
+        self.start_button.setStyleSheet("QToolButton { font-weight: bold; }")
+        self.pause_button = self._button(self.pause_action, "pauseButton")
+        self.stop_button = self._button(self.stop_action, "stopButton")
+        self.one_more_button = self._button(self.one_more_action, "oneMoreButton")
+        self.reset_button = self._button(self.reset_action, "resetButton")
+        run_box = QGroupBox("Run")
+        grid = QGridLayout(run_box)
+        grid.addWidget(self.start_button, 0, 0, 1, 2)
+        grid.addWidget(self.pause_button, 1, 0)
+        grid.addWidget(self.stop_button, 1, 1)
+        grid.addWidget(self.one_more_button, 2, 0)
+        grid.addWidget(self.reset_button, 2, 1)
+        grid.addWidget(self.start_reason, 3, 0, 1, 2)
+
+        left = QWidget()
+        column = QVBoxLayout(left)
+        column.setContentsMargins(6, 6, 6, 6)
+        column.addWidget(run_box)
+        column.addWidget(self.controls, 1)
+        scroll = QScrollArea()
+        scroll.setWidget(left)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(left.sizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 4)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+
+        sketch_box = QGroupBox("Sketch a digit")
+        QVBoxLayout(sketch_box).addWidget(self.sketch_panel)
+        runs_box = QGroupBox("Runs")
+        QVBoxLayout(runs_box).addWidget(self.runs_panel)
+
+        self.bottom_splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.bottom_splitter.setObjectName("bottomSplitter")
+        self.bottom_splitter.addWidget(runs_box)
+        self.bottom_splitter.addWidget(sketch_box)
+        self.bottom_splitter.setStretchFactor(0, 3)
+        self.bottom_splitter.setStretchFactor(1, 2)
+        self.centre_splitter = QSplitter(Qt.Orientation.Vertical)
+        self.centre_splitter.setObjectName("centreSplitter")
+        self.centre_splitter.addWidget(self.plots)
+        self.centre_splitter.addWidget(self.bottom_splitter)
+        self.centre_splitter.setStretchFactor(0, 3)
+        self.centre_splitter.setStretchFactor(1, 2)
+        self.main_splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.main_splitter.setObjectName("mainSplitter")
+        self.main_splitter.addWidget(scroll)
+        self.main_splitter.addWidget(self.centre_splitter)
+        self.main_splitter.setStretchFactor(1, 1)
+        self.main_splitter.setCollapsible(1, False)
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(4, 4, 4, 0)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.main_splitter, 1)
+        self.setCentralWidget(central)
+
+    def _connect(self) -> None:
+        self.controls.validity_changed.connect(self._update_actions)
+        self.controls.learning_rate_edited.connect(self._on_learning_rate_edited)
+        self.controls.momentum_edited.connect(self._on_momentum_edited)
+        self.controls.patience_edited.connect(self._on_patience_edited)
+        self.plots.log_loss_changed.connect(self.log_loss_action.setChecked)
+        self.runs_panel.overlay_toggled.connect(self._on_overlay_toggled)
+        self.runs_panel.model_requested.connect(self.show_run_model)
+        self.banner.download_requested.connect(self.download_data)
+        self.banner.choose_folder_requested.connect(self.choose_data_folder)
+
+    def _restore(self) -> None:
+        if not self.restoreGeometry(self.settings.byte_array("geometry")):
+            self.resize(1400, 900)
+            self.main_splitter.setSizes([330, 1070])
+            self.centre_splitter.setSizes([560, 340])
+            self.bottom_splitter.setSizes([560, 510])
+        for splitter in (self.main_splitter, self.centre_splitter, self.bottom_splitter):
+            splitter.restoreState(self.settings.byte_array(splitter.objectName()))
+
+    def _load_runs(self) -> None:
+        runs, problems = list_runs(self.runs_root)
+        self.runs_panel.set_runs(runs)
+        for problem in problems:
+            log.warning("skipped a run folder: %s", problem)
+        self._runs_started = len(runs)
+
+    # -- data --------------------------------------------------------------------------------
+
+    def load_data(self, folder: Path, *, quiet: bool = False) -> bool:
+        """Load MNIST from ``folder``; without it, offer a download (and, unless ``quiet``, say why)."""
+        folder = Path(folder)
+        self.status_label.setText(f"Loading MNIST from {folder}…")
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            mnist = load_mnist(folder)
+            split = split_mnist(mnist)
+        except (DataError, OSError) as exc:
+            reason = str(exc)
+            self.status_label.setText("No training data: download MNIST or choose its folder")
+            if self.split is None:
+                self.data_folder = folder
+                self.banner.show_missing(folder, reason)
+            if not quiet:
+                show_error(self, "Cannot use this folder", reason)
+            self._update_actions()
+            self.data_changed.emit(self.split is not None)
+            return False
+        finally:
+            QApplication.restoreOverrideCursor()
+        self.set_data(split, folder)
+        return True
+
+    def set_data(self, split: Split, folder: Path | None) -> None:
+        """Train on ``split`` from now on; its test images feed the sketch panel's samples."""
+        self.split = split
+        self.data_folder = folder
+        if folder is not None:
+            self.settings.data_dir = folder
+        self.banner.hide()
+        shape = split.image_shape
+        self.sketch_panel.set_test_set(split.x_test.reshape(-1, *shape), split.y_test)
+        where = f" from {folder}" if folder else ""
+        self.status_label.setText(f"{len(split.x_train):,} training, {len(split.x_val):,} validation and "
+                                  f"{len(split.x_test):,} test images{where}")
+        self._update_actions()
+        self.data_changed.emit(True)
+
+    @Slot()
+    def choose_data_folder(self) -> None:
+        folder = choose_folder(self, "Choose the MNIST folder", self.data_folder or default_data_dir())
+        if folder is not None:
+            self.load_data(folder)
+
+    @Slot()
+    def download_data(self) -> None:
+        if self.download_dialog is not None:
+            return
+        dest = self.data_folder or default_data_dir()
+        self.download_dialog = DownloadDialog(dest, self)
+        self.download_dialog.downloaded.connect(self._on_downloaded)
+        self.download_dialog.download_failed.connect(self._on_download_failed)
+        self.download_dialog.finished.connect(self._forget_download)
+        self.download_dialog.open()
+
+    @Slot(object)
+    def _on_downloaded(self, folder: Path) -> None:
+        self.load_data(folder)
+
+    @Slot(str)
+    def _on_download_failed(self, reason: str) -> None:
+        show_error(self, "Download failed", f"{reason}\n\nYou can also set {ENV_VAR} to a folder with MNIST.")
+
+    @Slot()
+    def _forget_download(self) -> None:
+        dialog, self.download_dialog = self.download_dialog, None
+        if dialog is not None:
+            dialog.deleteLater()
+
+    # -- running -----------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self.worker is not None
+
+    @Slot()
+    def start_or_pause(self) -> None:
+        if self.running:
+            self.pause_action.toggle()
+        elif self.start_action.isEnabled():
+            self.start_run()
+
+    @Slot()
+    def start_run(self) -> None:
+        """Train a fresh network with the form's configuration."""
+        config = self.controls.config()
+        if self.running or config is None or self.split is None:
+            return
+        try:
+            self.trainer = Trainer(config, self.split)
+        except ValueError as exc:
+            show_error(self, "Cannot start", str(exc))
+            return
+        self._runs_started += 1
+        self.run_name = f"{self.controls.current_preset()} #{self._runs_started}"
+        self.run_folder = None
+        self.last_result = None
+        self.plots.start_run(f"{self.run_name} (lr {config.learning_rate:g})", config.max_epochs, config.patience)
+        self._launch(config.max_epochs)
+
+    @Slot()
+    def train_one_more_epoch(self) -> None:
+        """Continue the finished run by one epoch, with the form's live settings."""
+        if self.running or self.trainer is None:
+            return
+        self._push_live_settings()
+        self._launch(1)
+
+    def _push_live_settings(self) -> None:
+        trainer, form = self.trainer, self.controls
+        trainer.set_learning_rate(form.learning_rate_box.value())
+        trainer.set_momentum(form.momentum_box.value())
+        trainer.set_patience(form.patience_box.value())
+
+    def _launch(self, epochs: int) -> None:
+        worker = TrainingWorker(self.trainer)
+        worker.batch_progressed.connect(self._on_batch_progressed)
+        worker.epoch_finished.connect(self._on_epoch_finished)
+        worker.best_network_changed.connect(self._on_best_network_changed)
+        worker.setting_changed.connect(self._on_setting_changed)
+        worker.finished.connect(self._on_run_finished)
+        worker.failed.connect(self._on_run_failed)
+        worker.done.connect(self._on_worker_done)
+        self.worker = worker
+        with_pause = self.pause_action.blockSignals(True)
+        self.pause_action.setChecked(False)
+        self.pause_action.setText("Pause")
+        self.pause_action.blockSignals(with_pause)
+        self.thread_ = worker.start(epochs)
+        self.status_label.setText(f"Training {self.run_name}…")
+        self._update_actions()
+        self.run_started.emit()
+
+    @Slot(bool)
+    def set_paused(self, paused: bool) -> None:
+        if not self.running:
+            return
+        if paused:
+            self.trainer.pause()
+            self.status_label.setText(f"Paused {self.run_name}: press Space or Resume to go on")
+        else:
+            self.trainer.resume()
+            self.status_label.setText(f"Training {self.run_name}…")
+        self.pause_action.setText("Resume" if paused else "Pause")
+
+    @Slot()
+    def stop_run(self) -> None:
+        if self.running:
+            self.trainer.request_stop()
+            self.status_label.setText("Stopping after this batch…")
+
+    @Slot()
+    def reset_run(self) -> None:
+        """Forget the current run (it stays in the runs list) and clear the plots."""
+        if self.running:
+            return
+        self.trainer = None
+        self.run_folder = None
+        self.last_result = None
+        config = self.controls.config()
+        self.plots.start_run("", config.max_epochs if config else 0, config.patience if config else 0)
+        self.progress_bar.setValue(0)
+        self.progress_bar.setFormat("idle")
+        self.epoch_label.setText("")
+        self.status_label.setText("Ready")
+        self._update_actions()
+
+    # live settings: straight to the trainer, which applies them from the next batch
+    @Slot(float)
+    def _on_learning_rate_edited(self, value: float) -> None:
+        if self.running:
+            self.trainer.set_learning_rate(value)
+
+    @Slot(float)
+    def _on_momentum_edited(self, value: float) -> None:
+        if self.running:
+            self.trainer.set_momentum(value)
+
+    @Slot(int)
+    def _on_patience_edited(self, value: int) -> None:
+        if self.running:
+            self.trainer.set_patience(value)
+
+    # -- the worker's reports (GUI thread) ---------------------------------------------------
+
+    @Slot(object)
+    def _on_batch_progressed(self, progress: BatchProgress) -> None:
+        self.plots.add_batches(progress)
+        fraction = progress.fraction
+        left = progress.seconds / fraction - progress.seconds if fraction > 0 else 0.0
+        self.progress_bar.setValue(round(1000 * fraction))
+        self.progress_bar.setFormat(f"epoch {progress.epoch}: {100 * fraction:.0f}% · {seconds_text(left)} left")
+        self.batch_shown.emit(progress)
+
+    @Slot(object)
+    def _on_epoch_finished(self, report: EpochReport) -> None:
+        self.plots.add_epoch(report)
+        patience = "off" if report.patience_left is None else f"{report.patience_left} left"
+        limit = self.trainer.config.max_epochs if self.trainer else 0
+        self.epoch_label.setText(
+            f"Epoch {report.epoch} of {limit} · val acc {percent(report.val_accuracy)} · "
+            f"best {percent(report.best_val_accuracy)} (epoch {report.best_epoch}) · patience {patience}")
+        self.epoch_shown.emit(report)
+
+    @Slot(object)
+    def _on_best_network_changed(self, network: Network) -> None:
+        report = self.trainer.history[-1] if self.trainer and self.trainer.history else None
+        detail = f", epoch {report.best_epoch}, val acc {percent(report.best_val_accuracy)}" if report else ""
+        self.sketch_panel.set_network(network, f"{self.run_name}{detail}")
+
+    @Slot(object)
+    def _on_setting_changed(self, change: SettingChanged) -> None:
+        self.plots.mark_change(change)
+        self.status_label.setText(f"{change.name.replace('_', ' ')} {change.old:g} → {change.new:g} "
+                                  f"from epoch {change.epoch}, batch {change.batch}")
+        self.change_shown.emit(change)
+
+    @Slot(object)
+    def _on_run_finished(self, result: TrainingResult) -> None:
+        self.last_result = result
+        self.plots.show_result(result)
+
+    @Slot(str)
+    def _on_run_failed(self, message: str) -> None:
+        self.last_result = None
+        show_error(self, "Training failed", message)
+        self.run_failed.emit(message)
+
+    @Slot()
+    def _on_worker_done(self) -> None:
+        """The job is over: wait for its thread, save and list the run, re-enable the form."""
+        join(self.thread_)
+        self.worker = self.thread_ = None
+        result = self.last_result
+        self.progress_bar.setValue(1000 if result and result.reason != "stopped" else self.progress_bar.value())
+        self.progress_bar.setFormat("done" if result else "failed")
+        if result is not None:
+            self.status_label.setText(f"{self.run_name}: {result.message}; test accuracy "
+                                      f"{percent(result.test_accuracy)}")
+            if result.epochs:
+                self._save_current_run()
+        self._update_actions()
+        if result is not None:
+            self.run_finished.emit(result)
+
+    def _save_current_run(self) -> None:
+        try:
+            if self.run_folder is None:
+                self.run_folder = new_run_folder(self.runs_root)
+            save_run(self.run_folder, self.trainer, name=self.run_name)
+            self._write_history_picture(self.run_folder / PLOT, self.trainer.history, self.run_name)
+            run = load_run(self.run_folder)
+        except (OSError, ModelFileError) as exc:
+            log.exception("could not save the run")
+            show_error(self, "Could not save the run", f"The run could not be saved in {self.runs_root}: {exc}")
+            return
+        self.runs_panel.add_run(run)
+
+    @staticmethod
+    def _write_history_picture(path: Path, history, title: str) -> None:
+        from nnstudio.gui.history_png import write_history_png
+
+        write_history_png(path, history, title=title)
+
+    # -- runs --------------------------------------------------------------------------------
+
+    @Slot(object, bool)
+    def _on_overlay_toggled(self, run: Run, shown: bool) -> None:
+        key = str(run.folder)
+        if shown:
+            self.plots.set_overlay(key, run.name, run.history, self.runs_panel.color(run))
+        else:
+            self.plots.remove_overlay(key)
+
+    @Slot(object)
+    def show_run_model(self, run: Run) -> None:
+        try:
+            saved = load_model(run.model_path)
+        except ModelFileError as exc:
+            show_error(self, "Cannot load the model", str(exc))
+            return
+        accuracy = run.summary.get("test_accuracy")
+        self.sketch_panel.set_network(saved.network, f"{run.name}, test acc {percent(accuracy)}")
+
+    @Slot()
+    def choose_run_folder(self) -> None:
+        folder = choose_folder(self, "Open a run folder", self.runs_root)
+        if folder is None:
+            return
+        try:
+            run = load_run(folder)
+        except (OSError, ModelFileError) as exc:
+            show_error(self, "Cannot open the run", f"{folder} is not a run folder: {exc}")
+            return
+        self.runs_panel.add_run(run)
+        self.runs_panel.set_checked(run, True)
+
+    # -- files -------------------------------------------------------------------------------
+
+    def _save_path(self, title: str, name: str, kinds: str) -> Path | None:
+        path, _ = QFileDialog.getSaveFileName(self, title, str(Path.home() / name), kinds)
+        return Path(path) if path else None
+
+    def _current_history(self) -> tuple:
+        if self.trainer is not None and self.trainer.history:
+            return tuple(self.trainer.history)
+        run = self.runs_panel.selected_run()
+        return run.history if run else ()
+
+    @Slot()
+    def choose_model_to_load(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load a model", str(self.runs_root), "Models (*.npz)")
+        if not path:
+            return
+        try:
+            saved = load_model(path)
+        except ModelFileError as exc:
+            show_error(self, "Cannot load the model", str(exc))
+            return
+        self.sketch_panel.set_network(saved.network, str(saved.metadata.get("name", Path(path).name)))
+
+    @Slot()
+    def choose_model_to_save(self) -> None:
+        if self.trainer is None or self.running:
+            return
+        path = self._save_path("Save the model", "model.npz", "Models (*.npz)")
+        if path is None:
+            return
+        metadata = {"name": self.run_name, "config": self.trainer.config.to_dict()}
+        if self.last_result is not None:
+            metadata["test_accuracy"] = self.last_result.test_accuracy
+        try:
+            save_model(path, self.trainer.network, metadata=metadata)
+        except OSError as exc:
+            show_error(self, "Cannot save the model", f"{path}: {exc.strerror or exc}")
+            return
+        self.status_label.setText(f"Saved the model to {path}")
+
+    @Slot()
+    def choose_csv_to_export(self) -> None:
+        history = self._current_history()
+        if not history:
+            show_error(self, "Nothing to export", "Train a run (or select one in the runs list) first.")
+            return
+        path = self._save_path("Export the history", "history.csv", "CSV files (*.csv)")
+        if path is None:
+            return
+        try:
+            write_history_csv(path, history)
+        except OSError as exc:
+            show_error(self, "Cannot export", f"{path}: {exc.strerror or exc}")
+            return
+        self.status_label.setText(f"Wrote {len(history)} epochs to {path}")
+
+    @Slot()
+    def choose_png_to_export(self) -> None:
+        path = self._save_path("Export the plots", "training_plots.png", "PNG images (*.png)")
+        if path is None:
+            return
+        try:
+            self.plots.export_png(path)
+        except OSError as exc:
+            show_error(self, "Cannot export", str(exc))
+            return
+        self.status_label.setText(f"Saved the plots to {path}")
+
+    # -- state -------------------------------------------------------------------------------
+
+    @Slot()
+    def _update_actions(self, *_: object) -> None:
+        running = self.running
+        idle_trainer = not running and self.trainer is not None
+        can_continue = idle_trainer and (self.last_result is None or self.last_result.reason != "diverged")
+        reason = ""
+        if self.split is None:
+            reason = "No training data yet: download MNIST or choose its folder."
+        elif not self.controls.is_valid:
+            reason = "Fix the settings marked below to start."
+        self.start_action.setEnabled(not running and not reason)
+        self.start_action.setToolTip(reason or "Train a new network with the settings below (Space).")
+        self.start_reason.setText(reason)
+        self.start_reason.setVisible(bool(reason))
+        self.pause_action.setEnabled(running)
+        self.stop_action.setEnabled(running)
+        self.one_more_action.setEnabled(can_continue and self.split is not None)
+        self.reset_action.setEnabled(idle_trainer)
+        self.save_model_action.setEnabled(idle_trainer)
+        self.open_data_action.setEnabled(not running)
+        self.controls.set_structure_locked(running)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        """Let text fields and the sketch pad keep Space and Esc instead of the window's shortcuts."""
+        if (event.type() == QEvent.Type.ShortcutOverride
+                and event.key() in (Qt.Key.Key_Space, Qt.Key.Key_Escape)
+                and isinstance(watched, QWidget) and watched.window() is self
+                and (isinstance(watched, KEY_OWNERS) or self.sketch_panel.isAncestorOf(watched))):
+            event.accept()
+            return True
+        return False
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        """Stop a run (keeping it), cancel a download, wait for their threads, remember the layout."""
+        if self.running:
+            self.trainer.request_stop()
+            join(self.thread_)
+            # Deliver the worker's last queued reports now, so the stopped run is saved and listed.
+            QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)
+        if self.download_dialog is not None:
+            self.download_dialog.cancel_and_wait()
+        self._remember()
+        QApplication.instance().removeEventFilter(self)
+        super().closeEvent(event)
+
+    def _remember(self) -> None:
+        s = self.settings
+        s.set_byte_array("geometry", self.saveGeometry())
+        for splitter in (self.main_splitter, self.centre_splitter, self.bottom_splitter):
+            s.set_byte_array(splitter.objectName(), splitter.saveState())
+        config = self.controls.config()
+        if config is not None:
+            s.training_config = config
+            s.preset = self.controls.current_preset()
+        s.log_loss = self.plots.log_loss
+        if self.data_folder is not None and self.split is not None:
+            s.data_dir = self.data_folder
+        s.sync()

@@ -1,0 +1,184 @@
+"""The runs list: every run kept, its settings and scores, and a tick box to overlay it on the plots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from nnstudio.core.run_folder import Run
+
+COLUMNS = ("Run", "Learning rate", "Hidden", "Batch", "Momentum", "Patience", "Best val acc", "Test acc",
+           "Epochs", "Time", "Ended by")
+RUN_ROLE = Qt.ItemDataRole.UserRole
+
+
+def percent(value) -> str:
+    return "" if value is None else f"{100 * value:.2f}%"
+
+
+def duration(seconds) -> str:
+    if not seconds:
+        return ""
+    minutes, seconds = divmod(round(seconds), 60)
+    return f"{minutes}:{seconds:02d}" if minutes else f"{seconds} s"
+
+
+def run_cells(run: Run) -> list[str]:
+    """The text of a run's row, column by column."""
+    c, s = run.config, run.summary
+    reason = str(s.get("reason", "")).replace("_", " ")
+    if c is None:
+        settings = ["?"] * 5
+    else:
+        settings = [f"{c.learning_rate:g}", "-".join(str(h) for h in c.hidden), str(c.batch_size),
+                    f"{c.momentum:g}", str(c.patience) if c.patience else "off"]
+    return [run.name, *settings, percent(s.get("best_val_accuracy")), percent(s.get("test_accuracy")),
+            str(s.get("epochs", len(run.history))), duration(s.get("seconds")), reason]
+
+
+def swatch(color: QColor, size: int = 12) -> QIcon:
+    pixmap = QPixmap(size, size)
+    pixmap.fill(color)
+    return QIcon(pixmap)
+
+
+class RunsPanel(QWidget):
+    """A table of runs; ticking a run asks for its overlay, in the colour of its swatch."""
+
+    overlay_toggled = Signal(object, bool)  # Run, shown
+    model_requested = Signal(object)  # Run: load its model into the sketch panel
+    selection_changed = Signal(object)  # Run or None
+
+    def __init__(self, color_of=None, parent: QWidget | None = None) -> None:
+        """``color_of(index) -> QColor`` gives the overlay colour of the index-th run listed."""
+        super().__init__(parent)
+        self._color_of = color_of or (lambda i: QColor.fromHsv((i * 67) % 360, 200, 200))
+        self.tree = QTreeWidget()
+        self.tree.setObjectName("runsTree")
+        self.tree.setColumnCount(len(COLUMNS))
+        self.tree.setHeaderLabels(COLUMNS)
+        self.tree.setRootIsDecorated(False)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.tree.setToolTip("Every run you trained. Tick a run to overlay its curves on the plots; "
+                             "double-click it to try its model on the sketch pad.")
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in range(1, len(COLUMNS)):
+            self.tree.headerItem().setTextAlignment(column, Qt.AlignmentFlag.AlignCenter)
+
+        self.hint = QLabel("Tick runs to compare their curves.")
+        self.hint.setStyleSheet("color: palette(mid);")
+        self.sketch_button = QPushButton("Use in sketch pad")
+        self.sketch_button.setToolTip("Classify your drawings with the selected run's best model.")
+        self.sketch_button.setEnabled(False)
+        self.clear_button = QPushButton("Untick all")
+        self.clear_button.setToolTip("Remove every overlay from the plots.")
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.hint, 1)
+        buttons.addWidget(self.clear_button)
+        buttons.addWidget(self.sketch_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.tree, 1)
+        layout.addLayout(buttons)
+
+        self.tree.itemChanged.connect(self._on_item_changed)
+        self.tree.itemSelectionChanged.connect(self._on_selection_changed)
+        self.tree.itemDoubleClicked.connect(lambda item, _column: self.model_requested.emit(item.data(0, RUN_ROLE)))
+        self.sketch_button.clicked.connect(self._on_sketch_clicked)
+        self.clear_button.clicked.connect(self.untick_all)
+
+    # -- contents --------------------------------------------------------------------------------
+
+    def runs(self) -> list[Run]:
+        return [self.tree.topLevelItem(i).data(0, RUN_ROLE) for i in range(self.tree.topLevelItemCount())]
+
+    def item_of(self, folder: Path) -> QTreeWidgetItem | None:
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            if item.data(0, RUN_ROLE).folder == Path(folder):
+                return item
+        return None
+
+    def color(self, run: Run) -> QColor:
+        item = self.item_of(run.folder)
+        return self._color_of(self.tree.indexOfTopLevelItem(item) if item else self.tree.topLevelItemCount())
+
+    def add_run(self, run: Run) -> QTreeWidgetItem:
+        """List ``run``, or refresh its row if its folder is listed already (its tick stays)."""
+        item = self.item_of(run.folder)
+        with QSignalBlocker(self.tree):
+            if item is None:
+                item = QTreeWidgetItem()
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                item.setCheckState(0, Qt.CheckState.Unchecked)
+                self.tree.addTopLevelItem(item)
+                item.setIcon(0, swatch(self._color_of(self.tree.indexOfTopLevelItem(item))))
+            item.setData(0, RUN_ROLE, run)
+            for column, text in enumerate(run_cells(run)):
+                item.setText(column, text)
+                if column:
+                    item.setTextAlignment(column, Qt.AlignmentFlag.AlignCenter)
+            item.setToolTip(0, f"{run.folder}\n{run.summary.get('message', '')}".strip())
+        if item.checkState(0) == Qt.CheckState.Checked:
+            self.overlay_toggled.emit(run, True)
+        return item
+
+    def set_runs(self, runs: list[Run]) -> None:
+        for run in runs:
+            self.add_run(run)
+
+    def checked_runs(self) -> list[Run]:
+        return [r for r, i in self._items() if i.checkState(0) == Qt.CheckState.Checked]
+
+    def set_checked(self, run: Run, checked: bool) -> None:
+        item = self.item_of(run.folder)
+        if item is not None:
+            item.setCheckState(0, Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+
+    def untick_all(self) -> None:
+        for run in self.checked_runs():
+            self.set_checked(run, False)
+
+    def selected_run(self) -> Run | None:
+        items = self.tree.selectedItems()
+        return items[0].data(0, RUN_ROLE) if items else None
+
+    def _items(self):
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            yield item.data(0, RUN_ROLE), item
+
+    # -- reactions -------------------------------------------------------------------------------
+
+    def _on_item_changed(self, item: QTreeWidgetItem, column: int) -> None:
+        if column == 0:
+            self.overlay_toggled.emit(item.data(0, RUN_ROLE), item.checkState(0) == Qt.CheckState.Checked)
+
+    def _on_selection_changed(self) -> None:
+        run = self.selected_run()
+        self.sketch_button.setEnabled(run is not None)
+        self.selection_changed.emit(run)
+
+    def _on_sketch_clicked(self) -> None:
+        run = self.selected_run()
+        if run is not None:
+            self.model_requested.emit(run)

@@ -1,0 +1,57 @@
+"""nnstudio-train: a real (short) run writes its folder and ends with the test accuracy; bad flags exit 2."""
+
+import csv
+import subprocess
+import sys
+
+import pytest
+
+from nnstudio.cli.train import main
+from nnstudio.core.model_file import load_model
+
+
+def test_a_short_run_writes_model_history_and_plot(tmp_path, mnist_dir, capsys):
+    out = tmp_path / "run"
+    code = main(["--data-dir", str(mnist_dir), "--epochs", "2", "--hidden", "64", "--out", str(out), "--quiet"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert code == 0
+    assert lines[-1].startswith("test accuracy: 0.")
+    assert float(lines[-1].split(": ")[1]) >= 0.94
+    assert sum(line.startswith("epoch ") for line in lines) == 2
+    assert {p.name for p in out.iterdir()} == {"model.npz", "history.csv", "training_history.png"}
+    with open(out / "history.csv") as f:
+        assert [row["epoch"] for row in csv.DictReader(f)] == ["1", "2"]
+    saved = load_model(out / "model.npz")
+    assert saved.network.sizes == (784, 64, 10)
+    assert saved.metadata["config"]["max_epochs"] == 2 and saved.metadata["data_checksum"]
+    assert (out / "training_history.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--lr", "fast"], "invalid float value"),
+    (["--hidden", "128,x"], "not a comma-separated list"),
+    (["--lr", "50"], "learning rate must be between 1e-5 and 10"),
+    (["--patience", "-1"], "patience must be 0"),
+    (["--preset", "turbo"], "invalid choice"),
+    (["--bogus"], "unrecognized arguments"),
+])
+def test_bad_flags_exit_2_with_a_message(flags, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(flags)
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_module_entry_point_and_presets_in_help():
+    result = subprocess.run([sys.executable, "-m", "nnstudio.train", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0
+    for preset in ("seed", "seed-slow", "fast", "best"):
+        assert preset in result.stdout
+
+
+def test_a_damaged_data_folder_is_an_error_not_a_traceback(tmp_path, mnist_dir, capsys):
+    for f in mnist_dir.glob("*.gz"):
+        (tmp_path / f.name).write_bytes(f.read_bytes()[:2000] if "t10k-labels" in f.name else f.read_bytes())
+    assert main(["--data-dir", str(tmp_path), "--epochs", "1", "--out", str(tmp_path / "run")]) == 1
+    err = capsys.readouterr().err
+    assert "t10k-labels-idx1-ubyte.gz" in err and "Traceback" not in err

@@ -1,0 +1,217 @@
+"""to_mnist on real MNIST digits redrawn as large pictures, and on everything a user might draw."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from nnstudio.core.config import TrainingConfig
+from nnstudio.core.dataset import split_mnist
+from nnstudio.core.preprocess import BOX, is_blank, stroke_width, to_mnist
+from nnstudio.core.trainer import Trainer
+from nnstudio.resources import BUNDLED_MODEL
+
+N = 500  # test digits per check: enough to see a 2% drop, quick on 2 cores
+
+
+@pytest.fixture(scope="module")
+def quick_network(mnist):
+    """A network trained here, in seconds, on 20,000 real training digits (about 94% accurate)."""
+    trainer = Trainer(TrainingConfig(max_epochs=2, patience=0), split_mnist(mnist).head(20000, 1000, 1000))
+    for _ in trainer.run():
+        pass
+    return trainer.network
+
+
+def enlarge(digit: np.ndarray, factor: int = 10) -> np.ndarray:
+    """A 28x28 digit as a big picture: each pixel a factor x factor block."""
+    return np.kron(digit, np.ones((factor, factor), np.uint8))
+
+
+def accuracy(network, inputs: np.ndarray, labels: np.ndarray) -> float:
+    return float(np.mean(network.predict(inputs.reshape(len(inputs), -1)) == labels))
+
+
+def redrawn(images: np.ndarray, picture) -> np.ndarray:
+    return np.stack([to_mnist(picture(d)) for d in images])
+
+
+def ink_box(x: np.ndarray) -> tuple[int, int]:
+    rows, cols = np.flatnonzero(x.any(axis=1)), np.flatnonzero(x.any(axis=0))
+    return rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+
+
+def centre_of_mass(x: np.ndarray) -> tuple[float, float]:
+    r = np.arange(x.shape[0])
+    return float(x.sum(axis=1) @ r / x.sum()), float(x.sum(axis=0) @ r / x.sum())
+
+
+def assert_mnist_like(x: np.ndarray) -> None:
+    assert x.shape == (28, 28) and x.dtype == np.float32
+    assert x.min() >= 0.0 and x.max() == pytest.approx(1.0)
+    assert max(ink_box(x > 0)) <= BOX
+    cy, cx = centre_of_mass(x)
+    assert abs(cy - 14) <= 1 and abs(cx - 14) <= 1
+
+
+# -- real digits keep their accuracy -------------------------------------------------------------
+
+
+def off_centre(digit: np.ndarray) -> np.ndarray:
+    canvas = np.zeros((900, 1200), np.uint8)
+    canvas[40:320, 880:1160] = enlarge(digit)
+    return canvas
+
+
+@pytest.mark.parametrize("picture", [
+    pytest.param(enlarge, id="enlarged 10x"),
+    pytest.param(lambda d: 255 - enlarge(d), id="dark ink on white"),
+    pytest.param(off_centre, id="off-centre on a big canvas"),
+    pytest.param(lambda d: np.repeat(enlarge(255 - d, 7)[..., None], 3, axis=2), id="RGB, dark on white"),
+])
+def test_real_digits_redrawn_large_keep_their_accuracy(quick_network, mnist, picture):
+    images, labels = mnist.test_images[:N], mnist.test_labels[:N]
+    native = accuracy(quick_network, images / 255.0, labels)
+    after = accuracy(quick_network, redrawn(images, picture), labels)
+    assert native > 0.9
+    assert after >= native - 0.015, f"preprocessing cost {native - after:.1%} accuracy"
+
+
+def test_preprocessing_a_real_digit_nearly_reproduces_it(mnist):
+    """MNIST digits are already normalised: redrawn 10x larger, they come back nearly unchanged."""
+    images = mnist.test_images[:200]
+    out = redrawn(images, enlarge)
+    error = np.abs(out - images / 255.0).mean(axis=(1, 2))
+    assert np.median(error) < 0.02
+    for x in out[:50]:
+        assert_mnist_like(x)
+
+
+def test_bundled_model_reads_redrawn_test_digits(mnist):
+    if not BUNDLED_MODEL.exists():
+        pytest.skip(f"{BUNDLED_MODEL} not shipped yet")
+    from nnstudio.core.model_file import load_model
+
+    network = load_model(BUNDLED_MODEL).network
+    images, labels = mnist.test_images[:1000], mnist.test_labels[:1000]
+    assert accuracy(network, redrawn(images, enlarge), labels) >= 0.97
+    assert accuracy(network, redrawn(images[:300], lambda d: 255 - enlarge(d)), labels[:300]) >= 0.97
+
+
+# -- drawings ------------------------------------------------------------------------------------
+
+
+def canvas(side: int = 280, *, ink: int = 255, paper: int = 0) -> np.ndarray:
+    return np.full((side, side), paper, np.uint8)
+
+
+def test_empty_and_uniform_pictures_have_no_digit():
+    for picture in (canvas(), canvas(paper=255), np.full((50, 70), 0.5, np.float32), np.zeros((1, 1), np.uint8)):
+        assert to_mnist(picture) is None
+        assert is_blank(picture)
+    assert to_mnist(np.zeros((0, 10), np.uint8)) is None
+
+
+def test_faint_noise_alone_is_blank():
+    rng = np.random.default_rng(0)
+    noisy_paper = (245 + rng.integers(-8, 8, (300, 300))).astype(np.uint8)
+    assert to_mnist(noisy_paper) is None
+
+
+def test_single_dot_becomes_a_centred_blob():
+    picture = canvas()
+    picture[40:48, 200:208] = 255
+    x = to_mnist(picture)
+    assert_mnist_like(x)
+    assert not is_blank(picture)
+
+
+@pytest.mark.parametrize("side", [5, 28, 280, 1000, 4000])
+def test_pictures_of_any_size(side):
+    picture = np.zeros((side, side), np.uint8)
+    picture[side // 5 : side * 4 // 5, side // 2 - max(1, side // 30) : side // 2 + max(1, side // 30)] = 255
+    x = to_mnist(picture)
+    assert_mnist_like(x)
+    assert ink_box(x > 0.5)[0] >= 18  # a tall "1" fills the box's height
+
+
+def test_huge_photo_is_quick():
+    photo = np.full((4000, 4000, 3), 235, np.uint8)
+    photo[800:3200, 1900:2150] = (30, 30, 40)
+    start = time.perf_counter()
+    x = to_mnist(photo)
+    assert time.perf_counter() - start < 1.0
+    assert_mnist_like(x)
+
+
+def hairline_seven(side: int, width: int) -> np.ndarray:
+    picture = np.full((side, side), 255, np.uint8)  # dark pen on white paper
+    top, bottom = side // 6, side * 5 // 6
+    picture[top : top + width, side // 4 : side * 3 // 4] = 0
+    for y in range(top, bottom):
+        x = side * 3 // 4 - (y - top) * (side // 3) // (bottom - top)
+        picture[y, x : x + width] = 0
+    return picture
+
+
+def test_thin_strokes_are_thickened_to_mnist_width():
+    x = to_mnist(hairline_seven(2000, 2))
+    assert_mnist_like(x)
+    assert 1.5 <= stroke_width(x) <= 3.5
+    assert np.count_nonzero(x > 0.5) >= 30  # a visible seven, not a faint trace
+
+
+def test_thick_strokes_stay_a_digit_and_thin_ones_agree_with_them():
+    thin = to_mnist(hairline_seven(600, 2))
+    thick = to_mnist(hairline_seven(600, 40))
+    assert_mnist_like(thick)
+    assert stroke_width(thick) > stroke_width(thin)
+    # Both are the same seven: their centres and boxes agree.
+    assert np.allclose(centre_of_mass(thin), centre_of_mass(thick), atol=1.0)
+
+
+def test_transparent_layers_are_composited_on_the_background():
+    rgba = np.zeros((300, 300, 4), np.uint8)  # black ink on a fully transparent layer
+    rgba[50:250, 140:160, 3] = 255
+    x = to_mnist(rgba)
+    assert_mnist_like(x)
+    assert ink_box(x > 0.5)[0] == 20
+    white = rgba.copy()
+    white[..., :3] = 255  # white ink on a transparent layer
+    assert np.allclose(to_mnist(white), x)
+    assert to_mnist(np.zeros((30, 30, 4), np.uint8)) is None  # nothing opaque at all
+
+
+def test_float_and_0_to_255_float_pictures_agree_with_uint8():
+    picture = canvas()
+    picture[60:220, 100:180] = 255
+    picture[100:180, 130:150] = 0
+    expected = to_mnist(picture)
+    assert np.allclose(to_mnist(picture / 255.0), expected, atol=1e-5)
+    assert np.allclose(to_mnist(picture.astype(np.float64)), expected, atol=1e-5)
+    assert np.allclose(to_mnist(picture.astype(np.uint16) * 257), expected, atol=1e-3)
+
+
+def test_wrong_shapes_are_refused_clearly():
+    with pytest.raises(ValueError, match="shape"):
+        to_mnist(np.zeros((3, 3, 3, 3)))
+    with pytest.raises(ValueError, match="channels"):
+        to_mnist(np.zeros((10, 10, 7)))
+
+
+@settings(max_examples=150, deadline=None)
+@given(arrays(st.sampled_from([np.uint8, np.float32]),
+              st.tuples(st.integers(1, 200), st.integers(1, 200)),
+              elements=st.floats(0, 1, width=32) | st.just(0.0)).map(
+                  lambda a: (a * 255).astype(np.uint8) if a.dtype == np.uint8 else a))
+def test_any_picture_gives_a_digit_or_none(picture):
+    x = to_mnist(picture)
+    if x is not None:
+        assert x.shape == (28, 28) and x.dtype == np.float32
+        assert np.isfinite(x).all() and x.min() >= 0 and x.max() <= 1
+        assert max(ink_box(x > 0)) <= BOX
