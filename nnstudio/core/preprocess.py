@@ -108,11 +108,12 @@ def luminance(image: np.ndarray) -> np.ndarray | None:
         return None
     full_scale = _full_scale(a)
     # Shrink huge photos before anything else (on the raw pixels, so never a big float copy).
-    a = shrink(a, MAX_WORKING_SIDE)
-    a = a.astype(np.float32)
-    if np.issubdtype(image.dtype, np.floating):
-        a = np.nan_to_num(a, nan=0.0, posinf=full_scale, neginf=0.0)
-    a = np.clip(a * np.float32(1 / full_scale), 0.0, 1.0, out=a)
+    raw = shrink(a, MAX_WORKING_SIDE)
+    a = raw.astype(np.float32)  # a copy: the caller's array is never changed
+    a *= np.float32(1 / full_scale)
+    if not np.issubdtype(raw.dtype, np.unsignedinteger):  # floats and signed integers may stray
+        np.nan_to_num(a, copy=False, nan=0.0, posinf=1.0, neginf=0.0)
+        np.clip(a, 0.0, 1.0, out=a)
     if a.ndim == 2:
         return a
     channels = a.shape[2]

@@ -65,6 +65,8 @@ class Trainer:
         self._epochs_without_improvement = 0
         self._velocities = [np.zeros_like(p) for p in self.network.parameters()]
         self._seconds = 0.0
+        self._pixels: np.ndarray | None = None  # reused batch buffers
+        self._inputs: np.ndarray | None = None
 
     # -- control, from any thread --------------------------------------------------------
 
@@ -234,11 +236,16 @@ class Trainer:
 
     def _batch_inputs(self, index: np.ndarray) -> np.ndarray:
         """The batch's pixels as float32 in [0, 1], randomly shifted when augmenting."""
-        pixels = self.data.x_train[index]
         shift = self.config.augment_shift
         if shift:
-            pixels = shifted_images(pixels, self.data.image_shape, shift, self.rng)
-        return as_inputs(pixels, self.network.dtype)
+            pixels = shifted_images(self.data.x_train[index], self.data.image_shape, shift, self.rng)
+            return as_inputs(pixels, self.network.dtype)
+        # The hot path: gather and scale in one pass each, into a reused buffer.
+        if self._pixels is None or len(self._pixels) != len(index):
+            self._pixels = np.empty((len(index), self.data.inputs), np.uint8)
+            self._inputs = np.empty((len(index), self.data.inputs), self.network.dtype)
+        np.take(self.data.x_train, index, axis=0, out=self._pixels)
+        return np.multiply(self._pixels, self.network.dtype.type(1 / 255), out=self._inputs)
 
     def _step(self, weight_grads: list[np.ndarray], bias_grads: list[np.ndarray], learning_rate: float) -> None:
         """Gradient descent with optional momentum (classic or Nesterov) and L2 weight decay."""
