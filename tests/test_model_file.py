@@ -1,6 +1,7 @@
 """Model files round-trip exactly and refuse anything malformed, inconsistent or pickled."""
 
 import json
+import os
 import zipfile
 
 import numpy as np
@@ -30,6 +31,9 @@ def test_round_trip_keeps_weights_and_metadata(tmp_path, network):
     assert meta["history"] == [{"epoch": 1}] and meta["data_checksum"] == "abc"
     assert meta["nnstudio_version"] and meta["sizes"] == [12, 7, 5, 3]
     assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]  # no temporary file left
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # readable as any file the user writes
 
 
 def test_a_failed_write_leaves_the_old_file(tmp_path, network):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from nnstudio import __version__
+from nnstudio.core.atomic_file import atomic_write
 from nnstudio.core.network import ACTIVATIONS, Network
 
 FORMAT = "nnstudio-model"
@@ -42,16 +41,8 @@ def save_model(path: str | Path, network: Network, *, metadata: dict | None = No
     for i, (w, b) in enumerate(zip(network.weights, network.biases)):
         arrays[f"W{i}"], arrays[f"b{i}"] = w, b
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as f:
+        np.savez(f, **arrays)
     return path
 
 

@@ -11,12 +11,11 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from nnstudio.core.atomic_file import atomic_write
 from nnstudio.core.config import TrainingConfig
 from nnstudio.core.model_file import ModelFileError, read_metadata, save_model
 from nnstudio.core.reports import EpochReport
@@ -156,14 +155,8 @@ def write_history_csv(path: str | Path, history) -> Path:
         row = history_row(report)
         row["improved"] = int(row["improved"])
         writer.writerow({k: "" if v is None else v for k, v in row.items()})
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            f.write(buffer.getvalue())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "w", newline="") as f:
+        f.write(buffer.getvalue())
     return path
 
 
