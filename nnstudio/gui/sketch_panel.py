@@ -155,6 +155,11 @@ class SketchPanel(QWidget):
         self.pad.set_image(np.asarray(self._test_images[index], dtype=np.uint8))
         self.predict()
 
+    @property
+    def shown_label(self) -> int | None:
+        """The true label of the test digit on the pad, or ``None`` once the user draws on it."""
+        return self._sample_label if self.pad.shows_untouched_sample() else None
+
     @Slot()
     def predict(self) -> None:
         """Classify what the pad shows now and display it (the placeholder when the pad is blank)."""
@@ -169,8 +174,7 @@ class SketchPanel(QWidget):
         probabilities = self.network.predict_proba(digit_input.reshape(1, -1))[0]
         digit = int(probabilities.argmax())
         confidence = float(probabilities[digit])
-        label = self._sample_label if self.pad.shows_untouched_sample() else None
-        self.prediction_view.show_prediction(probabilities, digit_input, label)
+        self.prediction_view.show_prediction(probabilities, digit_input, self.shown_label)
         self.last_prediction = (digit, confidence)
         self.predicted.emit(digit, confidence)
 

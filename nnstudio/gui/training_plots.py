@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, Q
 
 from nnstudio.core.reports import BatchProgress, EpochReport, SettingChanged, TrainingResult
 
+
+
 # The Okabe-Ito palette: distinguishable with every common colour-vision deficiency.
 BLUE, ORANGE, GREEN = "#0072B2", "#E69F00", "#009E73"
 VERMILLION, PURPLE, SKY_BLUE, YELLOW = "#D55E00", "#CC79A7", "#56B4E9", "#F0E442"
@@ -156,6 +158,7 @@ def style_plot(plot: pg.PlotItem, left: str, bottom: str | None = "epoch") -> No
         axis.setPen(pg.mkPen(FOREGROUND))
         axis.setTextPen(pg.mkPen(FOREGROUND))
         axis.setTickFont(font)
+        axis.enableAutoSIPrefix(False)  # "loss (x0.001)" reads worse than 0.05
     plot.getAxis("left").setWidth(AXIS_WIDTH)
     label_style = {"color": FOREGROUND, "font-size": "10pt"}
     plot.setLabel("left", left, **label_style)
@@ -540,12 +543,17 @@ class TrainingPlots(QWidget):
 
     def _follow(self) -> None:
         if self._following:
-            self._fit_x()
+            self._fit_x(force=False)
 
-    def _fit_x(self) -> None:
+    def _fit_x(self, force: bool = True) -> None:
+        """Show epoch 0 to the end of whatever is drawn, rounded up to a whole epoch.
+
+        Rounding up means the range changes once per epoch, not on every batch: a range change
+        makes each plot item re-clip its data, which costs O(points) per item.
+        """
         end = 1.0
         if len(self._batch_x):
-            end = max(end, self._batch_x.values[-1] + 1.0 / 50)
+            end = max(end, float(np.ceil(self._batch_x.values[-1])))
         if self._history:
             end = max(end, self._history[-1].epoch)
         if self.patience_region.isVisible():
@@ -553,7 +561,9 @@ class TrainingPlots(QWidget):
         for overlay in self._overlays.values():
             if overlay.visible and overlay.history:
                 end = max(end, overlay.history[-1].epoch)
-        self.accuracy_plot.setXRange(0, end, padding=0.02)
+        if force or end != self._x_end:
+            self._x_end = end
+            self.accuracy_plot.setXRange(0, end, padding=0.02)
 
     # -- overlays ----------------------------------------------------------------------------
 

@@ -1,0 +1,108 @@
+"""nnstudio-predict on real MNIST test digits saved as PNG and JPEG pictures, and on junk."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PySide6.QtGui import QImage
+
+from nnstudio.cli.predict import main
+from nnstudio.core.config import TrainingConfig
+from nnstudio.core.dataset import split_mnist
+from nnstudio.core.model_file import save_model
+from nnstudio.core.trainer import Trainer
+
+
+@pytest.fixture(scope="module")
+def model_file(mnist, tmp_path_factory):
+    """A model trained here in seconds on 20,000 real digits, saved as a model file."""
+    trainer = Trainer(TrainingConfig(max_epochs=2, patience=0), split_mnist(mnist).head(20000, 1000, 1000))
+    for _ in trainer.run():
+        pass
+    return save_model(tmp_path_factory.mktemp("model") / "quick.npz", trainer.network, metadata={})
+
+
+def save_picture(path, digit: np.ndarray, *, scale: int, dark_on_light: bool) -> None:
+    pixels = np.kron(digit, np.ones((scale, scale), np.uint8))
+    if dark_on_light:
+        pixels = 255 - pixels
+    pixels = np.ascontiguousarray(pixels)
+    h, w = pixels.shape
+    assert QImage(pixels.data, w, h, w, QImage.Format.Format_Grayscale8).save(str(path))
+
+
+@pytest.fixture(scope="module")
+def pictures(mnist, tmp_path_factory):
+    """Forty real test digits as pictures: PNG and JPEG, both polarities, 280 to 1120 pixels wide."""
+    folder = tmp_path_factory.mktemp("pictures")
+    paths, labels = [], []
+    for i in range(40):
+        suffix = "png" if i % 2 else "jpg"
+        path = folder / f"digit{i:02d}_label{mnist.test_labels[i]}.{suffix}"
+        save_picture(path, mnist.test_images[i], scale=10 + 10 * (i % 4), dark_on_light=i % 3 == 0)
+        paths.append(path)
+        labels.append(int(mnist.test_labels[i]))
+    return paths, labels
+
+
+def parse(output: str) -> list[list[str]]:
+    return [line.split("\t") for line in output.splitlines()]
+
+
+def test_every_picture_gets_a_line_and_most_are_right(model_file, pictures, capsys):
+    paths, labels = pictures
+    assert main(["--model", str(model_file), *map(str, paths)]) == 0
+    lines = parse(capsys.readouterr().out)
+    assert [line[0] for line in lines] == [str(p) for p in paths]
+    digits = [int(line[1]) for line in lines]
+    confidences = [line[2] for line in lines]
+    assert all(len(c.split(".")[1]) == 4 and 0 <= float(c) <= 1 for c in confidences)
+    assert np.mean(np.array(digits) == labels) >= 0.9
+
+
+def test_bad_inputs_get_an_error_line_and_the_rest_still_run(model_file, pictures, tmp_path, capsys):
+    paths, labels = pictures
+    junk = tmp_path / "x.png"
+    junk.write_bytes(np.random.default_rng(0).bytes(500))
+    text = tmp_path / "notes.txt"
+    text.write_text("not a digit\n")
+    missing = tmp_path / "missing.png"
+    blank = tmp_path / "blank.png"
+    save_picture(blank, np.zeros((28, 28), np.uint8), scale=5, dark_on_light=True)
+    args = [paths[0], junk, text, missing, blank, paths[1]]
+
+    assert main(["--model", str(model_file), *map(str, args)]) == 1
+    lines = parse(capsys.readouterr().out)
+    assert [line[0] for line in lines] == [str(a) for a in args]
+    assert lines[1][1].startswith("error: not an image")
+    assert lines[2][1].startswith("error: not an image")
+    assert lines[3][1] == "error: no such file"
+    assert lines[4][1].startswith("error: blank image")
+    assert len(lines[0]) == len(lines[5]) == 3  # the good ones were still classified
+    assert int(lines[0][1]) == labels[0] and int(lines[5][1]) == labels[1]
+
+
+def test_usage_errors_exit_2(model_file, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([])
+    assert exit_.value.code == 2
+    not_a_model = tmp_path / "model.npz"
+    not_a_model.write_text("nope")
+    with pytest.raises(SystemExit) as exit_:
+        main(["--model", str(not_a_model), "x.png"])
+    assert exit_.value.code == 2
+    assert "cannot use the model" in capsys.readouterr().err
+
+
+def test_runs_as_a_module_in_a_fresh_process(model_file, pictures):
+    paths, labels = pictures
+    result = subprocess.run([sys.executable, "-m", "nnstudio.cli.predict", "--model", str(model_file),
+                             str(paths[2]), str(paths[3]), "no/such/file.png"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1, result.stderr
+    lines = parse(result.stdout)
+    assert [int(line[1]) for line in lines[:2]] == labels[2:4]
+    assert lines[2] == ["no/such/file.png", "error: no such file"]
