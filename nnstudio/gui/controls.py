@@ -258,6 +258,9 @@ class ControlsPanel(QWidget):
         self.learning_rate_slider.valueChanged.connect(self._on_rate_slider_moved)
         self.momentum_box.valueChanged.connect(self._on_momentum_changed)
         self.patience_box.valueChanged.connect(self._on_patience_changed)
+        for box in (self.momentum_box, self.patience_box, self.max_epochs_box, self.batch_size_box,
+                    self.weight_decay_box, self.augment_box, self.seed_box):
+            box.setKeyboardTracking(False)  # a typed number counts when it is complete (Enter, Tab, arrows)
         for box in (self.max_epochs_box, self.batch_size_box, self.augment_box, self.seed_box):
             box.valueChanged.connect(self._on_field_changed)
         self.weight_decay_box.valueChanged.connect(self._on_field_changed)

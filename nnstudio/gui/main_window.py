@@ -46,6 +46,7 @@ from nnstudio.core.trainer import Trainer
 from nnstudio.gui.about import show_about
 from nnstudio.gui.controls import ControlsPanel
 from nnstudio.gui.data_dialogs import DataBanner, DownloadDialog, choose_folder
+from nnstudio.gui.history_png import write_history_png
 from nnstudio.gui.messages import show_error
 from nnstudio.gui.runs_panel import RunsPanel
 from nnstudio.gui.settings import Settings
@@ -57,7 +58,14 @@ from nnstudio.resources import resource_path
 
 log = logging.getLogger(__name__)
 
+PLOT_INTERVAL_MS = 200  # how often the batch trace and the progress bar redraw during a run
 KEY_OWNERS = (QLineEdit, QAbstractSpinBox, QTextEdit, QPlainTextEdit)
+TRY_THIS = (
+    "• Start the <b>seed</b> preset, then <b>seed-slow</b>; tick both runs below to compare them.<br>"
+    "• Mid-run, drag the learning rate to 1 and watch the loss; then back to 0.1.<br>"
+    "• Set patience to 1: the run stops at the first epoch that does not improve.<br>"
+    "• Draw a digit on the pad while a run trains: it uses the best network so far."
+)
 
 
 def percent(value: float | None) -> str:
@@ -101,6 +109,11 @@ class MainWindow(QMainWindow):
         self.last_result: TrainingResult | None = None
         self.download_dialog: DownloadDialog | None = None
         self._runs_started = 0
+        self._pending_batches: list[BatchProgress] = []
+        self._plot_timer = QTimer(self)
+        self._plot_timer.setSingleShot(True)
+        self._plot_timer.setInterval(PLOT_INTERVAL_MS)
+        self._plot_timer.timeout.connect(self._show_pending_batches)
 
         self.setWindowTitle("nnstudio")
         self.setObjectName("mainWindow")
@@ -151,6 +164,11 @@ class MainWindow(QMainWindow):
         self.progress_bar.setTextVisible(True)
         self.progress_bar.setFormat("idle")
         self.progress_bar.setFixedWidth(260)
+        # Labels whose text changes every epoch must not ask for a new layout of the whole window.
+        self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.epoch_label.setMinimumWidth(self.epoch_label.fontMetrics().horizontalAdvance(
+            "Epoch 100 of 100 · val acc 100.00% · best 100.00% (epoch 100) · patience 100 left"))
+        self.epoch_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.statusBar().addWidget(self.status_label, 1)
         self.statusBar().addPermanentWidget(self.epoch_label)
         self.statusBar().addPermanentWidget(self.progress_bar)
@@ -246,11 +264,19 @@ class MainWindow(QMainWindow):
         grid.addWidget(self.reset_button, 2, 1)
         grid.addWidget(self.start_reason, 3, 0, 1, 2)
 
+        tips = QLabel(TRY_THIS)
+        tips.setObjectName("tryThis")
+        tips.setWordWrap(True)
+        tips_box = QGroupBox("Try this")
+        QVBoxLayout(tips_box).addWidget(tips)
+
         left = QWidget()
         column = QVBoxLayout(left)
         column.setContentsMargins(6, 6, 6, 6)
         column.addWidget(run_box)
-        column.addWidget(self.controls, 1)
+        column.addWidget(self.controls)
+        column.addWidget(tips_box)
+        column.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidget(left)
         scroll.setWidgetResizable(True)
@@ -467,7 +493,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def stop_run(self) -> None:
         if self.running:
-            self.trainer.request_stop()
+            self.worker.request_stop()
             self.status_label.setText("Stopping after this batch…")
 
     @Slot()
@@ -506,15 +532,31 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_batch_progressed(self, progress: BatchProgress) -> None:
-        self.plots.add_batches(progress)
-        fraction = progress.fraction
-        left = progress.seconds / fraction - progress.seconds if fraction > 0 else 0.0
-        self.progress_bar.setValue(round(1000 * fraction))
-        self.progress_bar.setFormat(f"epoch {progress.epoch}: {100 * fraction:.0f}% · {seconds_text(left)} left")
-        self.batch_shown.emit(progress)
+        # Batch reports come at up to 20 Hz; the plots redraw at PLOT_INTERVAL_MS, which keeps
+        # the GUI thread (and its hold on the GIL) from slowing the training thread down.
+        self._pending_batches.append(progress)
+        if not self._plot_timer.isActive():
+            self._plot_timer.start()
+
+    @Slot()
+    def _show_pending_batches(self) -> None:
+        pending, self._pending_batches = self._pending_batches, []
+        self._plot_timer.stop()
+        for progress in pending:
+            self.plots.add_batches(progress)
+        if pending:
+            progress = pending[-1]
+            fraction = progress.fraction
+            left = progress.seconds / fraction - progress.seconds if fraction > 0 else 0.0
+            self.progress_bar.setValue(round(1000 * fraction))
+            self.progress_bar.setFormat(f"epoch {progress.epoch}: {100 * fraction:.0f}% · "
+                                        f"{seconds_text(left)} left")
+        for progress in pending:
+            self.batch_shown.emit(progress)
 
     @Slot(object)
     def _on_epoch_finished(self, report: EpochReport) -> None:
+        self._show_pending_batches()
         self.plots.add_epoch(report)
         patience = "off" if report.patience_left is None else f"{report.patience_left} left"
         limit = self.trainer.config.max_epochs if self.trainer else 0
@@ -531,6 +573,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_setting_changed(self, change: SettingChanged) -> None:
+        self._show_pending_batches()
         self.plots.mark_change(change)
         self.status_label.setText(f"{change.name.replace('_', ' ')} {change.old:g} → {change.new:g} "
                                   f"from epoch {change.epoch}, batch {change.batch}")
@@ -538,6 +581,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_run_finished(self, result: TrainingResult) -> None:
+        self._show_pending_batches()
         self.last_result = result
         self.plots.show_result(result)
 
@@ -569,19 +613,13 @@ class MainWindow(QMainWindow):
             if self.run_folder is None:
                 self.run_folder = new_run_folder(self.runs_root)
             save_run(self.run_folder, self.trainer, name=self.run_name)
-            self._write_history_picture(self.run_folder / PLOT, self.trainer.history, self.run_name)
+            write_history_png(self.run_folder / PLOT, self.trainer.history, title=self.run_name)
             run = load_run(self.run_folder)
         except (OSError, ModelFileError) as exc:
             log.exception("could not save the run")
             show_error(self, "Could not save the run", f"The run could not be saved in {self.runs_root}: {exc}")
             return
         self.runs_panel.add_run(run)
-
-    @staticmethod
-    def _write_history_picture(path: Path, history, title: str) -> None:
-        from nnstudio.gui.history_png import write_history_png
-
-        write_history_png(path, history, title=title)
 
     # -- runs --------------------------------------------------------------------------------
 
@@ -722,7 +760,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         """Stop a run (keeping it), cancel a download, wait for their threads, remember the layout."""
         if self.running:
-            self.trainer.request_stop()
+            self.worker.request_stop()
             join(self.thread_)
             # Deliver the worker's last queued reports now, so the stopped run is saved and listed.
             QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)

@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
 
 from nnstudio.core.run_folder import Run
 
-COLUMNS = ("Run", "Learning rate", "Hidden", "Batch", "Momentum", "Patience", "Best val acc", "Test acc",
-           "Epochs", "Time", "Ended by")
+COLUMNS = ("Run", "Best val", "Test", "Epochs", "Time", "Ended by", "Settings")
+SETTINGS_COLUMN = COLUMNS.index("Settings")
 RUN_ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -40,13 +40,27 @@ def run_cells(run: Run) -> list[str]:
     """The text of a run's row, column by column."""
     c, s = run.config, run.summary
     reason = str(s.get("reason", "")).replace("_", " ")
+    return [run.name, percent(s.get("best_val_accuracy")), percent(s.get("test_accuracy")),
+            str(s.get("epochs", len(run.history))), duration(s.get("seconds")), reason, settings_summary(c)]
+
+
+def settings_summary(c) -> str:
+    """The hyperparameters that tell runs apart, in one short line."""
     if c is None:
-        settings = ["?"] * 5
-    else:
-        settings = [f"{c.learning_rate:g}", "-".join(str(h) for h in c.hidden), str(c.batch_size),
-                    f"{c.momentum:g}", str(c.patience) if c.patience else "off"]
-    return [run.name, *settings, percent(s.get("best_val_accuracy")), percent(s.get("test_accuracy")),
-            str(s.get("epochs", len(run.history))), duration(s.get("seconds")), reason]
+        return "unknown settings"
+    parts = [f"lr {c.learning_rate:g}", "-".join(str(h) for h in c.hidden), f"batch {c.batch_size}",
+             f"patience {c.patience}" if c.patience else "no early stop"]
+    if c.momentum:
+        parts.append(f"momentum {c.momentum:g}{' nesterov' if c.nesterov else ''}")
+    if c.schedule != "constant":
+        parts.append(c.schedule)
+    if c.activation != "relu":
+        parts.append(c.activation)
+    if c.weight_decay:
+        parts.append(f"L2 {c.weight_decay:g}")
+    if c.augment_shift:
+        parts.append(f"shift {c.augment_shift}px")
+    return " · ".join(parts)
 
 
 def swatch(color: QColor, size: int = 12) -> QIcon:
@@ -77,18 +91,21 @@ class RunsPanel(QWidget):
         self.tree.setToolTip("Every run you trained. Tick a run to overlay its curves on the plots; "
                              "double-click it to try its model on the sketch pad.")
         header = self.tree.header()
-        header.setStretchLastSection(False)
+        header.setStretchLastSection(True)
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column in range(1, len(COLUMNS)):
+        header.setSectionResizeMode(SETTINGS_COLUMN, QHeaderView.ResizeMode.Interactive)
+        for column in range(1, SETTINGS_COLUMN):
             self.tree.headerItem().setTextAlignment(column, Qt.AlignmentFlag.AlignCenter)
 
         self.hint = QLabel("Tick runs to compare their curves.")
+        self.hint.setWordWrap(True)
+        self.hint.setMinimumWidth(60)
         self.hint.setStyleSheet("color: palette(mid);")
         self.sketch_button = QPushButton("Use in sketch pad")
         self.sketch_button.setToolTip("Classify your drawings with the selected run's best model.")
         self.sketch_button.setEnabled(False)
         self.clear_button = QPushButton("Untick all")
+        self.tree.setMinimumWidth(220)
         self.clear_button.setToolTip("Remove every overlay from the plots.")
 
         buttons = QHBoxLayout()
@@ -135,8 +152,9 @@ class RunsPanel(QWidget):
             item.setData(0, RUN_ROLE, run)
             for column, text in enumerate(run_cells(run)):
                 item.setText(column, text)
-                if column:
+                if 0 < column < SETTINGS_COLUMN:
                     item.setTextAlignment(column, Qt.AlignmentFlag.AlignCenter)
+            item.setToolTip(SETTINGS_COLUMN, item.text(SETTINGS_COLUMN))
             item.setToolTip(0, f"{run.folder}\n{run.summary.get('message', '')}".strip())
         if item.checkState(0) == Qt.CheckState.Checked:
             self.overlay_toggled.emit(run, True)

@@ -1,0 +1,148 @@
+"""How responsive the dashboard stays while it trains, and what the GUI costs the training.
+
+Runs the real MainWindow (offscreen unless QT_QPA_PLATFORM says otherwise), trains the
+default configuration on full MNIST for 3 epochs through it, and meanwhile probes the
+event loop with a 10 ms timer: each tick's lateness is how much later than 10 ms after
+the previous tick it fired. One epoch is also trained headless in the same process, with
+the same configuration and one BLAS thread, before and after the GUI run.
+
+    python benchmarks/gui_latency.py [--data-dir DIR] [--epochs 3]
+
+The last line reads ``p50=… p99=… max=… ms ratio=…``: event-loop lateness in
+milliseconds, and the GUI's mean epoch time over the headless one.
+Targets: p99 <= 20 ms, max <= 100 ms, ratio <= 1.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QElapsedTimer, QEventLoop, QObject, QSettings, Qt, QTimer, Slot  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+from nnstudio.core.config import PRESETS  # noqa: E402
+from nnstudio.core.dataset import split_mnist  # noqa: E402
+from nnstudio.core.mnist import load_mnist, resolve_data_dir  # noqa: E402
+from nnstudio.core.trainer import Trainer  # noqa: E402
+from nnstudio.gui.main_window import MainWindow  # noqa: E402
+from nnstudio.gui.settings import Settings  # noqa: E402
+
+PROBE_MS = 10
+
+
+class LatenessProbe(QObject):
+    """A 10 ms timer on the GUI thread that records how late each tick fires."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lateness_ms: list[float] = []
+        self._clock = QElapsedTimer()
+        self._timer = QTimer(self)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.setInterval(PROBE_MS)
+        self._timer.timeout.connect(self._tick)
+
+    def start(self) -> None:
+        self._clock.start()
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    @Slot()
+    def _tick(self) -> None:
+        elapsed = self._clock.nsecsElapsed() / 1e6
+        self._clock.restart()
+        self.lateness_ms.append(max(elapsed - PROBE_MS, 0.0))
+
+
+def headless_epoch_seconds(config, split) -> float:
+    """One epoch's wall time without any GUI, as the worker trains (one BLAS thread)."""
+    trainer = Trainer(config, split)
+    with threadpool_limits(1):
+        reports = [e for e in trainer.run(1) if type(e).__name__ == "EpochReport"]
+    return reports[0].seconds
+
+
+def gui_run(config, split, epochs: int) -> tuple[list[float], list[float], float]:
+    """Train through the real window.
+
+    Returns the epochs' seconds, the probe's lateness (ms) from Start to the last epoch on
+    screen, and the milliseconds the run's end took on the GUI thread (saving the run folder
+    and drawing its PNG), which the probe does not count.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="nnstudio-bench-"))
+    settings = Settings(QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat))
+    window = MainWindow(settings, folder / "runs", split=split)
+    window.resize(1400, 900)
+    window.show()
+    window.controls.set_config(config.replace(max_epochs=epochs))
+    QApplication.processEvents()
+
+    seconds: list[float] = []
+    probe = LatenessProbe()
+
+    def on_epoch(report) -> None:
+        seconds.append(report.seconds)
+        if len(seconds) == epochs:
+            probe.stop()
+
+    window.epoch_shown.connect(on_epoch)
+    loop = QEventLoop()
+    window.run_finished.connect(loop.quit)
+    window.run_failed.connect(loop.quit)
+    save_ms: list[float] = []
+    save_run_folder = window._save_current_run
+
+    def timed_save() -> None:
+        started = time.perf_counter()
+        save_run_folder()
+        save_ms.append(1000 * (time.perf_counter() - started))
+
+    window._save_current_run = timed_save
+    probe.start()
+    window.start_button.click()
+    loop.exec()
+    window.close()
+    return seconds, probe.lateness_ms, sum(save_ms)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--epochs", type=int, default=3)
+    args = parser.parse_args(argv)
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])  # noqa: F841
+    started = time.perf_counter()
+    split = split_mnist(load_mnist(resolve_data_dir(args.data_dir)))
+    config = PRESETS["seed"].replace(patience=0)
+    print(f"data: {len(split.x_train)} training images, loaded in {time.perf_counter() - started:.1f} s")
+    print(f"config: hidden {config.hidden}, lr {config.learning_rate}, batch {config.batch_size}")
+
+    before = headless_epoch_seconds(config, split)
+    epoch_seconds, lateness, save_ms = gui_run(config, split, args.epochs)
+    after = headless_epoch_seconds(config, split)
+    headless = (before + after) / 2
+    gui = float(np.mean(epoch_seconds))
+    lateness = np.array(lateness)
+    print(f"headless epoch: {before:.2f} s before, {after:.2f} s after the GUI run")
+    print(f"GUI epochs: {', '.join(f'{s:.2f}' for s in epoch_seconds)} s; {len(lateness)} probe ticks")
+    print(f"end of run on the GUI thread (save the run folder, draw its PNG): {save_ms:.0f} ms")
+    p50, p99 = np.percentile(lateness, [50, 99])
+    print(f"p50={p50:.1f} p99={p99:.1f} max={lateness.max():.1f} ms ratio={gui / headless:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,335 @@
+"""The dashboard driven as a user would: clicks, typing, shortcuts, on small real MNIST subsets."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+import nnstudio.gui.data_dialogs as data_dialogs
+import nnstudio.gui.main_window as main_window
+from nnstudio.core.download import DownloadCancelled, DownloadError
+from nnstudio.core.run_folder import list_runs
+from nnstudio.core.trainer import Trainer
+from nnstudio.gui.about import about_html
+from nnstudio.gui.threads import running_threads
+
+LEFT = Qt.MouseButton.LeftButton
+
+
+class CountingTrainer(Trainer):
+    """A trainer that counts the batches it has started, so a test can see single batches."""
+
+    batches_started = 0
+
+    def _batch_inputs(self, index):
+        self.batches_started += 1
+        return super()._batch_inputs(index)
+
+
+@pytest.fixture
+def counting(monkeypatch):
+    monkeypatch.setattr(main_window, "Trainer", CountingTrainer)
+
+
+def retype(qtbot, field, text: str) -> None:
+    editor = field.lineEdit() if hasattr(field, "lineEdit") else field
+    editor.setFocus()
+    qtbot.keyClick(editor, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(editor, text)
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+
+
+def configure(qtbot, window, *, epochs=None, batch=None, patience=None, rate=None) -> None:
+    c = window.controls
+    for box, value in ((c.max_epochs_box, epochs), (c.batch_size_box, batch), (c.patience_box, patience),
+                       (c.learning_rate_box, rate)):
+        if value is not None:
+            retype(qtbot, box, str(value))
+
+
+def train(qtbot, window, timeout=30_000):
+    """Click Start and wait until the run has ended and is listed; returns the result."""
+    with qtbot.waitSignal(window.run_finished, timeout=timeout) as blocker:
+        qtbot.mouseClick(window.start_button, LEFT)
+    return blocker.args[0]
+
+
+def message_boxes(window, name="errorBox"):
+    return [b for b in window.findChildren(QMessageBox, name) if b.isVisible()]
+
+
+def test_start_plots_one_point_per_epoch_and_saves_the_run(qtbot, window, tmp_path):
+    configure(qtbot, window, epochs=3, patience=0)
+    shown = []
+    window.epoch_shown.connect(shown.append)
+    result = train(qtbot, window)
+    assert [r.epoch for r in shown] == [1, 2, 3]
+    x, y = window.plots.val_acc_curve.getData()
+    assert list(x) == [1, 2, 3]
+    assert list(y) == pytest.approx([100 * r.val_accuracy for r in shown])
+    assert result.reason == "max_epochs" and result.test_accuracy > 0.7
+    assert "Epoch 3 of 3" in window.epoch_label.text()
+    assert window.start_button.isEnabled() and not window.stop_button.isEnabled()
+    # The run is saved in the runs folder and listed.
+    runs, problems = list_runs(tmp_path / "runs")
+    assert len(runs) == 1 and not problems
+    folder = runs[0].folder
+    assert (folder / "model.npz").is_file() and (folder / "history.csv").is_file()
+    assert (folder / "training_history.png").stat().st_size > 1000
+    assert [r.folder for r in window.runs_panel.runs()] == [folder]
+    # The sketch panel got the best network of the run.
+    assert window.run_name in window.sketch_panel.caption.text()
+
+
+def test_progress_bar_and_status_show_the_epoch(qtbot, window):
+    configure(qtbot, window, epochs=2, batch=8)
+    with qtbot.waitSignal(window.batch_shown, timeout=10_000):
+        qtbot.mouseClick(window.start_button, LEFT)
+    assert 0 < window.progress_bar.value() <= 1000
+    assert "epoch 1:" in window.progress_bar.format() and "left" in window.progress_bar.format()
+    with qtbot.waitSignal(window.epoch_shown, timeout=10_000):
+        pass
+    assert "best" in window.epoch_label.text() and "patience" in window.epoch_label.text()
+    with qtbot.waitSignal(window.run_finished, timeout=20_000):
+        qtbot.mouseClick(window.stop_button, LEFT)
+
+
+def test_pause_resume_and_stop_buttons_act_within_one_batch(qtbot, window, counting):
+    configure(qtbot, window, epochs=50, batch=1, rate="1e-2")
+    qtbot.mouseClick(window.start_button, LEFT)
+    trainer = window.trainer
+    qtbot.waitUntil(lambda: trainer.batches_started > 50)
+
+    qtbot.mouseClick(window.pause_button, LEFT)
+    at_pause = trainer.batches_started
+    assert trainer.paused and window.pause_action.text() == "Resume"
+    qtbot.wait(300)
+    assert trainer.batches_started - at_pause <= 1
+
+    qtbot.mouseClick(window.pause_button, LEFT)
+    assert not trainer.paused and window.pause_action.text() == "Pause"
+    qtbot.waitUntil(lambda: trainer.batches_started > at_pause + 50)
+
+    with qtbot.waitSignal(window.run_finished, timeout=10_000) as blocker:
+        qtbot.mouseClick(window.stop_button, LEFT)
+        at_stop = trainer.batches_started
+    assert trainer.batches_started - at_stop <= 1
+    assert blocker.args[0].reason == "stopped"
+    assert window.start_button.isEnabled()
+
+
+def test_a_live_learning_rate_change_reaches_the_trainer_and_is_marked(qtbot, window):
+    configure(qtbot, window, epochs=50, batch=1, rate="1e-2")
+    with qtbot.waitSignal(window.batch_shown, timeout=10_000):
+        qtbot.mouseClick(window.start_button, LEFT)
+    assert not window.controls.hidden_edit.isEnabled()  # the network's shape is fixed during a run
+    with qtbot.waitSignal(window.change_shown, timeout=10_000) as blocker:
+        retype(qtbot, window.controls.learning_rate_box, "3e-2")
+    change = blocker.args[0]
+    assert (change.name, change.old, change.new) == ("learning_rate", 0.01, 0.03)
+    assert window.trainer.learning_rate == 0.03
+    assert window.plots.change_positions() == [pytest.approx(change.position)]
+    with qtbot.waitSignal(window.run_finished, timeout=10_000):
+        qtbot.mouseClick(window.stop_button, LEFT)
+
+
+def test_early_stopping_ends_the_run_and_marks_the_best_epoch(qtbot, window):
+    configure(qtbot, window, epochs=60, patience=2, rate=1)
+    result = train(qtbot, window)
+    assert result.reason == "early_stopping"
+    assert result.epochs == result.best_epoch + 2 < 60
+    assert window.plots.best_marker.value() == result.best_epoch and window.plots.best_marker.isVisible()
+    assert len(window.plots.val_loss_curve.getData()[0]) == result.epochs
+    assert "early stopping" in window.status_label.text()
+
+
+def test_one_more_epoch_continues_the_finished_run(qtbot, window):
+    configure(qtbot, window, epochs=2, patience=0)
+    train(qtbot, window)
+    folder = window.run_folder
+    with qtbot.waitSignal(window.run_finished, timeout=20_000) as blocker:
+        qtbot.mouseClick(window.one_more_button, LEFT)
+    assert blocker.args[0].epochs == 3
+    assert len(window.plots.val_acc_curve.getData()[0]) == 3
+    assert [len(r.history) for r in window.runs_panel.runs()] == [3]  # the same run, updated
+    assert window.run_folder == folder
+
+    qtbot.mouseClick(window.reset_button, LEFT)
+    assert window.trainer is None and not window.one_more_button.isEnabled()
+    assert window.plots.val_acc_curve.getData()[0] is None or len(window.plots.val_acc_curve.getData()[0]) == 0
+
+
+def test_invalid_hidden_layers_disable_start_until_fixed(qtbot, window):
+    assert window.start_button.isEnabled()
+    edit = window.controls.hidden_edit
+    edit.setFocus()
+    qtbot.keyClick(edit, Qt.Key.Key_End)
+    qtbot.keyClicks(edit, ",0")
+    assert not window.start_button.isEnabled() and not window.start_action.isEnabled()
+    assert "1 to 8192" in window.controls.problems_label.text()
+    assert window.start_reason.isVisible()
+    qtbot.mouseClick(window.start_button, LEFT)
+    assert window.trainer is None
+    qtbot.keyClicks(edit, "16")  # 128,64,016
+    assert window.start_button.isEnabled()
+
+
+def test_space_starts_and_pauses_but_not_in_a_text_field(qtbot, window):
+    configure(qtbot, window, epochs=50, batch=1)
+    edit = window.controls.hidden_edit
+    edit.setFocus()
+    qtbot.keyClick(edit, Qt.Key.Key_End)
+    qtbot.keyClick(edit, Qt.Key.Key_Space)
+    assert window.trainer is None and edit.text() == "128,64 "
+
+    window.plots.setFocus()
+    with qtbot.waitSignal(window.run_started, timeout=5000):
+        qtbot.keyClick(window.plots, Qt.Key.Key_Space)
+    qtbot.keyClick(window.plots, Qt.Key.Key_Space)
+    assert window.trainer.paused
+    # Esc on the sketch pad clears the pad and leaves the run alone; elsewhere it stops the run.
+    window.sketch_panel.pad.setFocus()
+    qtbot.keyClick(window.sketch_panel.pad, Qt.Key.Key_Escape)
+    assert window.running
+    window.plots.setFocus()
+    with qtbot.waitSignal(window.run_finished, timeout=10_000) as blocker:
+        qtbot.keyClick(window.plots, Qt.Key.Key_Escape)
+    assert blocker.args[0].reason == "stopped"
+
+
+def test_closing_during_training_stops_and_keeps_the_run(qtbot, window, tmp_path):
+    configure(qtbot, window, epochs=50, batch=4)
+    with qtbot.waitSignal(window.epoch_shown, timeout=20_000):
+        qtbot.mouseClick(window.start_button, LEFT)
+    assert running_threads()
+    window.close()
+    assert not running_threads()
+    runs, _ = list_runs(tmp_path / "runs")
+    assert len(runs) == 1 and runs[0].summary["reason"] == "stopped"
+
+
+def test_a_failing_run_shows_the_reason_in_a_dialog(qtbot, window, monkeypatch, caplog):
+    def broken_epoch(self):
+        raise MemoryError("not enough memory for a batch of this size")
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(main_window.Trainer, "_train_epoch", broken_epoch)
+    with qtbot.waitSignal(window.run_failed, timeout=10_000) as blocker:
+        qtbot.mouseClick(window.start_button, LEFT)
+    assert blocker.args == ["not enough memory for a batch of this size"]
+    (box,) = message_boxes(window)
+    assert "not enough memory" in box.text() and "Traceback" not in box.text()
+    assert "Traceback" in caplog.text  # the log keeps the details
+    box.close()
+    qtbot.waitUntil(lambda: window.start_button.isEnabled())
+
+
+def test_export_writes_the_history_csv_and_the_plot_png(qtbot, window, tmp_path, monkeypatch):
+    configure(qtbot, window, epochs=2, patience=0)
+    train(qtbot, window)
+    targets = iter([tmp_path / "out" / "history.csv", tmp_path / "out" / "plots.png"])
+    (tmp_path / "out").mkdir()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(next(targets)), ""))
+    window.export_csv_action.trigger()
+    window.export_png_action.trigger()
+    with open(tmp_path / "out" / "history.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["epoch"]) for r in rows] == [1, 2]
+    assert float(rows[1]["val_accuracy"]) == window.trainer.history[1].val_accuracy
+    png = (tmp_path / "out" / "plots.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 5000
+
+
+def test_save_and_load_a_model(qtbot, window, tmp_path, monkeypatch):
+    configure(qtbot, window, epochs=1)
+    train(qtbot, window)
+    path = tmp_path / "mine.npz"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
+    window.save_model_action.trigger()
+    assert path.is_file()
+    window.load_model_action.trigger()
+    assert window.run_name in window.sketch_panel.caption.text()
+    path.write_bytes(b"not a model")
+    window.load_model_action.trigger()
+    (box,) = message_boxes(window)
+    assert "not an nnstudio model file" in box.text()
+    box.close()
+
+
+def test_missing_data_offers_download_or_a_folder(qtbot, make_window, tmp_path, mnist_dir, monkeypatch):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    window = make_window(data_dir=empty)
+    qtbot.waitUntil(lambda: window.banner.isVisible())
+    assert "No MNIST" in window.banner.message.text()
+    assert not window.start_button.isEnabled() and "download" in window.start_reason.text().lower()
+    assert window.sketch_panel.network is not None or "model" in window.sketch_panel.caption.text()
+
+    # A folder without MNIST: a dialog says why, the offer stays.
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(empty))
+    qtbot.mouseClick(window.banner.choose_button, LEFT)
+    (box,) = message_boxes(window)
+    assert "missing" in box.text()
+    box.close()
+    assert window.banner.isVisible()
+
+    # The right folder: data loads, the offer goes, Start can be pressed, and the folder is remembered.
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(mnist_dir))
+    with qtbot.waitSignal(window.data_changed, timeout=10_000):
+        qtbot.mouseClick(window.banner.choose_button, LEFT)
+    assert not window.banner.isVisible() and window.start_button.isEnabled()
+    assert len(window.split.x_train) == 54000
+    assert window.settings.data_dir == mnist_dir
+
+
+def test_a_cancelled_download_leaves_no_thread(qtbot, make_window, tmp_path, monkeypatch):
+    def slow_download(dest, *, progress, cancel):
+        progress(0, 100)
+        cancel.wait(10)
+        raise DownloadCancelled("cancelled")
+
+    monkeypatch.setattr(data_dialogs, "download_mnist", slow_download)
+    window = make_window(data_dir=tmp_path / "nowhere")
+    qtbot.waitUntil(lambda: window.banner.isVisible())
+    qtbot.mouseClick(window.banner.download_button, LEFT)
+    dialog = window.download_dialog
+    qtbot.waitUntil(lambda: dialog.isVisible())
+    assert running_threads()
+    qtbot.mouseClick(dialog.findChild(data_dialogs.QPushButton), LEFT)  # Cancel
+    qtbot.waitUntil(lambda: not running_threads())
+    assert window.banner.isVisible() and not message_boxes(window)
+
+
+def test_a_failed_download_says_why(qtbot, make_window, tmp_path, monkeypatch):
+    def failing_download(dest, *, progress, cancel):
+        raise DownloadError("could not download MNIST: no network")
+
+    monkeypatch.setattr(data_dialogs, "download_mnist", failing_download)
+    window = make_window(data_dir=tmp_path / "nowhere")
+    qtbot.waitUntil(lambda: window.banner.isVisible())
+    qtbot.mouseClick(window.banner.download_button, LEFT)
+    qtbot.waitUntil(lambda: len(message_boxes(window)) == 1)
+    (box,) = message_boxes(window)
+    assert "no network" in box.text()
+    box.close()
+
+
+def test_settings_remember_the_form_and_the_layout(qtbot, make_window, small_split, settings):
+    first = make_window(split=small_split)
+    configure(qtbot, first, rate="2e-2", patience=0)
+    first.close()
+    for key in ("geometry", "mainSplitter", "centreSplitter", "bottomSplitter"):
+        assert not settings.byte_array(key).isEmpty()
+    second = make_window(split=small_split)
+    assert second.controls.config().learning_rate == 0.02 and second.controls.config().patience == 0
+    assert second.controls.learning_rate_box.text() == "2e-2"
+
+
+def test_about_names_every_version():
+    text = about_html()
+    for name in ("nnstudio", "Python", "NumPy", "Qt", "PySide6", "pyqtgraph"):
+        assert name in text
