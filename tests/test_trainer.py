@@ -1,6 +1,7 @@
 """The trainer on real data: it learns, stops early on the best weights, diverges cleanly, obeys controls."""
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -136,19 +137,46 @@ def test_stop_and_pause_act_between_batches(small_split):
     assert seen[-1] == 7
     assert trainer.result.reason == "stopped" and "epoch 1, batch 8" in trainer.result.message
 
+
+
+def test_pause_holds_the_run_between_batches_and_is_not_counted_as_training(small_split):
     trainer = Trainer(TrainingConfig(max_epochs=1, batch_size=10), small_split, progress_interval=0)
     events = trainer.run()
     for event in events:
         if event.batch == 3:
             break
     trainer.pause()
-    resumed = threading.Timer(0.3, trainer.resume)
-    resumed.start()
+    threading.Timer(0.4, trainer.resume).start()
+    waited = time.perf_counter()
     following = next(events)  # blocks in the pause until the timer resumes
-    assert following.batch == 4
+    waited = time.perf_counter() - waited
+    assert following.batch == 4 and waited >= 0.35
     assert not trainer.paused
     list(events)
-    assert trainer.history[0].seconds < trainer.history[0].seconds + 0.3  # paused time is not epoch time
+    assert trainer.history[0].seconds < trainer.result.seconds + 0.05
+    assert trainer.result.seconds < waited  # 300 small batches take far less than the pause
+
+
+def test_a_stop_before_the_first_batch_is_kept(small_split):
+    trainer = Trainer(TrainingConfig(max_epochs=2), small_split)
+    events = trainer.run()
+    trainer.request_stop()
+    list(events)
+    assert trainer.result.reason == "stopped" and trainer.epoch == 0
+    list(trainer.run(1))  # the stop ended that run only
+    assert trainer.result.reason == "max_epochs" and trainer.epoch == 1
+
+
+def test_stop_then_pause_still_ends_the_run(small_split):
+    trainer = Trainer(TrainingConfig(max_epochs=1, batch_size=10), small_split, progress_interval=0)
+    events = trainer.run()
+    next(events)
+    trainer.request_stop()
+    trainer.pause()
+    worker = threading.Thread(target=lambda: list(events), daemon=True)
+    worker.start()
+    worker.join(2)
+    assert not worker.is_alive() and trainer.result.reason == "stopped"
 
 
 def test_one_more_epoch_continues_the_same_run(small_split):
@@ -156,7 +184,49 @@ def test_one_more_epoch_continues_the_same_run(small_split):
     run_all(trainer)
     run_all(trainer, max_epochs=1)
     assert [r.epoch for r in trainer.history] == [1, 2, 3]
-    assert trainer.result.epochs == 3
+    assert trainer.result.epochs == 3 and trainer.result.message == "trained 1 more epoch"
+
+
+def test_one_more_epoch_after_early_stopping_trains_exactly_one(small_split, monkeypatch):
+    trainer = Trainer(TrainingConfig(max_epochs=20, patience=1), small_split)
+    curve = iter([0.5, 0.6, 0.4, 0.45])
+    real = trainer.network.evaluate
+    monkeypatch.setattr(trainer.network, "evaluate",
+                        lambda x, y: (next(curve), 0.5) if x is small_split.x_val else real(x, y))
+    run_all(trainer)
+    assert trainer.result.reason == "early_stopping" and trainer.epoch == 2
+    run_all(trainer, max_epochs=2)
+    assert trainer.epoch == 4 and trainer.result.best_epoch == 3
+    assert trainer.result.reason == "early_stopping"  # epoch 4 did not improve: patience 1 ends it
+
+
+def test_continuing_after_divergence_forgets_the_blown_up_momentum(small_split):
+    trainer = Trainer(TrainingConfig(max_epochs=5, learning_rate=0.05, momentum=0.9), small_split)
+    run_all(trainer, max_epochs=1)
+    trainer.set_learning_rate(5.0)
+    run_all(trainer, max_epochs=1)
+    assert trainer.result.reason == "diverged"
+    trainer.set_learning_rate(0.01)
+    run_all(trainer, max_epochs=1)
+    assert trainer.result.reason == "max_epochs" and trainer.history[-1].val_accuracy > 0.7
+
+
+@pytest.mark.parametrize("momentum, nesterov, decay", [(0, False, 0), (0.9, False, 0), (0.9, True, 0), (0.5, False, 0.1)])
+def test_step_follows_the_textbook_update(small_split, momentum, nesterov, decay):
+    config = TrainingConfig(momentum=momentum, nesterov=nesterov, weight_decay=decay)
+    trainer = Trainer(config, small_split.head(10, 5, 5))
+    rng = np.random.default_rng(0)
+    params = trainer.network.copy_parameters()
+    velocities = [np.zeros_like(p) for p in params]
+    for _ in range(3):
+        grads = [rng.standard_normal(p.shape).astype(np.float32) for p in params]
+        trainer._step([g.copy() for g in grads[0::2]], [g.copy() for g in grads[1::2]], 0.1)
+        for k, (p, g, v) in enumerate(zip(params, grads, velocities)):
+            g = g + decay * p if k % 2 == 0 else g
+            v[...] = momentum * v - 0.1 * g
+            p += (momentum * v - 0.1 * g) if nesterov else v
+    for mine, expected in zip(trainer.network.parameters(), params):
+        np.testing.assert_allclose(mine, expected, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("changes", [

@@ -92,8 +92,9 @@ class Network:
     # -- inference ---------------------------------------------------------------------------
 
     def logits(self, x: np.ndarray) -> np.ndarray:
-        """The output layer before softmax, for a batch ``(n, inputs)``."""
-        return self.feedforward(np.asarray(x, dtype=self.dtype))[-1]
+        """The output layer before softmax, for a batch of rows ``(n, inputs)`` or images ``(n, h, w)``;
+        uint8 pixels are scaled to [0, 1] as in training."""
+        return self.feedforward(as_inputs(x, self.dtype))[-1]
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities, shape ``(n, classes)``; a single vector gives ``(1, classes)``."""
@@ -181,7 +182,8 @@ class Network:
 
 
 def as_inputs(pixels: np.ndarray, dtype: np.dtype | type = np.float32) -> np.ndarray:
-    """Flatten images to rows and scale uint8 pixels to [0, 1]; float input passes through."""
+    """Rows for the network: images ``(n, h, w)`` are flattened, a 1-D vector is one row, 2-D
+    input is taken as rows already; uint8 pixels are scaled to [0, 1], floats pass through."""
     pixels = np.asarray(pixels)
     rows = pixels.reshape(len(pixels), -1) if pixels.ndim > 1 else pixels.reshape(1, -1)
     if rows.dtype == np.uint8:

@@ -26,6 +26,10 @@ LIVE_SETTINGS = ("learning_rate", "momentum", "patience")
 # stable softmax keeps such a loss finite (a naive one would give inf or NaN), but the
 # true class then gets a probability below e**-100. A healthy run starts near ln 10 = 2.3.
 DIVERGED_LOSS = 100.0
+# Entered around each batch, never across a ``yield``: the generator may be resumed in
+# another thread, and NumPy's error state lives in a context variable.
+def quiet_overflow() -> np.errstate:
+    return np.errstate(over="ignore", invalid="ignore", divide="ignore")
 
 
 class Trainer:
@@ -64,19 +68,22 @@ class Trainer:
         self._best_val_accuracy = 0.0
         self._epochs_without_improvement = 0
         self._velocities = [np.zeros_like(p) for p in self.network.parameters()]
-        self._seconds = 0.0
+        self._seconds = 0.0  # training time of all runs so far, pauses excluded
+        self._paused_seconds = 0.0
         self._pixels: np.ndarray | None = None  # reused batch buffers
         self._inputs: np.ndarray | None = None
 
     # -- control, from any thread --------------------------------------------------------
 
     def request_stop(self) -> None:
-        """Stop at the next batch boundary (also wakes a paused run)."""
+        """End the run at the next batch boundary, also when it is paused or has not begun yet."""
         self._stop.set()
         self._running.set()
 
     def pause(self) -> None:
-        self._running.clear()
+        """Hold the run at the next batch boundary until :meth:`resume` (or a stop)."""
+        if not self._stop.is_set():
+            self._running.clear()
 
     def resume(self) -> None:
         self._running.set()
@@ -116,25 +123,42 @@ class Trainer:
         return self.learning_rate
 
     def run(self, max_epochs: int | None = None) -> Iterator[Event]:
-        """Train up to ``max_epochs`` more epochs (default: the config's), yielding events."""
-        self._stop.clear()
+        """Train up to ``max_epochs`` more epochs (default: the config's), yielding events.
+
+        A second call continues the same run from the best weights, as "one more epoch"
+        does; an early stop that ended the previous call does not end the new one at once.
+        """
         self.result = None
-        epochs = self.config.max_epochs if max_epochs is None else max_epochs
+        if self._patience_exhausted():
+            self._epochs_without_improvement = 0
+        if max_epochs is None:
+            epochs = self.config.max_epochs
+            finished = f"reached the maximum of {self.epoch + epochs} epochs"
+        else:
+            epochs = max_epochs
+            finished = f"trained {epochs} more epoch{'s' if epochs != 1 else ''}"
+        return self._run(epochs, finished)
+
+    def _run(self, epochs: int, finished: str) -> Iterator[Event]:
         started = time.perf_counter()
-        reason, message = "max_epochs", f"reached the maximum of {self.epoch + epochs} epochs"
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            for _ in range(epochs):
-                outcome = yield from self._train_epoch()
-                if outcome is not None:
-                    reason, message = outcome
-                    break
-                if self._patience_exhausted():
-                    reason = "early_stopping"
-                    message = (f"early stopping: no improvement in validation loss for {self.patience} epochs; "
-                               f"best epoch {self._best_epoch}")
-                    break
-        self._seconds += time.perf_counter() - started
+        paused_before = self._paused_seconds
+        reason, message = "max_epochs", finished
+        for _ in range(epochs):
+            outcome = yield from self._train_epoch()
+            if outcome is not None:
+                reason, message = outcome
+                break
+            if self._patience_exhausted():
+                reason = "early_stopping"
+                message = (f"early stopping: no improvement in validation loss for {self.patience} epochs; "
+                           f"best epoch {self._best_epoch}")
+                break
+        self._seconds += time.perf_counter() - started - (self._paused_seconds - paused_before)
+        self._stop.clear()  # a stop ends this run only; the next run starts afresh
+        self._running.set()
         self.network.set_parameters(self._best_params)
+        for velocity in self._velocities:  # momentum built on other weights would throw these off
+            velocity.fill(0)
         test_loss = test_accuracy = None
         if len(self.data.x_test):
             test_loss, test_accuracy = self.network.evaluate(self.data.x_test, self.data.y_test)
@@ -160,13 +184,10 @@ class Trainer:
         learning_rate = self.scheduled_learning_rate(epoch)
         epoch_started = last_report = time.perf_counter()
         reported = 0
-        paused_seconds = 0.0
+        paused_at_start = self._paused_seconds
         for b in range(batches):
             if self._stop.is_set() or not self._running.is_set():
-                if not self._running.is_set():
-                    wait_started = time.perf_counter()
-                    self._running.wait()
-                    paused_seconds += time.perf_counter() - wait_started
+                self._wait_while_paused()
                 if self._stop.is_set():
                     return "stopped", f"stopped at epoch {epoch}, batch {b + 1}"
             if self._pending:
@@ -174,10 +195,10 @@ class Trainer:
                     yield change
                 learning_rate = self.scheduled_learning_rate(epoch)
             index = order[b * size:(b + 1) * size]
-            x = self._batch_inputs(index)
             y = data.y_train[index]
-            outputs = net.feedforward(x)
-            loss, hits, weight_grads, bias_grads = net.backprop(outputs, y)
+            with quiet_overflow():  # a diverging run overflows; the loss check below reports it
+                outputs = net.feedforward(self._batch_inputs(index))
+                loss, hits, weight_grads, bias_grads = net.backprop(outputs, y)
             if not loss < DIVERGED_LOSS:  # also catches NaN
                 return "diverged", f"diverged at epoch {epoch}, batch {b + 1}: lower the learning rate"
             self._step(weight_grads, bias_grads, learning_rate)
@@ -187,12 +208,13 @@ class Trainer:
             now = time.perf_counter()
             if now - last_report >= self.progress_interval:
                 yield BatchProgress(epoch, b + 1, batches, reported, losses[reported:b + 1].copy(),
-                                    now - epoch_started - paused_seconds)
+                                    now - epoch_started - (self._paused_seconds - paused_at_start))
                 reported, last_report = b + 1, now
         if reported < batches:
             yield BatchProgress(epoch, batches, batches, reported, losses[reported:].copy(),
-                                time.perf_counter() - epoch_started - paused_seconds)
-        val_loss, val_accuracy = net.evaluate(data.x_val, data.y_val)
+                                time.perf_counter() - epoch_started - (self._paused_seconds - paused_at_start))
+        with quiet_overflow():
+            val_loss, val_accuracy = net.evaluate(data.x_val, data.y_val)
         if not val_loss < DIVERGED_LOSS:
             return "diverged", f"diverged at epoch {epoch}, batch {batches}: lower the learning rate"
         improved = val_loss < self._best_val_loss - self.config.min_delta
@@ -205,13 +227,20 @@ class Trainer:
         report = EpochReport(
             epoch=epoch, train_loss=total_loss / n, train_accuracy=correct / n,
             val_loss=val_loss, val_accuracy=val_accuracy, learning_rate=learning_rate,
-            seconds=time.perf_counter() - epoch_started - paused_seconds,
+            seconds=time.perf_counter() - epoch_started - (self._paused_seconds - paused_at_start),
             best_epoch=self._best_epoch, best_val_loss=self._best_val_loss,
             best_val_accuracy=self._best_val_accuracy, patience_left=self.patience_left, improved=improved,
         )
         self.history.append(report)
         yield report
         return None
+
+    def _wait_while_paused(self) -> None:
+        wait_started = time.perf_counter()
+        while not self._running.wait(0.1):
+            if self._stop.is_set():
+                break
+        self._paused_seconds += time.perf_counter() - wait_started
 
     @property
     def patience_left(self) -> int | None:
@@ -231,6 +260,9 @@ class Trainer:
             old = getattr(self, name)
             if value != old:
                 setattr(self, name, value)
+                if name == "momentum" and value == 0:
+                    for velocity in self._velocities:
+                        velocity.fill(0)
                 changes.append(SettingChanged(epoch, batch, batches, name, old, value))
         return changes
 
@@ -241,11 +273,12 @@ class Trainer:
             pixels = shifted_images(self.data.x_train[index], self.data.image_shape, shift, self.rng)
             return as_inputs(pixels, self.network.dtype)
         # The hot path: gather and scale in one pass each, into a reused buffer.
-        if self._pixels is None or len(self._pixels) != len(index):
+        if self._pixels is None or len(self._pixels) < len(index):
             self._pixels = np.empty((len(index), self.data.inputs), np.uint8)
             self._inputs = np.empty((len(index), self.data.inputs), self.network.dtype)
-        np.take(self.data.x_train, index, axis=0, out=self._pixels)
-        return np.multiply(self._pixels, self.network.dtype.type(1 / 255), out=self._inputs)
+        pixels, inputs = self._pixels[:len(index)], self._inputs[:len(index)]
+        np.take(self.data.x_train, index, axis=0, out=pixels)
+        return np.multiply(pixels, self.network.dtype.type(1 / 255), out=inputs)
 
     def _step(self, weight_grads: list[np.ndarray], bias_grads: list[np.ndarray], learning_rate: float) -> None:
         """Gradient descent with optional momentum (classic or Nesterov) and L2 weight decay."""
