@@ -218,3 +218,16 @@ def test_any_picture_gives_a_digit_or_none(picture):
         assert x.shape == (28, 28) and x.dtype == np.float32
         assert np.isfinite(x).all() and x.min() >= 0 and x.max() <= 1
         assert max(ink_box(x > 0)) <= BOX
+
+
+strips = st.tuples(st.integers(1, 4), st.integers(1025, 5000), st.booleans(), st.integers(0, 2**32 - 1))
+
+
+@settings(max_examples=25, deadline=None)
+@given(strips)
+def test_long_thin_strips_beyond_the_shrink_size_give_a_digit_or_none(strip):
+    short, long, transpose, seed = strip
+    picture = np.random.default_rng(seed).integers(0, 256, (short, long), dtype=np.uint8)
+    picture[:, : long // 2] = 0
+    x = to_mnist(picture.T if transpose else picture)
+    assert x is None or (x.shape == (28, 28) and np.isfinite(x).all())

@@ -149,6 +149,10 @@ def shrink(image: np.ndarray, max_side: int, *, keep_edges: bool = False) -> np.
     if keep_edges:
         image = np.pad(image, [(0, -h % k), (0, -w % k)] + [(0, 0)] * (image.ndim - 2))
         h, w = image.shape[:2]
+    elif h < k or w < k:  # a strip thinner than one block: repeat its edge rather than drop it all
+        image = np.pad(image, [(0, k - h if h < k else 0), (0, k - w if w < k else 0)]
+                       + [(0, 0)] * (image.ndim - 2), mode="edge")
+        h, w = image.shape[:2]
     # uint8 blocks of up to 16×16 sum exactly, and twice as fast, in uint16.
     total = np.uint16 if image.dtype == np.uint8 and k <= 16 else np.float32
     rows = np.zeros((h // k, w, *image.shape[2:]), total)
