@@ -1,5 +1,6 @@
 """Model files round-trip exactly and refuse anything malformed, inconsistent or pickled."""
 
+import io
 import json
 import os
 import zipfile
@@ -36,11 +37,17 @@ def test_round_trip_keeps_weights_and_metadata(tmp_path, network):
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # readable as any file the user writes
 
 
-def test_a_failed_write_leaves_the_old_file(tmp_path, network):
+def test_a_failed_write_leaves_the_old_file(tmp_path, network, monkeypatch):
     path = save_model(tmp_path / "m.npz", network)
     before = path.read_bytes()
-    with pytest.raises(TypeError):
-        save_model(path, network, metadata={"bad": object()})
+
+    def disk_full_halfway(f, **arrays):
+        f.write(b"PK\x03\x04 half a model")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", disk_full_halfway)
+    with pytest.raises(OSError, match="No space"):
+        save_model(path, network)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
 
@@ -51,6 +58,32 @@ def rewrite(path, **arrays):
     contents.update(arrays)
     contents = {k: v for k, v in contents.items() if v is not None}
     np.savez(path, **contents)
+
+
+def flip_a_byte_inside(path, member):
+    """Corrupt a stored member's data so the zip's CRC check fails."""
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo(member)
+    data = bytearray(path.read_bytes())
+    data[info.header_offset + 30 + len(member) + 200] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def forge_header(path, member, shape):
+    """A member whose header promises a full array but whose data stops after 64 bytes."""
+    rewrite(path)
+    with np.load(path) as z:
+        contents = {k: z[k] for k in z.files}
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": "<f4", "fortran_order": False, "shape": shape})
+    with zipfile.ZipFile(path, "w") as z:
+        for key, value in contents.items():
+            if key + ".npy" == member:
+                z.writestr(member, buffer.getvalue() + b"\0" * 64)
+            else:
+                one = io.BytesIO()
+                np.save(one, value)
+                z.writestr(key + ".npy", one.getvalue())
 
 
 def metadata_of(path):
@@ -70,7 +103,12 @@ def metadata_of(path):
     (lambda p: rewrite(p, b2=None), "missing array b2"),
     (lambda p: rewrite(p, W0=np.full((12, 7), np.nan, np.float32)), "NaN"),
     (lambda p: rewrite(p, W0=np.zeros((12, 7), np.int32)), "dtype"),
-    (lambda p: rewrite(p, W0=np.array([None] * 84, dtype=object).reshape(12, 7)), "unreadable"),
+    (lambda p: rewrite(p, W0=np.array([None] * 84, dtype=object).reshape(12, 7)), "pickled objects"),
+    (lambda p: rewrite(p, metadata=np.array("[" * 100_000 + "]" * 100_000)), "unreadable metadata"),
+    (lambda p: flip_a_byte_inside(p, "W0.npy"), "W0 is unreadable"),
+    (lambda p: rewrite(p, metadata=np.array(json.dumps({**metadata_of(p), "sizes": [100_000, 100_000]}))),
+     "more than 50,000,000 parameters"),
+    (lambda p: forge_header(p, "W0.npy", (12, 7)), "W0 is truncated"),
     (lambda p: rewrite(p, extra=np.zeros(3)), "unexpected arrays"),
 ])
 def test_bad_files_are_refused_with_a_reason(tmp_path, network, damage, message):
@@ -97,5 +135,5 @@ def test_a_pickle_inside_the_zip_is_never_unpickled(tmp_path, network):
     np.save(tmp_path / "W0.npy", np.array([Boom()], dtype=object), allow_pickle=True)
     with zipfile.ZipFile(path, "a") as z:
         z.write(tmp_path / "W0.npy", "W0.npy")
-    with pytest.raises(ModelFileError, match="W0 is unreadable"):
+    with pytest.raises(ModelFileError, match="W0 holds pickled objects"):
         load_model(path)

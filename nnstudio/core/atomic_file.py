@@ -10,6 +10,15 @@ from pathlib import Path
 from typing import IO
 
 
+def _current_umask() -> int:
+    umask = os.umask(0)  # the only way to read it; done once, at import, before any thread
+    os.umask(umask)
+    return umask
+
+
+_UMASK = _current_umask()
+
+
 @contextmanager
 def atomic_write(path: str | Path, mode: str = "wb", **open_args) -> Iterator[IO]:
     """Open a temporary file beside ``path``; on success it replaces ``path``, on any error it
@@ -17,10 +26,9 @@ def atomic_write(path: str | Path, mode: str = "wb", **open_args) -> Iterator[IO
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would hide the file from other users
         with os.fdopen(fd, mode, **open_args) as f:
+            if hasattr(os, "fchmod"):  # mkstemp's 0600 would hide the file from other users
+                os.fchmod(f.fileno(), 0o666 & ~_UMASK)
             yield f
             f.flush()
             os.fsync(f.fileno())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,55 +50,106 @@ def save_model(path: str | Path, network: Network, *, metadata: dict | None = No
 def read_metadata(path: str | Path) -> dict:
     """Only the metadata of a model file (cheap: the weights are not read)."""
     path = Path(path)
-    with _open(path) as archive:
+    with _Archive(path) as archive:
         return _metadata(path, archive)
 
 
 def load_model(path: str | Path) -> SavedModel:
-    """Read a model file, checking that every array fits the layer sizes it declares."""
+    """Read a model file, checking every array's header against the declared layer sizes
+    before reading its data, so a damaged or hostile file costs neither a crash nor memory."""
     path = Path(path)
-    with _open(path) as archive:
+    with _Archive(path) as archive:
         meta = _metadata(path, archive)
         sizes = meta["sizes"]
-        network = Network.__new__(Network)
-        network.sizes, network.activation = tuple(sizes), meta["activation"]
-        network.weights, network.biases = [], []
-        for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-            w = _array(path, archive, f"W{i}", (fan_in, fan_out))
-            b = _array(path, archive, f"b{i}", (fan_out,))
-            network.weights.append(w)
-            network.biases.append(b.astype(w.dtype))
-        network.dtype = network.weights[0].dtype
-        extra = set(archive.files) - {"metadata"} - {f"{k}{i}" for k in "Wb" for i in range(len(sizes) - 1)}
+        expected = {"metadata"} | {f"{k}{i}" for k in "Wb" for i in range(len(sizes) - 1)}
+        extra = set(archive.names) - expected
         if extra:
             raise ModelFileError(f"{path.name}: unexpected arrays {sorted(extra)}")
+        weights, biases = [], []
+        for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            weights.append(archive.array(f"W{i}", (fan_in, fan_out)))
+            biases.append(archive.array(f"b{i}", (fan_out,)))
+    dtype = weights[0].dtype
+    network = Network.__new__(Network)
+    network.sizes, network.activation, network.dtype = tuple(sizes), meta["activation"], dtype
+    network.weights = [w.astype(dtype, copy=False) for w in weights]
+    network.biases = [b.astype(dtype, copy=False) for b in biases]
     return SavedModel(network, meta)
 
 
-def _open(path: Path):
-    try:
-        with open(path, "rb") as f:
-            magic = f.read(4)
-    except FileNotFoundError:
-        raise ModelFileError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise ModelFileError(f"{path}: cannot be read ({exc.strerror})") from None
-    if magic != b"PK\x03\x04":
-        raise ModelFileError(f"{path.name}: not an nnstudio model file (not an .npz archive)")
-    try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise ModelFileError(f"{path.name}: not an nnstudio model file ({exc})") from None
+MAX_PARAMETERS = 50_000_000  # 200 MB of float32: far beyond any MLP this app trains
+MAX_METADATA_CHARS = 20_000_000
+_READ_ERRORS = (OSError, ValueError, EOFError, NotImplementedError, RecursionError, MemoryError,
+                zipfile.BadZipFile, zlib.error)
 
 
-def _metadata(path: Path, archive) -> dict:
-    if not hasattr(archive, "files"):
-        raise ModelFileError(f"{path.name}: not an nnstudio model file (a bare array, not an .npz archive)")
-    if "metadata" not in archive.files:
+class _Archive:
+    """The ``.npy`` members of an ``.npz`` zip, read one by one after checking their headers."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            with open(path, "rb") as f:
+                magic = f.read(4)
+        except FileNotFoundError:
+            raise ModelFileError(f"{path}: no such file") from None
+        except OSError as exc:
+            raise ModelFileError(f"{path}: cannot be read ({exc.strerror})") from None
+        if magic != b"PK\x03\x04":
+            raise ModelFileError(f"{path.name}: not an nnstudio model file (not an .npz archive)")
+        try:
+            self.zip = zipfile.ZipFile(path)
+        except _READ_ERRORS as exc:
+            raise ModelFileError(f"{path.name}: not an nnstudio model file ({exc})") from None
+        self.names = [n.removesuffix(".npy") for n in self.zip.namelist()]
+
+    def __enter__(self) -> "_Archive":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.zip.close()
+
+    def array(self, key: str, shape: tuple[int, ...] | None = None) -> np.ndarray:
+        """Member ``key``; float weights of ``shape``, or (``shape`` None) the metadata string."""
+        name = self.path.name
+        if key not in self.names:
+            raise ModelFileError(f"{name}: missing array {key}")
+        try:
+            with self.zip.open(key + ".npy") as f:
+                version = np.lib.format.read_magic(f)
+                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                               else np.lib.format.read_array_header_2_0)
+                found_shape, fortran, dtype = read_header(f)
+                if dtype.hasobject:
+                    raise ModelFileError(f"{name}: array {key} holds pickled objects, which are never loaded")
+                if shape is None:
+                    if dtype.kind != "U" or found_shape != () or dtype.itemsize > 4 * MAX_METADATA_CHARS:
+                        raise ModelFileError(f"{name}: unreadable metadata (not a JSON string)")
+                elif found_shape != shape:
+                    raise ModelFileError(f"{name}: array {key} has shape {found_shape}, "
+                                         f"the layer sizes say {shape}")
+                elif dtype not in (np.float32, np.float64):
+                    raise ModelFileError(f"{name}: array {key} has dtype {dtype}, expected float32 or float64")
+                size = dtype.itemsize * int(np.prod(found_shape))
+                data = f.read(size)
+        except ModelFileError:
+            raise
+        except _READ_ERRORS as exc:
+            raise ModelFileError(f"{name}: array {key} is unreadable ({exc})") from None
+        if len(data) != size:
+            raise ModelFileError(f"{name}: array {key} is truncated ({len(data)} of {size} bytes)")
+        a = np.frombuffer(data, dtype).reshape(found_shape, order="F" if fortran else "C").copy()
+        if shape is not None and not np.isfinite(a).all():
+            raise ModelFileError(f"{name}: array {key} holds NaN or infinite values")
+        return a
+
+
+def _metadata(path: Path, archive: _Archive) -> dict:
+    if "metadata" not in archive.names:
         raise ModelFileError(f"{path.name}: not an nnstudio model file (no metadata)")
     try:
-        meta = json.loads(str(archive["metadata"][()]))
-    except ValueError as exc:  # includes pickled object arrays, refused by allow_pickle=False
+        meta = json.loads(str(archive.array("metadata")[()]))
+    except (ValueError, RecursionError) as exc:
         raise ModelFileError(f"{path.name}: unreadable metadata ({exc})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelFileError(f"{path.name}: not an nnstudio model file (format is not {FORMAT!r})")
@@ -107,22 +159,8 @@ def _metadata(path: Path, archive) -> dict:
     if (not isinstance(sizes, list) or len(sizes) < 2
             or not all(isinstance(s, int) and not isinstance(s, bool) and 0 < s <= 100_000 for s in sizes)):
         raise ModelFileError(f"{path.name}: layer sizes {sizes!r} are not a list of positive integers")
+    if sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])) > MAX_PARAMETERS:
+        raise ModelFileError(f"{path.name}: layer sizes {sizes} make more than {MAX_PARAMETERS:,} parameters")
     if meta.get("activation") not in ACTIVATIONS:
         raise ModelFileError(f"{path.name}: unknown activation {meta.get('activation')!r}")
     return meta
-
-
-def _array(path: Path, archive, key: str, shape: tuple[int, ...]) -> np.ndarray:
-    if key not in archive.files:
-        raise ModelFileError(f"{path.name}: missing array {key}")
-    try:
-        a = archive[key]
-    except ValueError as exc:
-        raise ModelFileError(f"{path.name}: array {key} is unreadable ({exc})") from None
-    if a.shape != shape:
-        raise ModelFileError(f"{path.name}: array {key} has shape {a.shape}, the layer sizes say {shape}")
-    if a.dtype not in (np.float32, np.float64):
-        raise ModelFileError(f"{path.name}: array {key} has dtype {a.dtype}, expected float32 or float64")
-    if not np.isfinite(a).all():
-        raise ModelFileError(f"{path.name}: array {key} holds NaN or infinite values")
-    return a
