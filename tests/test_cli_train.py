@@ -1,6 +1,7 @@
 """nnstudio-train: a real (short) run writes its folder and ends with the test accuracy; bad flags exit 2."""
 
 import csv
+import signal
 import subprocess
 import sys
 
@@ -55,3 +56,40 @@ def test_a_damaged_data_folder_is_an_error_not_a_traceback(tmp_path, mnist_dir, 
     assert main(["--data-dir", str(tmp_path), "--epochs", "1", "--out", str(tmp_path / "run")]) == 1
     err = capsys.readouterr().err
     assert "t10k-labels-idx1-ubyte.gz" in err and "Traceback" not in err
+
+
+def test_an_unusable_out_folder_is_refused_before_training(tmp_path, mnist_dir, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(SystemExit) as exit_:
+        main(["--data-dir", str(mnist_dir), "--out", str(blocker / "run")])
+    assert exit_.value.code == 2
+    captured = capsys.readouterr()
+    assert "cannot write into" in captured.err and "Not a directory" in captured.err
+    assert captured.out == ""  # refused before loading data or training
+
+
+def test_an_explicit_folder_without_mnist_says_what_is_missing(tmp_path, capsys):
+    assert main(["--data-dir", str(tmp_path), "--out", str(tmp_path / "run")]) == 1
+    err = capsys.readouterr().err
+    assert "missing train-images-idx3-ubyte" in err and "leave out --data-dir" in err
+
+
+def test_ctrl_c_ends_the_run_and_still_saves_it(tmp_path, mnist_dir):
+    out = tmp_path / "run"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nnstudio.train", "--data-dir", str(mnist_dir), "--epochs", "50", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if line.startswith("epoch   1"):
+            process.send_signal(signal.SIGINT)
+            break
+    rest, err = process.communicate(timeout=60)
+    lines += rest.splitlines()
+    assert process.returncode == 0, err
+    assert "stopping: the best weights so far will be saved" in err
+    assert lines[-1].startswith("test accuracy: 0.9")
+    assert sum(line.startswith("epoch ") for line in lines) < 5
+    assert {p.name for p in out.iterdir()} == {"model.npz", "history.csv", "training_history.png"}

@@ -52,3 +52,17 @@ def test_list_runs_reads_every_run_and_reports_broken_ones(tmp_path, trained):
     assert [r.name for r in runs] == ["one", "two"]
     assert len(problems) == 1 and "not an .npz archive" in problems[0]
     assert list_runs(tmp_path / "missing") == ([], [])
+
+
+@pytest.mark.parametrize("damage", [
+    {"config": []}, {"history": {"a": 1}}, {"history": [[1, 2]]}, {"summary": "ab"},
+    {"history": [{"val_loss": 1}]}, {"history": [{"epoch": "one"}]},
+])
+def test_malformed_run_metadata_is_a_reason_not_a_crash(tmp_path, trained, damage):
+    from nnstudio.core.model_file import load_model as load, save_model
+
+    folder = save_run(tmp_path / "run", trained)
+    saved = load(folder / MODEL)
+    save_model(folder / MODEL, saved.network, metadata={**saved.metadata, **damage})
+    runs, problems = list_runs(tmp_path)
+    assert runs == [] and len(problems) == 1 and "run: unreadable run" in problems[0]

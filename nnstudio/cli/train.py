@@ -120,12 +120,9 @@ def ensure_data(data_dir: Path | None) -> Path:
     from nnstudio.core.mnist import has_mnist, resolve_data_dir
 
     folder = resolve_data_dir(data_dir)
-    if has_mnist(folder):
-        return folder
-    if data_dir is not None:
-        print(f"no MNIST in {folder}; downloading it there", file=sys.stderr)
-    else:
-        print(f"MNIST not found; downloading it into {folder}", file=sys.stderr)
+    if has_mnist(folder) or data_dir is not None:
+        return folder  # an explicit folder without MNIST: load_mnist says what is missing
+    print(f"MNIST not found; downloading it into {folder}", file=sys.stderr)
 
     def progress(done: int, total: int) -> None:
         if total and sys.stderr.isatty():
@@ -139,22 +136,45 @@ def ensure_data(data_dir: Path | None) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return train(argv)
+    except KeyboardInterrupt:  # Ctrl+C before training began, or while saving
+        print("\nnstudio-train: interrupted", file=sys.stderr)
+        return 130
+
+
+def train(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     config = config_from_args(parser, args)
+    from nnstudio.core.run_folder import PLOT, new_run_folder, save_run
+
+    out = args.out
+    try:  # before training, so a bad --out never costs a trained model
+        if out is None:
+            out = new_run_folder("runs")
+        else:
+            out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        parser.error(f"cannot write into {out or 'runs/'}: {exc.strerror or exc}")
 
     from threadpoolctl import threadpool_limits
+
+    from nnstudio.gui.history_png import write_history_png  # loads Qt now, not after training
 
     from nnstudio.core.dataset import split_mnist
     from nnstudio.core.download import DownloadError
     from nnstudio.core.idx import DataError
     from nnstudio.core.mnist import load_mnist
-    from nnstudio.core.run_folder import PLOT, new_run_folder, save_run
     from nnstudio.core.trainer import Trainer
 
     try:
         data = split_mnist(load_mnist(ensure_data(args.data_dir)), config.validation_size)
-    except (DataError, DownloadError, ValueError, OSError) as exc:
+    except DataError as exc:
+        hint = "" if args.data_dir is None else " (leave out --data-dir to download MNIST into the cache folder)"
+        print(f"nnstudio-train: error: {exc}{hint}", file=sys.stderr)
+        return 1
+    except (DownloadError, ValueError, OSError) as exc:
         print(f"nnstudio-train: error: {exc}", file=sys.stderr)
         return 1
 
@@ -166,9 +186,10 @@ def main(argv: list[str] | None = None) -> int:
     bar = ProgressBar(sys.stderr, enabled=not args.quiet)
     epoch_seconds: list[float] = []
 
-    def stop_on_interrupt(signum, frame):  # first Ctrl+C ends the run cleanly, keeping the best weights
+    def stop_on_interrupt(signum, frame):  # Ctrl+C ends the run cleanly and still saves the best weights
+        if not trainer.result:
+            print("\nstopping: the best weights so far will be saved", file=sys.stderr)
         trainer.request_stop()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
 
     previous_handler = signal.signal(signal.SIGINT, stop_on_interrupt)
     started = time.perf_counter()
@@ -186,19 +207,16 @@ def main(argv: list[str] | None = None) -> int:
                 elif isinstance(event, TrainingResult):
                     bar.clear()
                     result = event
+        wall = time.perf_counter() - started
+        try:
+            save_run(out, trainer, name=f"{args.preset} lr={config.learning_rate:g}")
+            if trainer.history:
+                write_history_png(out / PLOT, trainer.history, title=f"nnstudio · {args.preset}")
+        except (OSError, ValueError) as exc:
+            print(f"nnstudio-train: error: could not save the run into {out}: {exc}", file=sys.stderr)
+            return 1
     finally:
         signal.signal(signal.SIGINT, previous_handler)
-    wall = time.perf_counter() - started
-
-    out = args.out if args.out is not None else new_run_folder(Path("runs"))
-    save_run(out, trainer, name=f"{args.preset} lr={config.learning_rate:g}")
-    try:
-        from nnstudio.gui.history_png import write_history_png
-
-        if trainer.history:
-            write_history_png(out / PLOT, trainer.history, title=f"nnstudio · {args.preset}")
-    except Exception as exc:  # the model and history are saved; a missing plot must not lose them
-        print(f"nnstudio-train: warning: could not draw {PLOT}: {exc}", file=sys.stderr)
     print(f"{result.message} · best epoch {result.best_epoch} · validation accuracy "
           f"{result.best_val_accuracy:.4f} · {result.seconds:.1f} s training, {wall:.1f} s in all")
     print(f"wrote {out}/")

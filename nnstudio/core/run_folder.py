@@ -92,20 +92,25 @@ def save_run(folder: str | Path, trainer, *, name: str | None = None) -> Path:
 
 
 def load_run(folder: str | Path) -> Run:
-    """Read a run folder's metadata; raises ModelFileError if its model file is unusable."""
+    """Read a run folder's metadata; raises ModelFileError if it is unusable."""
     folder = Path(folder)
     meta = read_metadata(folder / MODEL)
     try:
-        config = TrainingConfig.from_dict(meta["config"]) if "config" in meta else None
-    except (TypeError, ValueError):
-        config = None
-    rows = meta.get("history")
-    try:
+        config = meta.get("config")
+        summary = meta.get("summary", {})
+        rows = meta.get("history")
+        if not isinstance(config, (dict, type(None))) or not isinstance(summary, dict):
+            raise TypeError("config and summary must be JSON objects")
+        if not isinstance(rows, (list, type(None))) or not all(isinstance(r, dict) for r in rows or ()):
+            raise TypeError("history must be a list of JSON objects")
+        try:
+            config = TrainingConfig.from_dict(config) if config else None
+        except (TypeError, ValueError):
+            config = None  # a run from another version: its figures still show
         history = tuple(report_from_row(r) for r in rows) if rows else read_history_csv(folder / HISTORY)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelFileError(f"{folder.name}: unreadable history ({exc})") from None
-    return Run(folder, str(meta.get("name", folder.name)), config, history, dict(meta.get("summary", {})),
-               str(meta.get("created", "")))
+    except (AttributeError, KeyError, TypeError, ValueError, OSError, csv.Error) as exc:
+        raise ModelFileError(f"{folder.name}: unreadable run ({exc})") from None
+    return Run(folder, str(meta.get("name", folder.name)), config, history, summary, str(meta.get("created", "")))
 
 
 def list_runs(root: str | Path) -> tuple[list[Run], list[str]]:
@@ -134,6 +139,8 @@ def report_from_row(row: dict) -> EpochReport:
         return default if value in ("", None) else kind(value)
 
     epoch = number("epoch", kind=int)
+    if epoch is None:
+        raise ValueError("a history row without an epoch")
     val_loss = number("val_loss")
     return EpochReport(
         epoch=epoch, train_loss=number("train_loss"), train_accuracy=number("train_accuracy"),
