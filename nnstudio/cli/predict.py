@@ -101,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
         except ImageError as exc:
             failures += 1
             print(f"{path}\terror: {exc}", flush=True)
+        except (ValueError, OSError, MemoryError) as exc:  # the rest of the images still run
+            failures += 1
+            print(f"{path}\terror: cannot classify ({type(exc).__name__}: {exc})", flush=True)
         else:
             print(f"{path}\t{digit}\t{confidence:.4f}", flush=True)
     return 1 if failures else 0

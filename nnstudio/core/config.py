@@ -32,6 +32,8 @@ class TrainingConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        if isinstance(self.hidden, (str, bytes)) or not all(float(h).is_integer() for h in self.hidden):
+            raise ValueError(f"hidden layers must be a list of whole numbers, got {self.hidden!r}")
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
         problems = self.problems()
         if problems:
