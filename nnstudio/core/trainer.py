@@ -150,8 +150,7 @@ class Trainer:
                 break
             if self._patience_exhausted():
                 reason = "early_stopping"
-                message = (f"early stopping: no improvement in validation loss for {self.patience} epochs; "
-                           f"best epoch {self._best_epoch}")
+                message = f"early stopping: no improvement in validation loss for {self.patience} epochs"
                 break
         self._seconds += time.perf_counter() - started - (self._paused_seconds - paused_before)
         self._stop.clear()  # a stop ends this run only; the next run starts afresh
