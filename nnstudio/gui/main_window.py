@@ -11,6 +11,7 @@ settings (learning rate, momentum, patience), which apply from the next batch.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Signal, Slot
@@ -46,7 +47,7 @@ from nnstudio.core.trainer import Trainer
 from nnstudio.gui.about import show_about
 from nnstudio.gui.controls import ControlsPanel
 from nnstudio.gui.data_dialogs import DataBanner, DownloadDialog, choose_folder
-from nnstudio.gui.history_png import write_history_png
+from nnstudio.gui.history_png import draw_history, save_png
 from nnstudio.gui.messages import show_error
 from nnstudio.gui.runs_panel import RunsPanel
 from nnstudio.gui.settings import Settings
@@ -58,6 +59,11 @@ from nnstudio.resources import resource_path
 
 log = logging.getLogger(__name__)
 
+DEFAULT_SIZE = (1400, 900)
+MINIMUM_SIZE = (1100, 700)
+DEFAULT_COLUMNS = (330, 730, 340)  # form, plots and runs, sketch pad: the splitter's widths at 1400 px
+DEFAULT_RUNS_HEIGHT = 165  # the runs list under the plots: a header, four rows and its buttons
+SKETCH_MIN_WIDTH = 300
 PLOT_INTERVAL_MS = 200  # how often the batch trace and the progress bar redraw during a run
 KEY_OWNERS = (QLineEdit, QAbstractSpinBox, QTextEdit, QPlainTextEdit)
 TRY_THIS = (
@@ -114,6 +120,10 @@ class MainWindow(QMainWindow):
         self._plot_timer.setSingleShot(True)
         self._plot_timer.setInterval(PLOT_INTERVAL_MS)
         self._plot_timer.timeout.connect(self._show_pending_batches)
+        self._saving: Iterator[None] | None = None  # the steps left of saving a finished run
+        self._save_timer = QTimer(self)
+        self._save_timer.setInterval(0)
+        self._save_timer.timeout.connect(self._save_next_step)
 
         self.setWindowTitle("nnstudio")
         self.setObjectName("mainWindow")
@@ -284,29 +294,34 @@ class MainWindow(QMainWindow):
         scroll.setMinimumWidth(left.sizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 4)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
 
-        sketch_box = QGroupBox("Sketch a digit")
-        QVBoxLayout(sketch_box).addWidget(self.sketch_panel)
+        # Three columns: the form; the plots over a compact runs list; the sketch pad and its answer.
         runs_box = QGroupBox("Runs")
-        QVBoxLayout(runs_box).addWidget(self.runs_panel)
-
-        self.bottom_splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.bottom_splitter.setObjectName("bottomSplitter")
-        self.bottom_splitter.addWidget(runs_box)
-        self.bottom_splitter.addWidget(sketch_box)
-        self.bottom_splitter.setStretchFactor(0, 3)
-        self.bottom_splitter.setStretchFactor(1, 2)
+        runs_layout = QVBoxLayout(runs_box)
+        runs_layout.setContentsMargins(6, 4, 6, 6)
+        runs_layout.addWidget(self.runs_panel)
         self.centre_splitter = QSplitter(Qt.Orientation.Vertical)
-        self.centre_splitter.setObjectName("centreSplitter")
+        self.centre_splitter.setObjectName("plotsSplitter")
         self.centre_splitter.addWidget(self.plots)
-        self.centre_splitter.addWidget(self.bottom_splitter)
-        self.centre_splitter.setStretchFactor(0, 3)
-        self.centre_splitter.setStretchFactor(1, 2)
+        self.centre_splitter.addWidget(runs_box)
+        self.centre_splitter.setStretchFactor(0, 1)  # a taller window is for the plots
+        self.centre_splitter.setStretchFactor(1, 0)
+        self.centre_splitter.setCollapsible(0, False)
+
+        sketch_box = QGroupBox("Sketch a digit")
+        sketch_box.setObjectName("sketchBox")
+        QVBoxLayout(sketch_box).addWidget(self.sketch_panel)
+        sketch_box.setMinimumWidth(SKETCH_MIN_WIDTH)
+
         self.main_splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.main_splitter.setObjectName("mainSplitter")
+        self.main_splitter.setObjectName("columnsSplitter")
         self.main_splitter.addWidget(scroll)
         self.main_splitter.addWidget(self.centre_splitter)
-        self.main_splitter.setStretchFactor(1, 1)
+        self.main_splitter.addWidget(sketch_box)
+        self.main_splitter.setStretchFactor(0, 0)
+        self.main_splitter.setStretchFactor(1, 1)  # a wider window is for the plots too
+        self.main_splitter.setStretchFactor(2, 0)
         self.main_splitter.setCollapsible(1, False)
+        self.splitters = (self.main_splitter, self.centre_splitter)
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -327,13 +342,16 @@ class MainWindow(QMainWindow):
         self.banner.choose_folder_requested.connect(self.choose_data_folder)
 
     def _restore(self) -> None:
-        if not self.restoreGeometry(self.settings.byte_array("geometry")):
-            self.resize(1400, 900)
-            self.main_splitter.setSizes([330, 1070])
-            self.centre_splitter.setSizes([560, 340])
-            self.bottom_splitter.setSizes([560, 510])
-        for splitter in (self.main_splitter, self.centre_splitter, self.bottom_splitter):
-            splitter.restoreState(self.settings.byte_array(splitter.objectName()))
+        """The remembered geometry and splitter positions, else the default layout at 1400×900."""
+        self.setMinimumSize(*MINIMUM_SIZE)
+        self.resize(*DEFAULT_SIZE)
+        self.main_splitter.setSizes(list(DEFAULT_COLUMNS))
+        self.centre_splitter.setSizes([DEFAULT_SIZE[1] - DEFAULT_RUNS_HEIGHT, DEFAULT_RUNS_HEIGHT])
+        self.restoreGeometry(self.settings.byte_array("geometry"))
+        for splitter in self.splitters:
+            state = self.settings.byte_array(splitter.objectName())
+            if not state.isEmpty():
+                splitter.restoreState(state)
 
     def _load_runs(self) -> None:
         runs, problems = list_runs(self.runs_root)
@@ -418,7 +436,13 @@ class MainWindow(QMainWindow):
 
     @property
     def running(self) -> bool:
+        """A worker is training."""
         return self.worker is not None
+
+    @property
+    def busy(self) -> bool:
+        """Training, or still saving the run that just ended."""
+        return self.worker is not None or self._saving is not None
 
     @Slot()
     def start_or_pause(self) -> None:
@@ -431,7 +455,7 @@ class MainWindow(QMainWindow):
     def start_run(self) -> None:
         """Train a fresh network with the form's configuration."""
         config = self.controls.config()
-        if self.running or config is None or self.split is None:
+        if self.busy or config is None or self.split is None:
             return
         try:
             self.trainer = Trainer(config, self.split)
@@ -448,7 +472,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def train_one_more_epoch(self) -> None:
         """Continue the finished run by one epoch, with the form's live settings."""
-        if self.running or self.trainer is None:
+        if self.busy or self.trainer is None:
             return
         self._push_live_settings()
         self._launch(1)
@@ -499,7 +523,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def reset_run(self) -> None:
         """Forget the current run (it stays in the runs list) and clear the plots."""
-        if self.running:
+        if self.busy:
             return
         self.trainer = None
         self.run_folder = None
@@ -542,8 +566,7 @@ class MainWindow(QMainWindow):
     def _show_pending_batches(self) -> None:
         pending, self._pending_batches = self._pending_batches, []
         self._plot_timer.stop()
-        for progress in pending:
-            self.plots.add_batches(progress)
+        self.plots.add_batches(*pending)
         if pending:
             progress = pending[-1]
             fraction = progress.fraction
@@ -593,28 +616,57 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _on_worker_done(self) -> None:
-        """The job is over: wait for its thread, save and list the run, re-enable the form."""
+        """The job is over: wait for its thread, then save and list the run, a step per event-loop turn."""
         join(self.thread_)
         self.worker = self.thread_ = None
         result = self.last_result
         self.progress_bar.setValue(1000 if result and result.reason != "stopped" else self.progress_bar.value())
         self.progress_bar.setFormat("done" if result else "failed")
-        if result is not None:
-            self.status_label.setText(f"{self.run_name}: {result.message}; test accuracy "
-                                      f"{percent(result.test_accuracy)}")
-            if result.epochs:
-                self._save_current_run()
+        if result is None:
+            self._update_actions()
+            return
+        self.status_label.setText(f"{self.run_name}: {result.message}; test accuracy "
+                                  f"{percent(result.test_accuracy)}")
+        self._saving = self._save_run_steps(result)
         self._update_actions()
-        if result is not None:
-            self.run_finished.emit(result)
+        self._save_timer.start()
 
-    def _save_current_run(self) -> None:
+    @Slot()
+    def _save_next_step(self) -> None:
+        try:
+            next(self._saving)
+        except StopIteration:
+            self._save_timer.stop()
+            self._saving = None
+            self._update_actions()
+            self.run_finished.emit(self.last_result)
+
+    def _finish_saving(self) -> None:
+        """Take the remaining save steps now (the window is closing)."""
+        while self._saving is not None:
+            self._save_next_step()
+
+    def _save_run_steps(self, result: TrainingResult) -> Iterator[None]:
+        """Save the run folder (model, history CSV, history picture) and list it, yielding between steps.
+
+        Each step takes at most ~15 ms, and the event loop turns between them, so the window keeps
+        painting and answering while a run is written (drawing and writing the picture in one go took
+        over 100 ms). The form stays locked meanwhile: the steps read the trainer's network and history.
+        """
+        if not result.epochs:
+            return
+        trainer, name = self.trainer, self.run_name
         try:
             if self.run_folder is None:
                 self.run_folder = new_run_folder(self.runs_root)
-            save_run(self.run_folder, self.trainer, name=self.run_name)
-            write_history_png(self.run_folder / PLOT, self.trainer.history, title=self.run_name)
-            run = load_run(self.run_folder)
+            folder = self.run_folder
+            save_run(folder, trainer, name=name)
+            yield
+            image = draw_history(trainer.history, title=name)
+            yield
+            save_png(image, folder / PLOT)
+            yield
+            run = load_run(folder)
         except (OSError, ModelFileError) as exc:
             log.exception("could not save the run")
             show_error(self, "Could not save the run", f"The run could not be saved in {self.runs_root}: {exc}")
@@ -680,7 +732,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def choose_model_to_save(self) -> None:
-        if self.trainer is None or self.running:
+        if self.trainer is None or self.busy:
             return
         path = self._save_path("Save the model", "model.npz", "Models (*.npz)")
         if path is None:
@@ -727,15 +779,15 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _update_actions(self, *_: object) -> None:
-        running = self.running
-        idle_trainer = not running and self.trainer is not None
+        running, busy = self.running, self.busy
+        idle_trainer = not busy and self.trainer is not None
         can_continue = idle_trainer and (self.last_result is None or self.last_result.reason != "diverged")
         reason = ""
         if self.split is None:
             reason = "No training data yet: download MNIST or choose its folder."
         elif not self.controls.is_valid:
             reason = "Fix the settings marked below to start."
-        self.start_action.setEnabled(not running and not reason)
+        self.start_action.setEnabled(not busy and not reason)
         self.start_action.setToolTip(reason or "Train a new network with the settings below (Space).")
         self.start_reason.setText(reason)
         self.start_reason.setVisible(bool(reason))
@@ -744,8 +796,8 @@ class MainWindow(QMainWindow):
         self.one_more_action.setEnabled(can_continue and self.split is not None)
         self.reset_action.setEnabled(idle_trainer)
         self.save_model_action.setEnabled(idle_trainer)
-        self.open_data_action.setEnabled(not running)
-        self.controls.set_structure_locked(running)
+        self.open_data_action.setEnabled(not busy)
+        self.controls.set_structure_locked(busy)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
         """Let text fields and the sketch pad keep Space and Esc instead of the window's shortcuts."""
@@ -764,6 +816,7 @@ class MainWindow(QMainWindow):
             join(self.thread_)
             # Deliver the worker's last queued reports now, so the stopped run is saved and listed.
             QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)
+        self._finish_saving()
         if self.download_dialog is not None:
             self.download_dialog.cancel_and_wait()
         self._remember()
@@ -773,7 +826,7 @@ class MainWindow(QMainWindow):
     def _remember(self) -> None:
         s = self.settings
         s.set_byte_array("geometry", self.saveGeometry())
-        for splitter in (self.main_splitter, self.centre_splitter, self.bottom_splitter):
+        for splitter in self.splitters:
             s.set_byte_array(splitter.objectName(), splitter.saveState())
         config = self.controls.config()
         if config is not None:

@@ -11,11 +11,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QImage, QPixmap
-from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 TOP_BRUSH = pg.mkBrush(64, 156, 255)
 OTHER_BRUSH = pg.mkBrush(110, 116, 128)
-INPUT_SCALE = 5  # each input pixel shown as a 5×5 block
+INPUT_SCALE = 4  # each input pixel shown as a 4×4 block
 PLACEHOLDER = "Draw a digit"
 
 
@@ -49,13 +49,13 @@ class PredictionView(QWidget):
         self.plot.getAxis("bottom").setTicks([[(d, str(d)) for d in range(10)], []])
         self.plot.getAxis("left").setTicks([[(v, f"{v:.0%}") for v in (0, 0.5, 1)], []])
         self.plot.setLabel("bottom", "digit")
-        self.plot.setMinimumHeight(150)
+        self.plot.setMinimumHeight(110)
         self.plot.setToolTip("The network's probability for each digit")
         self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7, brushes=[OTHER_BRUSH] * 10)
         self.plot.addItem(self.bars)
 
-        self.input_caption = QLabel("what the network sees (28×28)")
-        self.input_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.input_caption = QLabel("what the network\nsees (28×28)")
+        self.input_caption.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.input_image = QLabel()
         self.input_image.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.input_image.setFixedSize(28 * INPUT_SCALE + 4, 28 * INPUT_SCALE + 4)
@@ -63,12 +63,17 @@ class PredictionView(QWidget):
         self.input_image.setToolTip("Your drawing after preprocessing: cropped, scaled to 20×20 and centred "
                                     "by its centre of mass in 28×28, as MNIST's digits were")
 
+        seen = QHBoxLayout()
+        seen.setSpacing(10)
+        seen.addWidget(self.input_image)
+        seen.addWidget(self.input_caption, 1)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
         layout.addWidget(self.headline)
         layout.addWidget(self.detail)
         layout.addWidget(self.plot, 1)
-        layout.addWidget(self.input_caption)
-        layout.addWidget(self.input_image, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addLayout(seen)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
 
         self._probabilities: np.ndarray | None = None

@@ -16,7 +16,7 @@ import logging
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QVBoxLayout, QWidget
 
 from nnstudio.core.network import Network
 from nnstudio.core.preprocess import to_mnist
@@ -34,7 +34,7 @@ BRUSH_DEFAULT = 75
 
 
 class SketchPanel(QWidget):
-    """A :class:`SketchPad`, its Undo/Clear/Sample buttons and pen-width slider, and a :class:`PredictionView`.
+    """A column: a :class:`SketchPad`, its Undo/Clear/Sample buttons and pen slider, a :class:`PredictionView`.
 
     ``network`` classifies the drawing; ``None`` loads the model bundled with nnstudio
     (or, when there is none, asks for one). ``model_description`` names it in the caption.
@@ -67,8 +67,15 @@ class SketchPanel(QWidget):
         self.caption = QLabel()
         self.caption.setWordWrap(True)
         self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Two lines always: a new model's longer name must not push the column around mid-run.
+        self.caption.setMinimumHeight(2 * self.caption.fontMetrics().lineSpacing())
+        self.caption.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.pad.set_brush_fraction(BRUSH_DEFAULT / 1000)
+        policy = self.pad.sizePolicy()
+        policy.setVerticalPolicy(QSizePolicy.Policy.Preferred)  # the probability bars take the spare height
+        self.pad.setSizePolicy(policy)
 
+        # One column, top to bottom, as the eye follows it: draw, (fix the drawing), read the answer.
         buttons = QHBoxLayout()
         buttons.addWidget(self.undo_button)
         buttons.addWidget(self.clear_button)
@@ -77,16 +84,14 @@ class SketchPanel(QWidget):
         brush = QHBoxLayout()
         brush.addWidget(QLabel("Pen"))
         brush.addWidget(self.brush_slider, 1)
-        left = QVBoxLayout()
-        left.addWidget(self.pad, 1)
-        left.addLayout(buttons)
-        left.addLayout(brush)
-        right = QVBoxLayout()
-        right.addWidget(self.prediction_view, 1)
-        right.addWidget(self.caption)
-        layout = QHBoxLayout(self)
-        layout.addLayout(left, 3)
-        layout.addLayout(right, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        layout.addWidget(self.pad)  # as tall as it is wide (height for width): no bands around the canvas
+        layout.addLayout(buttons)
+        layout.addLayout(brush)
+        layout.addWidget(self.prediction_view, 1)
+        layout.addWidget(self.caption)
 
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)

@@ -14,6 +14,7 @@ from nnstudio.core.download import DownloadCancelled, DownloadError
 from nnstudio.core.run_folder import list_runs
 from nnstudio.core.trainer import Trainer
 from nnstudio.gui.about import about_html
+from nnstudio.gui.runs_panel import SETTINGS_COLUMN
 from nnstudio.gui.threads import running_threads
 
 LEFT = Qt.MouseButton.LeftButton
@@ -321,12 +322,67 @@ def test_a_failed_download_says_why(qtbot, make_window, tmp_path, monkeypatch):
 def test_settings_remember_the_form_and_the_layout(qtbot, make_window, small_split, settings):
     first = make_window(split=small_split)
     configure(qtbot, first, rate="2e-2", patience=0)
+    first.resize(1100, 760)
+    first.main_splitter.setSizes([310, 450, 320])
+    first.centre_splitter.setSizes([450, 250])
+    qtbot.wait(10)
+    columns, rows = first.main_splitter.sizes(), first.centre_splitter.sizes()
     first.close()
-    for key in ("geometry", "mainSplitter", "centreSplitter", "bottomSplitter"):
+    for key in ("geometry", "columnsSplitter", "plotsSplitter"):
         assert not settings.byte_array(key).isEmpty()
     second = make_window(split=small_split)
     assert second.controls.config().learning_rate == 0.02 and second.controls.config().patience == 0
     assert second.controls.learning_rate_box.text() == "2e-2"
+    # The offscreen screen is 800×800, so the restored window may be clamped; the side columns and
+    # the runs list do not stretch, so they keep the remembered sizes whatever the window's size.
+    # (to within the few pixels a clamped frame takes); the defaults are 330 and 340 wide, 165 high.
+    assert columns[::2] == pytest.approx([310, 320], abs=4) and rows[1] == pytest.approx(250, abs=4)
+    assert second.main_splitter.sizes()[::2] == pytest.approx(columns[::2], abs=4)
+    assert second.centre_splitter.sizes()[1] == pytest.approx(rows[1], abs=4)
+
+
+def test_default_layout_gives_the_plots_most_of_the_window(qtbot, window):
+    """1400×900 without saved settings: plots over a compact runs list, the sketch pad on the right."""
+    qtbot.waitUntil(lambda: window.plots.height() > 0)
+    assert (window.width(), window.height()) == (1400, 900)
+    assert window.plots.height() >= 0.6 * window.height()
+    assert 110 <= window.runs_panel.height() <= 200
+    panel = window.sketch_panel
+    assert 300 <= panel.width() <= 360
+    assert panel.pad.canvas_rect().width() >= 280
+    pad_bottom = panel.pad.mapTo(window, panel.pad.rect().bottomLeft()).y()
+    assert panel.prediction_view.mapTo(window, panel.prediction_view.rect().topLeft()).y() > pad_bottom
+    header = window.runs_panel.tree.header()
+    settings_column = header.sectionViewportPosition(SETTINGS_COLUMN)
+    assert settings_column < window.runs_panel.tree.viewport().width(), "the Settings column is visible"
+
+
+def test_the_window_can_shrink_to_1100_by_700(qtbot, window):
+    window.resize(1000, 600)
+    qtbot.wait(10)
+    assert (window.width(), window.height()) == (1100, 700)
+    panel = window.sketch_panel
+    assert panel.caption.height() >= 2 * panel.caption.fontMetrics().lineSpacing()
+    assert panel.prediction_view.plot.height() >= 100 and window.plots.height() > 350
+
+
+def test_the_run_is_saved_without_blocking_the_window(qtbot, window, tmp_path, monkeypatch):
+    """Saving a finished run is split into steps, with the event loop turning in between."""
+    turns = []
+    steps = window._save_run_steps
+
+    def counted_steps(result):
+        for step in steps(result):
+            turns.append(window.start_action.isEnabled())
+            yield step
+
+    monkeypatch.setattr(window, "_save_run_steps", counted_steps)
+    configure(qtbot, window, epochs=1, patience=0)
+    train(qtbot, window)
+    assert len(turns) == 3 and not any(turns), "Start stays off until the run is saved"
+    assert window.start_button.isEnabled()
+    (run,) = window.runs_panel.runs()
+    assert (run.folder / "training_history.png").stat().st_size > 1000
 
 
 def test_about_names_every_version():
