@@ -185,6 +185,13 @@ def layer_axes(plots: Sequence[pg.PlotItem]) -> None:
             axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
+def nice_end(end: float) -> float:
+    """Round the x axis's end up to a step of 5 epochs (10 past 50, 50 past 200): the view then
+    grows every few epochs, not at every one, and a grown axis costs a repaint of all three plots."""
+    step = 5 if end <= 50 else 10 if end <= 200 else 50
+    return float(np.ceil(end / step) * step)
+
+
 def style_plot(plot: pg.PlotItem, left: str, bottom: str | None = "epoch") -> None:
     """The house style: soft grid, dark-grey axes, readable labels, equal left-axis widths."""
     plot.showGrid(x=True, y=True, alpha=0.12)
@@ -601,9 +608,9 @@ class TrainingPlots(QWidget):
             plot.vb.prepareForPaint()
 
     def _fit_x(self, force: bool = True) -> None:
-        """Show epoch 0 to the end of whatever is drawn, rounded up to a whole epoch.
+        """Show epoch 0 to the end of whatever is drawn, rounded up by :func:`nice_end`.
 
-        Rounding up means the range changes once per epoch, not on every batch: a range change
+        Rounding up means the range changes every few epochs, not on every batch: a range change
         makes each plot item re-clip its data, which costs O(points) per item.
         """
         end = 1.0
@@ -616,6 +623,7 @@ class TrainingPlots(QWidget):
         for overlay in self._overlays.values():
             if overlay.visible and overlay.history:
                 end = max(end, overlay.history[-1].epoch)
+        end = nice_end(end)
         if force or end != self._x_end:
             self._x_end = end
             self.accuracy_plot.setXRange(0, end, padding=0.02)
