@@ -51,8 +51,29 @@ def main(argv: list[str] | None = None) -> int:
     from nnstudio.gui.settings import Settings
 
     window = MainWindow(Settings(), args.runs_dir or default_runs_root(), data_dir=args.data_dir)
+    sys.excepthook = report_unexpected_errors(window)
     window.show()
     return app.exec()
+
+
+def report_unexpected_errors(window):
+    """An excepthook for the GUI thread: a bug in a slot is logged with its traceback and shown
+    to the user as one plain sentence; the app keeps running and the current run is not lost."""
+    from PySide6.QtCore import QThread
+
+    from nnstudio.gui.messages import show_error
+
+    log = logging.getLogger("nnstudio")
+
+    def hook(kind, error, traceback):
+        log.error("unexpected error", exc_info=(kind, error, traceback))
+        if issubclass(kind, KeyboardInterrupt):
+            window.close()
+        elif QThread.currentThread() == window.thread():
+            show_error(window, "Unexpected error", f"Something went wrong: {error or kind.__name__}. "
+                       "The details are in the log; the app is still usable.")
+
+    return hook
 
 
 if __name__ == "__main__":

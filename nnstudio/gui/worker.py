@@ -10,7 +10,6 @@ the network). The GUI controls the run through the trainer's own thread-safe met
 from __future__ import annotations
 
 import logging
-import threading
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 from threadpoolctl import threadpool_limits
@@ -37,16 +36,9 @@ class TrainingWorker(QObject):
     def __init__(self, trainer: Trainer) -> None:
         super().__init__()
         self.trainer = trainer
-        self._stop_requested = threading.Event()
 
     def request_stop(self) -> None:
-        """Stop the run at the next batch boundary (any thread).
-
-        ``Trainer.run`` forgets stop requests made before its generator first runs, so a
-        stop pressed in the instant between Start and the worker's first batch is made again
-        with every event until the trainer ends.
-        """
-        self._stop_requested.set()
+        """Stop the run at the next batch boundary (any thread), even before its first batch."""
         self.trainer.request_stop()
 
     def start(self, max_epochs: int) -> QThread:
@@ -60,8 +52,6 @@ class TrainingWorker(QObject):
             # One BLAS thread: with two, BLAS spins against the GUI thread's painting on a 2-core machine.
             with threadpool_limits(1):
                 for event in self.trainer.run(max_epochs):
-                    if self._stop_requested.is_set():
-                        self.trainer.request_stop()
                     self._emit(event)
         except Exception as exc:  # the GUI shows the reason; the log keeps the traceback
             log.exception("training failed")
