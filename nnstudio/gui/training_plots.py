@@ -308,12 +308,13 @@ class TrainingPlots(QWidget):
             curve.setClipToView(True)
             curve.setSkipFiniteCheck(True)
 
-        self.best_marker = pg.InfiniteLine(0, angle=90, pen=pg.mkPen(BEST_COLOR, width=1.5, style=Qt.DashLine),
-                                           label="best {value:.0f}",
-                                           labelOpts={"position": 0.06, "color": BEST_COLOR,
-                                                      "anchors": [(0, 1), (0, 1)]})
-        self.best_loss_marker = pg.InfiniteLine(0, angle=90, pen=pg.mkPen(BEST_COLOR, width=1.5,
-                                                                          style=Qt.DashLine))
+        # The label sits high on the loss plot, left of the line: late in a run the loss curves are
+        # low there, while the accuracy plot's lower right holds its legend.
+        self.best_marker = pg.InfiniteLine(0, angle=90, pen=pg.mkPen(BEST_COLOR, width=1.5, style=Qt.DashLine))
+        self.best_loss_marker = pg.InfiniteLine(0, angle=90, pen=pg.mkPen(BEST_COLOR, width=1.5, style=Qt.DashLine),
+                                                label="best {value:.0f}",
+                                                labelOpts={"position": 0.93, "color": BEST_COLOR,
+                                                           "anchors": [(1, 0), (1, 0)]})
         self.accuracy_plot.addItem(self.best_marker, ignoreBounds=True)
         self.loss_plot.addItem(self.best_loss_marker, ignoreBounds=True)
         best_point = {"pen": None, "symbol": "star", "symbolSize": 16, "symbolPen": pg.mkPen("w", width=0.8),
@@ -549,7 +550,10 @@ class TrainingPlots(QWidget):
         best = f" (best epoch {result.best_epoch})" if result.best_epoch else ""
         self.result_label.setText(figure + best)
         self.patience_region.hide()
-        self._show_title(ended=result.message)
+        short = {"early_stopping": f"early stopping after {result.epochs} epochs",
+                 "max_epochs": f"{result.epochs} epochs done"}.get(result.reason, result.message)
+        self._show_title(ended=short)
+        self.title_label.setToolTip(result.message)
         self._follow()
 
     def _show_title(self, ended: str | None = None) -> None:

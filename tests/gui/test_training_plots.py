@@ -292,7 +292,8 @@ def test_show_result_gives_test_accuracy_best_epoch_and_reason(plots, run_events
     assert result.reason == "early_stopping"
     assert plots.result_label.text() == f"test accuracy {100 * result.test_accuracy:.2f}% " \
                                         f"(best epoch {result.best_epoch})"
-    assert result.message in plots.title_label.text()
+    assert f"early stopping after {result.epochs} epochs" in plots.title_label.text()
+    assert plots.title_label.toolTip() == result.message
     assert not plots.patience_region.isVisible()
     plots.start_run("run 2", 12, 2)
     assert plots.result_label.text() == ""
