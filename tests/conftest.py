@@ -45,3 +45,15 @@ def split(mnist):
 def small_split(split):
     """A small real subset (3,000 / 1,000 / 1,000 images) for quick runs."""
     return split.head(3000, 1000, 1000)
+
+
+@pytest.fixture(scope="session")
+def quick_network(split):
+    """A network trained here, in seconds, on 20,000 real training digits (about 94% accurate)."""
+    from nnstudio.core.config import TrainingConfig
+    from nnstudio.core.trainer import Trainer
+
+    trainer = Trainer(TrainingConfig(max_epochs=2, patience=0), split.head(20000, 1000, 1000))
+    for _ in trainer.run():
+        pass
+    return trainer.network

@@ -10,22 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from nnstudio.core.config import TrainingConfig
-from nnstudio.core.dataset import split_mnist
 from nnstudio.core.preprocess import BOX, is_blank, stroke_width, to_mnist
-from nnstudio.core.trainer import Trainer
 from nnstudio.resources import BUNDLED_MODEL
 
 N = 500  # test digits per check: enough to see a 2% drop, quick on 2 cores
-
-
-@pytest.fixture(scope="module")
-def quick_network(mnist):
-    """A network trained here, in seconds, on 20,000 real training digits (about 94% accurate)."""
-    trainer = Trainer(TrainingConfig(max_epochs=2, patience=0), split_mnist(mnist).head(20000, 1000, 1000))
-    for _ in trainer.run():
-        pass
-    return trainer.network
 
 
 def enlarge(digit: np.ndarray, factor: int = 10) -> np.ndarray:

@@ -15,13 +15,9 @@ from nnstudio.gui.prediction_view import PLACEHOLDER
 from nnstudio.gui.sketch_panel import NO_MODEL, NO_TEST_SET, SketchPanel
 
 
-@pytest.fixture(scope="module")
-def network(mnist):
-    """A network trained here in seconds on 20,000 real digits (about 94% accurate)."""
-    trainer = Trainer(TrainingConfig(max_epochs=2, patience=0), split_mnist(mnist).head(20000, 1000, 1000))
-    for _ in trainer.run():
-        pass
-    return trainer.network
+@pytest.fixture
+def network(quick_network):
+    return quick_network
 
 
 @pytest.fixture
