@@ -53,7 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow(Settings(), args.runs_dir or default_runs_root(), data_dir=args.data_dir)
     sys.excepthook = report_unexpected_errors(window)
     window.show()
-    return app.exec()
+    try:
+        return app.exec()
+    finally:  # let go of the window here: a pyqtgraph scene alive at interpreter exit can crash it
+        sys.excepthook = sys.__excepthook__
 
 
 def report_unexpected_errors(window):
