@@ -25,6 +25,7 @@ def test_saved_run_reads_back(tmp_path, trained):
     assert run.history == tuple(trained.history)
     assert run.summary["test_accuracy"] == trained.result.test_accuracy
     assert run.summary["best_epoch"] == trained.result.best_epoch and run.summary["epochs"] == 3
+    assert run.live_settings == {"learning_rate": 0.2, "momentum": 0.0, "patience": 2}
     net = load_model(run.model_path).network
     assert net.evaluate(trained.data.x_test, trained.data.y_test)[1] == trained.result.test_accuracy
 
@@ -56,7 +57,7 @@ def test_list_runs_reads_every_run_and_reports_broken_ones(tmp_path, trained):
 
 @pytest.mark.parametrize("damage", [
     {"config": []}, {"history": {"a": 1}}, {"history": [[1, 2]]}, {"summary": "ab"},
-    {"history": [{"val_loss": 1}]}, {"history": [{"epoch": "one"}]},
+    {"history": [{"val_loss": 1}]}, {"history": [{"epoch": "one"}]}, {"live_settings": [0.1]},
 ])
 def test_malformed_run_metadata_is_a_reason_not_a_crash(tmp_path, trained, damage):
     from nnstudio.core.model_file import load_model as load, save_model

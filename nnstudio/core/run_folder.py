@@ -36,6 +36,7 @@ class Run:
     history: tuple[EpochReport, ...]
     summary: dict
     created: str
+    live_settings: dict = dataclasses.field(default_factory=dict)  # learning_rate, momentum, patience at the end
 
     @property
     def model_path(self) -> Path:
@@ -98,9 +99,10 @@ def load_run(folder: str | Path) -> Run:
     try:
         config = meta.get("config")
         summary = meta.get("summary", {})
+        live = meta.get("live_settings", {})
         rows = meta.get("history")
-        if not isinstance(config, (dict, type(None))) or not isinstance(summary, dict):
-            raise TypeError("config and summary must be JSON objects")
+        if not all(isinstance(d, (dict, type(None))) for d in (config, summary, live)):
+            raise TypeError("config, summary and live settings must be JSON objects")
         if not isinstance(rows, (list, type(None))) or not all(isinstance(r, dict) for r in rows or ()):
             raise TypeError("history must be a list of JSON objects")
         try:
@@ -110,7 +112,8 @@ def load_run(folder: str | Path) -> Run:
         history = tuple(report_from_row(r) for r in rows) if rows else read_history_csv(folder / HISTORY)
     except (AttributeError, KeyError, TypeError, ValueError, OSError, csv.Error) as exc:
         raise ModelFileError(f"{folder.name}: unreadable run ({exc})") from None
-    return Run(folder, str(meta.get("name", folder.name)), config, history, summary, str(meta.get("created", "")))
+    return Run(folder, str(meta.get("name", folder.name)), config, history, summary or {},
+               str(meta.get("created", "")), dict(live or {}))
 
 
 def list_runs(root: str | Path) -> tuple[list[Run], list[str]]:
