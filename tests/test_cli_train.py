@@ -4,6 +4,7 @@ import csv
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -93,3 +94,44 @@ def test_ctrl_c_ends_the_run_and_still_saves_it(tmp_path, mnist_dir):
     assert lines[-1].startswith("test accuracy: 0.9")
     assert sum(line.startswith("epoch ") for line in lines) < 5
     assert {p.name for p in out.iterdir()} == {"model.npz", "history.csv", "training_history.png"}
+
+
+def start_training(tmp_path, mnist_dir, *flags):
+    return subprocess.Popen(
+        [sys.executable, "-m", "nnstudio.train", "--data-dir", str(mnist_dir), "--out", str(tmp_path / "run"), *flags],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_ctrl_c_in_the_first_epoch_saves_no_untrained_model(tmp_path, mnist_dir):
+    process = start_training(tmp_path, mnist_dir, "--epochs", "5")
+    for line in process.stdout:
+        if line.startswith("nnstudio "):  # training starts right after this line
+            process.send_signal(signal.SIGINT)
+            break
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "no epoch finished, nothing saved" in err and "Traceback" not in err
+    assert "test accuracy" not in out
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("delay", [0.3, 0.6, 1.0])  # from when main() has taken over Ctrl+C
+def test_ctrl_c_during_start_up_never_crashes(tmp_path, mnist_dir, delay):
+    process = start_training(tmp_path, mnist_dir, "--epochs", "2")
+    time.sleep(delay)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode in (0, 130), err
+    assert "Traceback" not in err and "Fatal" not in err
+    if process.returncode == 130:
+        assert not (tmp_path / "run").exists()
+    else:
+        assert out.splitlines()[-1].startswith("test accuracy: 0.9")
+
+
+def test_a_validation_set_larger_than_the_data_is_a_usage_error(tmp_path, mnist_dir, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--data-dir", str(mnist_dir), "--validation-size", "60000", "--out", str(tmp_path / "run")])
+    assert exit_.value.code == 2
+    assert "validation size must be between 1 and 59999" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()

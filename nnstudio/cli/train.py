@@ -135,21 +135,45 @@ def ensure_data(data_dir: Path | None) -> Path:
     return folder
 
 
+class Interrupt:
+    """Ctrl+C as a request rather than an exception, so it never lands inside an import or a
+    file write: before training it cancels the start at the next safe point; during training
+    it ends the run after the current batch, keeping the best weights."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.trainer = None
+
+    def __call__(self, signum, frame) -> None:
+        self.requested = True
+        if self.trainer is not None and self.trainer.result is None:
+            print("\nstopping: the best weights so far will be saved", file=sys.stderr)
+            self.trainer.request_stop()
+
+    def watch(self, trainer) -> None:
+        """From now on Ctrl+C stops ``trainer``; one pressed just before stops it at once."""
+        self.trainer = trainer
+        if self.requested:
+            trainer.request_stop()
+
+
 def main(argv: list[str] | None = None) -> int:
+    interrupt = Interrupt()
+    previous = signal.signal(signal.SIGINT, interrupt)
     try:
-        return train(argv)
-    except KeyboardInterrupt:  # Ctrl+C before training began, or while saving
-        print("\nnstudio-train: interrupted", file=sys.stderr)
-        return 130
+        return train(argv, interrupt)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
-def train(argv: list[str] | None) -> int:
+def train(argv: list[str] | None, interrupt: Interrupt) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     config = config_from_args(parser, args)
     from nnstudio.core.run_folder import PLOT, new_run_folder, save_run
 
     out = args.out
+    made_out = out is None or not out.exists()
     try:  # before training, so a bad --out never costs a trained model
         if out is None:
             out = new_run_folder("runs")
@@ -158,65 +182,67 @@ def train(argv: list[str] | None) -> int:
     except OSError as exc:
         parser.error(f"cannot write into {out or 'runs/'}: {exc.strerror or exc}")
 
-    from threadpoolctl import threadpool_limits
+    def give_up(message: str, code: int) -> int:
+        if made_out and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # leave no empty run folder behind
+        if message:
+            print(f"nnstudio-train: {message}", file=sys.stderr)
+        return code
 
-    from nnstudio.gui.history_png import write_history_png  # loads Qt now, not after training
+    from threadpoolctl import threadpool_limits
 
     from nnstudio.core.dataset import split_mnist
     from nnstudio.core.download import DownloadError
     from nnstudio.core.idx import DataError
     from nnstudio.core.mnist import load_mnist
     from nnstudio.core.trainer import Trainer
+    from nnstudio.gui.history_png import write_history_png  # loads Qt now, not after training
 
     try:
-        data = split_mnist(load_mnist(ensure_data(args.data_dir)), config.validation_size)
+        mnist = load_mnist(ensure_data(args.data_dir))
     except DataError as exc:
         hint = "" if args.data_dir is None else " (leave out --data-dir to download MNIST into the cache folder)"
-        print(f"nnstudio-train: error: {exc}{hint}", file=sys.stderr)
-        return 1
-    except (DownloadError, ValueError, OSError) as exc:
-        print(f"nnstudio-train: error: {exc}", file=sys.stderr)
-        return 1
+        return give_up(f"error: {exc}{hint}", 1)
+    except (DownloadError, OSError) as exc:
+        return give_up(f"error: {exc}", 1)
+    try:
+        data = split_mnist(mnist, config.validation_size)
+    except ValueError as exc:
+        give_up("", 2)
+        parser.error(str(exc))
+    if interrupt.requested:
+        return give_up("interrupted before training", 130)
 
-    hidden = ",".join(map(str, config.hidden))
-    print(f"nnstudio {__version__} · preset {args.preset} · {data.inputs}-{hidden}-{data.classes} {config.activation}"
-          f" · lr {config.learning_rate:g} · momentum {config.momentum:g} · batch {config.batch_size}"
-          f" · patience {config.patience or 'off'} · {len(data.x_train)} train / {len(data.x_val)} validation images")
+    print(f"nnstudio {__version__} · preset {args.preset} · {'-'.join(map(str, (data.inputs, *config.hidden, 10)))}"
+          f" {config.activation} · lr {config.learning_rate:g} · momentum {config.momentum:g}"
+          f" · batch {config.batch_size} · patience {config.patience or 'off'}"
+          f" · {len(data.x_train)} train / {len(data.x_val)} validation images", flush=True)
     trainer = Trainer(config, data)
+    interrupt.watch(trainer)
     bar = ProgressBar(sys.stderr, enabled=not args.quiet)
     epoch_seconds: list[float] = []
-
-    def stop_on_interrupt(signum, frame):  # Ctrl+C ends the run cleanly and still saves the best weights
-        if not trainer.result:
-            print("\nstopping: the best weights so far will be saved", file=sys.stderr)
-        trainer.request_stop()
-
-    previous_handler = signal.signal(signal.SIGINT, stop_on_interrupt)
     started = time.perf_counter()
+    with threadpool_limits(limits=1):  # two BLAS threads on two cores lose to one: see README
+        for event in trainer.run():
+            if isinstance(event, BatchProgress):
+                bar.show(event, config.max_epochs, epoch_seconds)
+            elif isinstance(event, EpochReport):
+                bar.clear()
+                epoch_seconds.append(event.seconds)
+                print(epoch_line(event), flush=True)
+            elif isinstance(event, SettingChanged):
+                print(f"  {event.name} {event.old:g} -> {event.new:g}")
+            elif isinstance(event, TrainingResult):
+                bar.clear()
+                result = event
+    wall = time.perf_counter() - started
+    if result.epochs == 0:  # the weights are still the random ones: nothing worth a model file
+        return give_up(f"{result.message}: no epoch finished, nothing saved", 130 if interrupt.requested else 1)
     try:
-        with threadpool_limits(limits=1):  # two BLAS threads on two cores lose to one: see README
-            for event in trainer.run():
-                if isinstance(event, BatchProgress):
-                    bar.show(event, config.max_epochs, epoch_seconds)
-                elif isinstance(event, EpochReport):
-                    bar.clear()
-                    epoch_seconds.append(event.seconds)
-                    print(epoch_line(event), flush=True)
-                elif isinstance(event, SettingChanged):
-                    print(f"  {event.name} {event.old:g} -> {event.new:g}")
-                elif isinstance(event, TrainingResult):
-                    bar.clear()
-                    result = event
-        wall = time.perf_counter() - started
-        try:
-            save_run(out, trainer, name=f"{args.preset} lr={config.learning_rate:g}")
-            if trainer.history:
-                write_history_png(out / PLOT, trainer.history, title=f"nnstudio · {args.preset}")
-        except (OSError, ValueError) as exc:
-            print(f"nnstudio-train: error: could not save the run into {out}: {exc}", file=sys.stderr)
-            return 1
-    finally:
-        signal.signal(signal.SIGINT, previous_handler)
+        save_run(out, trainer, name=f"{args.preset} lr={config.learning_rate:g}")
+        write_history_png(out / PLOT, trainer.history, title=f"nnstudio · {args.preset}")
+    except (OSError, ValueError) as exc:
+        return give_up(f"error: could not save the run into {out}: {exc}", 1)
     print(f"{result.message} · best epoch {result.best_epoch} · validation accuracy "
           f"{result.best_val_accuracy:.4f} · {result.seconds:.1f} s training, {wall:.1f} s in all")
     print(f"wrote {out}/")

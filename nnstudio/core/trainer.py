@@ -150,7 +150,8 @@ class Trainer:
                 break
             if self._patience_exhausted():
                 reason = "early_stopping"
-                message = f"early stopping: no improvement in validation loss for {self.patience} epochs"
+                epochs_text = "1 epoch" if self.patience == 1 else f"{self.patience} epochs"
+                message = f"early stopping: no improvement in validation loss for {epochs_text}"
                 break
         self._seconds += time.perf_counter() - started - (self._paused_seconds - paused_before)
         self._stop.clear()  # a stop ends this run only; the next run starts afresh
