@@ -97,12 +97,19 @@ def test_usage_errors_exit_2(model_file, tmp_path, capsys):
     assert "cannot use the model" in capsys.readouterr().err
 
 
-def test_runs_as_a_module_in_a_fresh_process(model_file, pictures):
+def test_runs_as_a_module_in_a_fresh_process(model_file, pictures, tmp_path):
     paths, labels = pictures
-    result = subprocess.run([sys.executable, "-m", "nnstudio.cli.predict", "--model", str(model_file),
-                             str(paths[2]), str(paths[3]), "no/such/file.png"],
+    run_folder = tmp_path / "run"
+    run_folder.mkdir()
+    (run_folder / "model.npz").write_bytes(model_file.read_bytes())
+    truncated = tmp_path / "truncated.png"
+    truncated.write_bytes(paths[1].read_bytes()[:300])
+    result = subprocess.run([sys.executable, "-m", "nnstudio.cli.predict", "--model", str(run_folder),
+                             str(paths[2]), str(paths[3]), "no/such/file.png", str(truncated)],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 1, result.stderr
     lines = parse(result.stdout)
     assert [int(line[1]) for line in lines[:2]] == labels[2:4]
     assert lines[2] == ["no/such/file.png", "error: no such file"]
+    assert lines[3][0] == str(truncated) and lines[3][1].startswith("error: not an image")
+    assert result.stderr == ""  # Qt's and libpng's own complaints stay out of the way

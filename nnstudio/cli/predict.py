@@ -17,7 +17,9 @@ classified, 1 when any could not be, and 2 for a usage error (or an unusable mod
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -36,13 +38,15 @@ def read_image(path: Path) -> np.ndarray:
     """
     from PySide6.QtGui import QImage, QImageReader
 
+    quiet_qt_image_warnings()
     if not path.exists():
         raise ImageError("no such file")
     if path.is_dir():
         raise ImageError("a folder, not an image")
     reader = QImageReader(str(path))
     reader.setAutoTransform(True)  # honour a photo's EXIF orientation
-    image = reader.read()
+    with silenced_stderr():  # libpng writes its complaints straight to file descriptor 2
+        image = reader.read()
     if image.isNull():
         raise ImageError(f"not an image ({reader.errorString().lower()})")
     if image.hasAlphaChannel():
@@ -55,6 +59,28 @@ def read_image(path: Path) -> np.ndarray:
     rows = np.frombuffer(image.constBits(), np.uint8, count=h * stride).reshape(h, stride)
     pixels = rows[:, : w * channels].reshape(h, w, channels) if channels > 1 else rows[:, :w]
     return pixels.copy()
+
+
+@contextmanager
+def silenced_stderr():
+    """Point file descriptor 2 at /dev/null for a moment (this command is single-threaded)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def quiet_qt_image_warnings() -> None:
+    """Keep Qt's and libpng's own complaints about a broken file off stderr: the file's line
+    already says what is wrong with it."""
+    from PySide6.QtCore import qInstallMessageHandler
+
+    qInstallMessageHandler(lambda kind, context, message: None)
 
 
 def classify(path: Path, network) -> tuple[int, float]:
@@ -76,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("images", nargs="+", metavar="IMAGE", type=Path, help="PNG, JPEG, ... of one digit each")
     parser.add_argument("--model", type=Path, metavar="FILE",
-                        help="an nnstudio model file (.npz); default: the model bundled with nnstudio")
+                        help="an nnstudio model file (.npz) or a run folder; default: the model bundled with nnstudio")
     return parser
 
 
@@ -87,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     from nnstudio.resources import BUNDLED_MODEL
 
     model_path = args.model or BUNDLED_MODEL
+    if model_path.is_dir():  # a run folder, as nnstudio-train --out writes it
+        model_path = model_path / "model.npz"
     try:
         network = load_model(model_path).network
     except ModelFileError as exc:
