@@ -21,14 +21,18 @@ from nnstudio.core.network import Network, as_inputs
 from nnstudio.core.reports import BatchProgress, EpochReport, SettingChanged, TrainingResult
 
 Event = BatchProgress | EpochReport | SettingChanged | TrainingResult
-LIVE_SETTINGS = ("learning_rate", "momentum", "patience")
 # A batch's mean cross-entropy above this means the weights have blown up: the fused,
 # stable softmax keeps such a loss finite (a naive one would give inf or NaN), but the
 # true class then gets a probability below e**-100. A healthy run starts near ln 10 = 2.3.
 DIVERGED_LOSS = 100.0
-# Entered around each batch, never across a ``yield``: the generator may be resumed in
-# another thread, and NumPy's error state lives in a context variable.
+
+
 def quiet_overflow() -> np.errstate:
+    """Silence the overflow warnings of a diverging run (the loss check reports it instead).
+
+    Entered around each batch, never across a ``yield``: the generator may be resumed in
+    another thread, and NumPy's error state lives in a context variable.
+    """
     return np.errstate(over="ignore", invalid="ignore", divide="ignore")
 
 
