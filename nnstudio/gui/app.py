@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -53,10 +55,50 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow(Settings(), args.runs_dir or default_runs_root(), data_dir=args.data_dir)
     sys.excepthook = report_unexpected_errors(window)
     window.show()
+    restore_signals = close_on_signals(window, (signal.SIGINT, signal.SIGTERM))
+    logging.getLogger("nnstudio").info("nnstudio %s is running; Ctrl+C here quits it", __version__)
     try:
         return app.exec()
     finally:  # let go of the window here: a pyqtgraph scene alive at interpreter exit can crash it
+        restore_signals()
         sys.excepthook = sys.__excepthook__
+
+
+def close_on_signals(window, signals):
+    """Make Ctrl+C (SIGINT) and SIGTERM close ``window`` as File > Quit does: a run is stopped and
+    saved, and the app exits with 0. Returns a function that puts the previous handlers back.
+
+    Python runs a signal handler only when the interpreter gets control, which Qt's event loop
+    does not give it while it waits. So the C-level handler also writes the signal's number to a
+    socket (``signal.set_wakeup_fd``), whose notifier wakes the event loop into Python, and Python
+    then runs the handler.
+    """
+    from PySide6.QtCore import QSocketNotifier
+
+    reader, writer = socket.socketpair()
+    for end in (reader, writer):
+        end.setblocking(False)
+    previous_fd = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read, window)
+
+    def drain() -> None:
+        try:
+            reader.recv(64)
+        except OSError:
+            pass
+
+    notifier.activated.connect(drain)
+    previous = {number: signal.signal(number, lambda *_: window.close()) for number in signals}
+
+    def restore() -> None:
+        notifier.setEnabled(False)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        signal.set_wakeup_fd(previous_fd)
+        reader.close()
+        writer.close()
+
+    return restore
 
 
 def report_unexpected_errors(window):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 
-from PySide6.QtCore import QRegularExpression, QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QRegularExpression, QSignalBlocker, QSize, Qt, Signal
 from PySide6.QtGui import QRegularExpressionValidator, QValidator
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QSlider,
     QSpinBox,
+    QStyle,
+    QStyleOptionSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -37,6 +39,7 @@ SLIDER_STEPS_PER_DECADE = 100
 CUSTOM = "custom"
 _NUMBER = re.compile(r"^\s*[0-9]*\.?[0-9]*(e[-+]?[0-9]*)?\s*$", re.IGNORECASE)
 INVALID_STYLE = "background-color: #ffd6d6;"
+WIDEST_RATE = "8.88e-5"  # the longest text format_rate gives in range
 
 
 def format_rate(value: float) -> str:
@@ -102,6 +105,19 @@ class LearningRateBox(QDoubleSpinBox):
     def fixup(self, text: str) -> str:
         return format_rate(self.value())
 
+    def sizeHint(self) -> QSize:  # noqa: N802
+        """Wide enough for any rate: Qt sizes a spin box for the texts of its minimum and maximum
+        only, and "1e-5" and "1e1" are shorter than "3.2e-1". The sum is Qt's own."""
+        hint = super().sizeHint()
+        option = QStyleOptionSpinBox()
+        self.initStyleOption(option)
+        text = QSize(self.fontMetrics().horizontalAdvance(WIDEST_RATE) + 2, hint.height())  # +2: the cursor
+        needed = self.style().sizeFromContents(QStyle.ContentsType.CT_SpinBox, option, text, self)
+        return QSize(max(hint.width(), needed.width()), hint.height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        return QSize(self.sizeHint().width(), super().minimumSizeHint().height())
+
     def stepBy(self, steps: int) -> None:  # noqa: N802
         ladder = [m * 10**e for e in range(-5, 2) for m in self.LADDER if LR_MIN <= m * 10**e <= LR_MAX]
         value = self.value()
@@ -146,7 +162,9 @@ class ControlsPanel(QWidget):
         self.preset_description = QLabel()
         self.preset_description.setWordWrap(True)
         self.preset_description.setObjectName("presetDescription")
-        self.preset_description.setStyleSheet("color: palette(mid);")
+        font = self.preset_description.font()
+        font.setPointSizeF(font.pointSizeF() * 0.9)
+        self.preset_description.setFont(font)  # the normal text colour, a little smaller than the form
 
         self.learning_rate_box = LearningRateBox()
         self.learning_rate_box.setToolTip(
@@ -213,16 +231,14 @@ class ControlsPanel(QWidget):
         preset_row.addWidget(QLabel("Preset"))
         preset_row.addWidget(self.preset_combo, 1)
 
-        lr_row = QHBoxLayout()
-        lr_row.addWidget(self.learning_rate_box)
-        lr_row.addWidget(self.learning_rate_slider, 1)
         momentum_row = QHBoxLayout()
         momentum_row.addWidget(self.momentum_box)
         momentum_row.addWidget(self.nesterov_check)
 
         optimiser = QGroupBox("Optimiser")
         form = QFormLayout(optimiser)
-        form.addRow("Learning rate", lr_row)
+        form.addRow("Learning rate", self.learning_rate_box)
+        form.addRow(self.learning_rate_slider)  # the form's whole width: finer steps under the mouse
         form.addRow("Momentum", momentum_row)
         form.addRow("Schedule", self.schedule_combo)
         form.addRow("L2 decay", self.weight_decay_box)
@@ -385,9 +401,13 @@ class ControlsPanel(QWidget):
         self.learning_rate_edited.emit(value)
 
     def _on_rate_slider_moved(self, position: int) -> None:
-        # Round to two significant digits so the box shows what the slider set.
-        value = float(f"{10 ** (position / SLIDER_STEPS_PER_DECADE):.2g}")
-        value = min(max(value, LR_MIN), LR_MAX)
+        slider = self.learning_rate_slider
+        if position >= slider.maximum():
+            value = LR_MAX  # the ends are exact, whatever the rounding between them
+        elif position <= slider.minimum():
+            value = LR_MIN
+        else:  # two significant digits, so the box shows what the slider set
+            value = min(max(float(f"{10 ** (position / SLIDER_STEPS_PER_DECADE):.2g}"), LR_MIN), LR_MAX)
         with QSignalBlocker(self.learning_rate_box):
             self.learning_rate_box.setValue(value)
         self._on_field_changed()

@@ -11,6 +11,8 @@ settings (learning rate, momentum, patience), which apply from the next batch.
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,17 +67,31 @@ DEFAULT_COLUMNS = (330, 730, 340)  # form, plots and runs, sketch pad: the split
 DEFAULT_RUNS_HEIGHT = 165  # the runs list under the plots: a header, four rows and its buttons
 SKETCH_MIN_WIDTH = 300
 PLOT_INTERVAL_MS = 200  # how often the batch trace and the progress bar redraw during a run
+LIVE_EDIT_DELAY_MS = 300  # a live setting reaches the trainer once it has rested this long (or the slider is let go)
 KEY_OWNERS = (QLineEdit, QAbstractSpinBox, QTextEdit, QPlainTextEdit)
+# Each tip is tried by a test in tests/gui/test_main_window.py (test_try_this_*): keep them true.
 TRY_THIS = (
-    "• Start the <b>seed</b> preset, then <b>seed-slow</b>; tick both runs below to compare them.<br>"
-    "• Mid-run, drag the learning rate to 1 and watch the loss; then back to 0.1.<br>"
+    "• Start <b>seed-slow</b>; mid-run raise the learning rate from 1e-3 to 1e-1 and watch the loss "
+    "fall at once.<br>"
+    "• Set the learning rate to 3 and press Start: the run diverges and says so.<br>"
     "• Set patience to 1: the run stops at the first epoch that does not improve.<br>"
+    "• Tick two runs in the list below to compare their curves.<br>"
     "• Draw a digit on the pad while a run trains: it uses the best network so far."
 )
 
 
 def percent(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.2f}%"
+
+
+def copy_file(source: Path, target: Path) -> None:
+    """Copy ``source`` to ``target`` atomically: a reader never sees half a file, a failure leaves none."""
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        shutil.copyfile(source, temporary)
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def seconds_text(seconds: float) -> str:
@@ -124,6 +140,11 @@ class MainWindow(QMainWindow):
         self._save_timer = QTimer(self)
         self._save_timer.setInterval(0)
         self._save_timer.timeout.connect(self._save_next_step)
+        self._live_edits: dict[str, float] = {}  # live settings edited but not yet handed to the trainer
+        self._live_timer = QTimer(self)
+        self._live_timer.setSingleShot(True)
+        self._live_timer.setInterval(LIVE_EDIT_DELAY_MS)
+        self._live_timer.timeout.connect(self._apply_live_edits)
 
         self.setWindowTitle("nnstudio")
         self.setObjectName("mainWindow")
@@ -277,6 +298,7 @@ class MainWindow(QMainWindow):
         tips = QLabel(TRY_THIS)
         tips.setObjectName("tryThis")
         tips.setWordWrap(True)
+        tips.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # wraps to the form's width
         tips_box = QGroupBox("Try this")
         QVBoxLayout(tips_box).addWidget(tips)
 
@@ -335,6 +357,8 @@ class MainWindow(QMainWindow):
         self.controls.learning_rate_edited.connect(self._on_learning_rate_edited)
         self.controls.momentum_edited.connect(self._on_momentum_edited)
         self.controls.patience_edited.connect(self._on_patience_edited)
+        self.controls.learning_rate_slider.sliderReleased.connect(self._apply_live_edits)
+        self.runs_panel.selection_changed.connect(self._update_actions)
         self.plots.log_loss_changed.connect(self.log_loss_action.setChecked)
         self.runs_panel.overlay_toggled.connect(self._on_overlay_toggled)
         self.runs_panel.model_requested.connect(self.show_run_model)
@@ -392,6 +416,12 @@ class MainWindow(QMainWindow):
         self.data_folder = folder
         if folder is not None:
             self.settings.data_dir = folder
+        focus = self.focusWidget()
+        if focus is None or self.banner.isAncestorOf(focus):
+            # The banner's buttons go with it: hand the keys to the window, so Space starts a run
+            # (left on a hidden button, Space would press it again). This also holds when the window
+            # is inactive, e.g. behind a native folder dialog: Qt gives it this focus when it returns.
+            self.setFocus(Qt.FocusReason.OtherFocusReason)
         self.banner.hide()
         shape = split.image_shape
         self.sketch_panel.set_test_set(split.x_test.reshape(-1, *shape), split.y_test)
@@ -466,8 +496,15 @@ class MainWindow(QMainWindow):
         self.run_name = f"{self.controls.current_preset()} #{self._runs_started}"
         self.run_folder = None
         self.last_result = None
-        self.plots.start_run(f"{self.run_name} (lr {config.learning_rate:g})", config.max_epochs, config.patience)
+        self.plots.start_run(self._run_title(), config.max_epochs, config.patience)
+        self.epoch_label.setText(f"Epoch 0 of {config.max_epochs}")
         self._launch(config.max_epochs)
+
+    def _run_title(self, learning_rate: float | None = None) -> str:
+        """The live run's name and its learning rate, "lr 0.001→0.1" once changed live."""
+        started = self.trainer.config.learning_rate
+        rate = f"{started:g}" if learning_rate in (None, started) else f"{started:g}→{learning_rate:g}"
+        return f"{self.run_name} (lr {rate})"
 
     @Slot()
     def train_one_more_epoch(self) -> None:
@@ -478,6 +515,8 @@ class MainWindow(QMainWindow):
         self._launch(1)
 
     def _push_live_settings(self) -> None:
+        self._live_timer.stop()
+        self._live_edits.clear()
         trainer, form = self.trainer, self.controls
         trainer.set_learning_rate(form.learning_rate_box.value())
         trainer.set_momentum(form.momentum_box.value())
@@ -497,8 +536,11 @@ class MainWindow(QMainWindow):
         self.pause_action.setChecked(False)
         self.pause_action.setText("Pause")
         self.pause_action.blockSignals(with_pause)
+        # Until the first batch reports (seconds, with a big network) say so, not what the last run said.
+        self.progress_bar.setValue(0)
+        self.progress_bar.setFormat("starting…")
+        self.status_label.setText(f"Training {self.run_name}: starting…")
         self.thread_ = worker.start(epochs)
-        self.status_label.setText(f"Training {self.run_name}…")
         self._update_actions()
         self.run_started.emit()
 
@@ -536,21 +578,38 @@ class MainWindow(QMainWindow):
         self.status_label.setText("Ready")
         self._update_actions()
 
-    # live settings: straight to the trainer, which applies them from the next batch
+    # Live settings reach the trainer (which applies them from the next batch) once they have rested
+    # for LIVE_EDIT_DELAY_MS, or when the slider is let go: a drag across the learning-rate slider,
+    # or a held arrow key, is one deliberate change with one marker, not one per value passed.
     @Slot(float)
     def _on_learning_rate_edited(self, value: float) -> None:
-        if self.running:
-            self.trainer.set_learning_rate(value)
+        self._edit_live("learning_rate", value)
 
     @Slot(float)
     def _on_momentum_edited(self, value: float) -> None:
-        if self.running:
-            self.trainer.set_momentum(value)
+        self._edit_live("momentum", value)
 
     @Slot(int)
     def _on_patience_edited(self, value: int) -> None:
+        self._edit_live("patience", value)
+
+    def _edit_live(self, name: str, value: float) -> None:
         if self.running:
-            self.trainer.set_patience(value)
+            self._live_edits[name] = value
+            self._live_timer.start()  # restarts the wait
+
+    @Slot()
+    def _apply_live_edits(self) -> None:
+        if self.controls.learning_rate_slider.isSliderDown():
+            return  # still dragging: the release applies the value it is let go at
+        self._live_timer.stop()
+        edits, self._live_edits = self._live_edits, {}
+        if not self.running:
+            return
+        setters = {"learning_rate": self.trainer.set_learning_rate, "momentum": self.trainer.set_momentum,
+                   "patience": self.trainer.set_patience}
+        for name, value in edits.items():
+            setters[name](value)
 
     # -- the worker's reports (GUI thread) ---------------------------------------------------
 
@@ -598,6 +657,8 @@ class MainWindow(QMainWindow):
     def _on_setting_changed(self, change: SettingChanged) -> None:
         self._show_pending_batches()
         self.plots.mark_change(change)
+        if change.name == "learning_rate" and self.trainer is not None:
+            self.plots.set_label(self._run_title(change.new))
         self.status_label.setText(f"{change.name.replace('_', ' ')} {change.old:g} → {change.new:g} "
                                   f"from epoch {change.epoch}, batch {change.batch}")
         self.change_shown.emit(change)
@@ -709,8 +770,13 @@ class MainWindow(QMainWindow):
     # -- files -------------------------------------------------------------------------------
 
     def _save_path(self, title: str, name: str, kinds: str) -> Path | None:
+        """Ask where to save; a name typed without an extension gets ``name``'s (``mymodel`` -> ``mymodel.npz``),
+        so the file shows under the filter it was saved with."""
         path, _ = QFileDialog.getSaveFileName(self, title, str(Path.home() / name), kinds)
-        return Path(path) if path else None
+        if not path:
+            return None
+        path = Path(path)
+        return path if path.suffix else path.with_name(path.name + Path(name).suffix)
 
     def _current_history(self) -> tuple:
         if self.trainer is not None and self.trainer.history:
@@ -732,16 +798,23 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def choose_model_to_save(self) -> None:
-        if self.trainer is None or self.busy:
+        """Save the live run's best network, or (with no live run) the model of the run selected in the list."""
+        if self.busy:
+            return
+        run = self.runs_panel.selected_run() if self.trainer is None else None
+        if self.trainer is None and run is None:
             return
         path = self._save_path("Save the model", "model.npz", "Models (*.npz)")
         if path is None:
             return
-        metadata = {"name": self.run_name, "config": self.trainer.config.to_dict()}
-        if self.last_result is not None:
-            metadata["test_accuracy"] = self.last_result.test_accuracy
         try:
-            save_model(path, self.trainer.network, metadata=metadata)
+            if run is not None:
+                copy_file(run.model_path, path)
+            else:
+                metadata = {"name": self.run_name, "config": self.trainer.config.to_dict()}
+                if self.last_result is not None:
+                    metadata["test_accuracy"] = self.last_result.test_accuracy
+                save_model(path, self.trainer.network, metadata=metadata)
         except OSError as exc:
             show_error(self, "Cannot save the model", f"{path}: {exc.strerror or exc}")
             return
@@ -795,7 +868,9 @@ class MainWindow(QMainWindow):
         self.stop_action.setEnabled(running)
         self.one_more_action.setEnabled(can_continue and self.split is not None)
         self.reset_action.setEnabled(idle_trainer)
-        self.save_model_action.setEnabled(idle_trainer)
+        # Like Export history CSV, Save model acts on the live run, else on the run selected in the list.
+        selected = self.runs_panel.selected_run() is not None
+        self.save_model_action.setEnabled(not busy and (self.trainer is not None or selected))
         self.open_data_action.setEnabled(not busy)
         self.controls.set_structure_locked(busy)
 

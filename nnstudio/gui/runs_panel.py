@@ -41,17 +41,36 @@ def run_cells(run: Run) -> list[str]:
     c, s = run.config, run.summary
     reason = str(s.get("reason", "")).replace("_", " ")
     return [run.name, percent(s.get("best_val_accuracy")), percent(s.get("test_accuracy")),
-            str(s.get("epochs", len(run.history))), duration(s.get("seconds")), reason, settings_summary(c)]
+            str(s.get("epochs", len(run.history))), duration(s.get("seconds")), reason,
+            settings_summary(c, getattr(run, "live_settings", {}))]
 
 
-def settings_summary(c) -> str:
-    """The hyperparameters that tell runs apart, in one short line."""
+def changed(start, end) -> str:
+    """``"0.001"``, or ``"0.001→1"`` when a live change took the setting from ``start`` to ``end``."""
+    if end is None or end == start:
+        return f"{start:g}"
+    return f"{start:g}→{end:g}"
+
+
+def settings_summary(c, live: dict | None = None) -> str:
+    """The hyperparameters that tell runs apart, in one short line.
+
+    ``live`` holds the learning rate, momentum and patience a run ended with; those changed
+    during the run read "lr 0.001→1".
+    """
     if c is None:
         return "unknown settings"
-    parts = [f"lr {c.learning_rate:g}", "-".join(str(h) for h in c.hidden), f"batch {c.batch_size}",
-             f"patience {c.patience}" if c.patience else "no early stop"]
-    if c.momentum:
-        parts.append(f"momentum {c.momentum:g}{' nesterov' if c.nesterov else ''}")
+    live = live or {}
+    rate, momentum = live.get("learning_rate"), live.get("momentum")
+    patience = live.get("patience", c.patience)
+    if patience == c.patience:
+        stopping = f"patience {c.patience}" if c.patience else "no early stop"
+    else:
+        stopping = f"patience {c.patience or 'off'}→{patience or 'off'}"
+    parts = [f"lr {changed(c.learning_rate, rate)}", "-".join(str(h) for h in c.hidden), f"batch {c.batch_size}",
+             stopping]
+    if c.momentum or momentum:
+        parts.append(f"momentum {changed(c.momentum, momentum)}{' nesterov' if c.nesterov else ''}")
     if c.schedule != "constant":
         parts.append(c.schedule)
     if c.activation != "relu":

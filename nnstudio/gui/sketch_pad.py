@@ -165,8 +165,11 @@ class SketchPad(QWidget):
         if event.button() != Qt.MouseButton.LeftButton:
             return super().mousePressEvent(event)
         self.setFocus(Qt.FocusReason.MouseFocusReason)
+        was_empty = self.is_empty()
         self._current = [self._normalised(event.position())]
         self._paint_segment(self._current)
+        if was_empty:
+            self.update()  # the hint goes: a stroke's own repaint covers only the rectangle it touched
         self.drawing_changed.emit()
 
     def mouseMoveEvent(self, event) -> None:

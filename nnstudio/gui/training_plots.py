@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal, Slot
-from PySide6.QtGui import QColor, QFont, QPen
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QGraphicsItem, QHBoxLayout, QLabel, QSizePolicy,
                                QSlider, QToolButton, QVBoxLayout, QWidget)
 
@@ -36,6 +36,7 @@ BACKGROUND, FOREGROUND = "w", "#303030"
 AXIS_WIDTH = 62  # px: equal left axes keep the linked plots' epochs lined up on screen
 SETTING_NAMES = {"learning_rate": "lr", "momentum": "momentum", "patience": "patience"}
 MAX_SMOOTHING = 0.999
+NO_RUN = "no run yet"
 
 
 def run_color(index: int) -> QColor:
@@ -134,6 +135,16 @@ def describe_change(change: SettingChanged) -> str:
     """``"lr 0.1→0.01"``, ``"patience 5→2"``, ``"momentum 0→0.9"``."""
     name = SETTING_NAMES.get(change.name, change.name.replace("_", " "))
     return f"{name} {change.old:g}→{change.new:g}"
+
+
+def short_ending(result: TrainingResult) -> str:
+    """How a run ended, in a few words for its title ("diverged at epoch 9"); the full message goes
+    in the tooltip and the status bar. A stopped or diverged run ended during the epoch after the
+    last one it completed."""
+    return {"early_stopping": f"early stopping after {result.epochs} epochs",
+            "max_epochs": f"{result.epochs} epochs done",
+            "stopped": f"stopped at epoch {result.epochs + 1}",
+            "diverged": f"diverged at epoch {result.epochs + 1}"}.get(result.reason, result.reason.replace("_", " "))
 
 
 class GridAxis(pg.AxisItem):
@@ -241,6 +252,7 @@ class TrainingPlots(QWidget):
         self._change_lines: list[tuple[pg.PlotItem, pg.InfiniteLine]] = []
         self._legend_groups: dict[int, list[pg.GraphicsObject]] = {}
         self._following = True
+        self._accuracy_placeholder = False  # the accuracy plot shows 0-100 % while it has nothing to show
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground(BACKGROUND)
@@ -268,6 +280,7 @@ class TrainingPlots(QWidget):
         self._create_items()
         self._create_controls()
         self.graphics.scene().sigMouseMoved.connect(self._show_readout_at_scene)
+        self._show_accuracy_placeholder()
         self._fit_x()
 
     # -- construction ------------------------------------------------------------------------
@@ -337,7 +350,7 @@ class TrainingPlots(QWidget):
         return self.best_marker, self.best_loss_marker, self.best_accuracy_point, self.best_loss_point
 
     def _create_controls(self) -> None:
-        self.title_label = QLabel("no run yet")
+        self.title_label = QLabel(NO_RUN)
         self.title_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # long messages clip
         title_font = self.title_label.font()
         title_font.setBold(True)
@@ -421,6 +434,11 @@ class TrainingPlots(QWidget):
         self._show_title()
         self.fit_view()
 
+    def set_label(self, label: str) -> None:
+        """Rename the live run (e.g. "lr 0.001→0.1" once its learning rate was changed live)."""
+        self._label = label
+        if not self.result_label.text():  # a finished run's title says how it ended; keep that
+            self._show_title()
     def add_epoch(self, report: EpochReport) -> None:
         """Add one epoch's point to each per-epoch curve; move the best-epoch marker and patience window."""
         self._history.append(report)
@@ -550,16 +568,16 @@ class TrainingPlots(QWidget):
         best = f" (best epoch {result.best_epoch})" if result.best_epoch else ""
         self.result_label.setText(figure + best)
         self.patience_region.hide()
-        short = {"early_stopping": f"early stopping after {result.epochs} epochs",
-                 "max_epochs": f"{result.epochs} epochs done"}.get(result.reason, result.message)
-        self._show_title(ended=short)
+        self._show_title(ended=short_ending(result))
         self.title_label.setToolTip(result.message)
         self._follow()
 
     def _show_title(self, ended: str | None = None) -> None:
         """The run's name and progress, or how it ended."""
         name = self._label or "run"
-        if ended:
+        if not self._label and not self._history and not ended:
+            text = NO_RUN
+        elif ended:
             text = f"{name} — {ended}"
         else:
             limit = f" of {self._max_epochs}" if self._max_epochs else ""
@@ -597,6 +615,8 @@ class TrainingPlots(QWidget):
         self._following = True
         for plot in self.plots:
             plot.enableAutoRange(y=True)
+        self._accuracy_placeholder = False
+        self._show_accuracy_placeholder()
         self._fit_x()
 
     @Slot()
@@ -604,12 +624,22 @@ class TrainingPlots(QWidget):
         self._following = False
 
     def _follow(self) -> None:
+        self._show_accuracy_placeholder()
         if self._following:
             self._fit_x(force=False)
         # pyqtgraph recomputes a changed auto-range when it paints, and a range changed while painting
         # makes every item on that plot ask for a second paint. Settle the ranges now: one paint.
         for plot in self.plots:
             plot.vb.prepareForPaint()
+
+    def _show_accuracy_placeholder(self) -> None:
+        """An empty accuracy plot spans 0-100 %, not pyqtgraph's 0-1; the first curve brings auto-range back."""
+        empty = not self._history and not self._overlays
+        if empty and not self._accuracy_placeholder:
+            self.accuracy_plot.setYRange(0, 100, padding=0.02)  # this turns the y auto-range off
+        elif not empty and self._accuracy_placeholder:
+            self.accuracy_plot.enableAutoRange(y=True)
+        self._accuracy_placeholder = empty
 
     def _fit_x(self, force: bool = True) -> None:
         """Show epoch 0 to the end of whatever is drawn, rounded up by :func:`nice_end`.
@@ -735,11 +765,40 @@ class TrainingPlots(QWidget):
 
     # -- export ------------------------------------------------------------------------------
 
+    def picture(self) -> QImage:
+        """The plots as they are on screen, under a line with the run's title and result: no controls."""
+        hover = [line.isVisible() for line in self.hover_lines]
+        for line in self.hover_lines:
+            line.hide()
+        try:
+            plots = self.graphics.grab().toImage()
+        finally:
+            for line, shown in zip(self.hover_lines, hover):
+                line.setVisible(shown)
+        ratio = plots.devicePixelRatio()
+        font = QFont(self.title_label.font())
+        metrics = self.title_label.fontMetrics()
+        band = metrics.height() + 12
+        width, height = self.graphics.width(), self.graphics.height()
+        image = QImage(round(width * ratio), round((height + band) * ratio), QImage.Format.Format_RGB32)
+        image.setDevicePixelRatio(ratio)
+        image.fill(QColor("white"))
+        painter = QPainter(image)
+        painter.drawImage(0, band, plots)
+        painter.setFont(font)
+        painter.setPen(QColor(FOREGROUND))
+        text_box = (8, 0, width - 16, band)
+        painter.drawText(*text_box, Qt.AlignLeft | Qt.AlignVCenter,
+                         metrics.elidedText(self.title_label.text(), Qt.ElideRight, max(0, width // 2)))
+        painter.drawText(*text_box, Qt.AlignRight | Qt.AlignVCenter, self.result_label.text())
+        painter.end()
+        return image
+
     def export_png(self, path: str | os.PathLike) -> Path:
-        """Save a picture of the plots and their labels as PNG, atomically; returns the path."""
+        """Save :meth:`picture` as PNG, atomically; returns the path."""
         path = Path(path)
         temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        if not self.grab().save(str(temporary), "PNG"):
+        if not self.picture().save(str(temporary), "PNG"):
             temporary.unlink(missing_ok=True)
             raise OSError(f"could not write the plot picture to {path}")
         os.replace(temporary, path)

@@ -1,6 +1,11 @@
 """The app's entry points: a bug in a slot becomes a plain message; the command line is parsed."""
 
+import os
+import select
+import signal
+import subprocess
 import sys
+import time
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QMessageBox
@@ -25,3 +30,31 @@ def test_a_bug_in_a_slot_shows_a_message_not_a_traceback(window, qtbot, monkeypa
 def test_command_line(tmp_path):
     args = parse_args(["--data-dir", str(tmp_path), "--runs-dir", str(tmp_path / "runs")])
     assert args.data_dir == tmp_path and args.runs_dir == tmp_path / "runs"
+
+
+def test_ctrl_c_in_the_terminal_quits_cleanly(tmp_path):
+    """SIGINT closes the window as File > Quit does and the app exits with 0, without a traceback."""
+    empty = tmp_path / "data"
+    empty.mkdir()
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"))
+    app = subprocess.Popen([sys.executable, "-m", "nnstudio", "--data-dir", str(empty), "--runs-dir",
+                            str(tmp_path / "runs")], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        started, deadline = b"", time.monotonic() + 60
+        while b"is running" not in started and time.monotonic() < deadline:  # logged once the handler is in
+            if select.select([app.stderr], [], [], 1)[0]:
+                chunk = os.read(app.stderr.fileno(), 4096)
+                if not chunk:
+                    break
+                started += chunk
+        assert b"is running" in started, started.decode()
+        app.send_signal(signal.SIGINT)
+        _, rest = app.communicate(timeout=10)
+    finally:
+        if app.poll() is None:
+            app.kill()
+            app.communicate()
+    started, rest = started.decode(), rest.decode()
+    assert app.returncode == 0, started + rest
+    assert "Traceback" not in rest and "KeyboardInterrupt" not in rest, rest
+    assert (tmp_path / "config" / "nnstudio" / "nnstudio.ini").is_file(), "the window remembered its layout"

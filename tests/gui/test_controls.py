@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QLineEdit, QSlider
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QLineEdit, QSlider, QStyle, QStyleOptionSlider
 
 from nnstudio.core.config import PRESETS, TrainingConfig
 from nnstudio.gui.controls import ControlsPanel, format_rate, parse_hidden
@@ -138,3 +139,45 @@ def test_structure_locks_while_live_settings_stay_editable(panel):
     panel.set_structure_locked(True)
     assert not panel.hidden_edit.isEnabled() and not panel.batch_size_box.isEnabled()
     assert panel.learning_rate_box.isEnabled() and panel.patience_box.isEnabled() and panel.momentum_box.isEnabled()
+
+
+def slider_handle(slider) -> QPoint:
+    option = QStyleOptionSlider()
+    slider.initStyleOption(option)
+    return slider.style().subControlRect(QStyle.ComplexControl.CC_Slider, option,
+                                         QStyle.SubControl.SC_SliderHandle, slider).center()
+
+
+@pytest.mark.parametrize("beyond, value, text", [(1, 10.0, "1e1"), (-1, 1e-5, "1e-5")], ids=["right", "left"])
+def test_dragging_the_slider_to_an_end_gives_the_exact_end_of_the_range(qtbot, panel, beyond, value, text):
+    slider = panel.learning_rate_slider
+    start = slider_handle(slider)
+    end = QPoint(slider.width() + 50 if beyond > 0 else -50, start.y())
+    qtbot.mousePress(slider, Qt.MouseButton.LeftButton, pos=start)
+    for x in range(start.x(), end.x(), 6 * beyond):
+        qtbot.mouseMove(slider, QPoint(x, start.y()))
+    qtbot.mouseMove(slider, end)
+    qtbot.mouseRelease(slider, Qt.MouseButton.LeftButton, pos=end)
+    assert panel.config().learning_rate == value and panel.learning_rate_box.text() == text
+
+
+def test_the_learning_rate_box_shows_every_rate_unclipped(qtbot, panel):
+    box = panel.learning_rate_box
+    editor = box.lineEdit()
+    room = editor.contentsRect().width() - 4  # QLineEdit keeps 2 px each side of its text
+    widest = ""
+    for position in range(panel.learning_rate_slider.minimum(), panel.learning_rate_slider.maximum() + 1):
+        panel.learning_rate_slider.setValue(position)
+        if editor.fontMetrics().horizontalAdvance(box.text()) > editor.fontMetrics().horizontalAdvance(widest):
+            widest = box.text()
+    assert len(widest) >= 6  # e.g. "9.8e-1"
+    assert editor.fontMetrics().horizontalAdvance(widest) <= room, f"{widest!r} is clipped"
+
+
+def test_the_preset_description_reads_as_normal_text(panel):
+    """Dark on light, like the form's labels (it was palette(mid): too pale to read)."""
+    label = panel.preset_description
+    image = label.grab().toImage()
+    darkest = min(QColor(image.pixel(x, y)).lightness() for x in range(image.width()) for y in range(image.height()))
+    assert darkest <= label.palette().color(QPalette.ColorRole.WindowText).lightness() + 40
+    assert label.font().pointSizeF() < panel.font().pointSizeF()

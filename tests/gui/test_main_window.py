@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import csv
 
+import numpy as np
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QStyle, QStyleOptionSlider, QWidget
 
 import nnstudio.gui.data_dialogs as data_dialogs
 import nnstudio.gui.main_window as main_window
+from nnstudio.core.config import PRESETS
 from nnstudio.core.download import DownloadCancelled, DownloadError
+from nnstudio.core.model_file import load_model
 from nnstudio.core.run_folder import list_runs
 from nnstudio.core.trainer import Trainer
 from nnstudio.gui.about import about_html
@@ -133,8 +136,15 @@ def test_a_live_learning_rate_change_reaches_the_trainer_and_is_marked(qtbot, wi
     assert (change.name, change.old, change.new) == ("learning_rate", 0.01, 0.03)
     assert window.trainer.learning_rate == 0.03
     assert window.plots.change_positions() == [pytest.approx(change.position)]
+    assert "(lr 0.01→0.03)" in window.plots.title_label.text()
+    with qtbot.waitSignal(window.epoch_shown, timeout=20_000):
+        pass  # a run is kept once it has an epoch
     with qtbot.waitSignal(window.run_finished, timeout=10_000):
         qtbot.mouseClick(window.stop_button, LEFT)
+    # The runs list shows the run as it ended, not only as it started.
+    (run,) = window.runs_panel.runs()
+    assert window.runs_panel.item_of(run.folder).text(SETTINGS_COLUMN).startswith("lr 0.01→0.03 · ")
+    assert "(lr 0.01→0.03)" in window.plots.title_label.text()
 
 
 def test_early_stopping_ends_the_run_and_marks_the_best_epoch(qtbot, window):
@@ -389,3 +399,162 @@ def test_about_names_every_version():
     text = about_html()
     for name in ("nnstudio", "Python", "NumPy", "Qt", "PySide6", "pyqtgraph"):
         assert name in text
+
+
+def slider_handle(slider) -> QPoint:
+    option = QStyleOptionSlider()
+    slider.initStyleOption(option)
+    return slider.style().subControlRect(QStyle.ComplexControl.CC_Slider, option,
+                                         QStyle.SubControl.SC_SliderHandle, slider).center()
+
+
+def test_a_slider_drag_or_held_arrows_mid_run_make_one_change_each(qtbot, window):
+    configure(qtbot, window, epochs=1000, batch=32, patience=0, rate="1e-2")
+    with qtbot.waitSignal(window.batch_shown, timeout=10_000):
+        qtbot.mouseClick(window.start_button, LEFT)
+    slider, box = window.controls.learning_rate_slider, window.controls.learning_rate_box
+    start = slider_handle(slider)
+    passed = set()
+    with qtbot.waitSignal(window.change_shown, timeout=10_000) as blocker:
+        qtbot.mousePress(slider, LEFT, pos=start)
+        for dx in range(3, 45, 3):  # at a hand's pace: the trainer takes many batches between moves
+            qtbot.mouseMove(slider, QPoint(start.x() + dx, start.y()))
+            passed.add(box.value())
+            qtbot.wait(20)
+        qtbot.mouseRelease(slider, LEFT, pos=QPoint(start.x() + 45, start.y()))
+    dragged_to = box.value()
+    assert len(passed) > 5, "the drag went through many values"
+    assert (blocker.args[0].old, blocker.args[0].new) == (0.01, dragged_to)
+
+    # A held arrow key repeats every 30 ms or so; the window waits for the value to rest. (A long
+    # rest here, so that a busy machine cannot make the 20 ms between the keys look like one.)
+    window._live_timer.setInterval(1500)
+    box.setFocus()
+    with qtbot.waitSignal(window.change_shown, timeout=10_000) as blocker:
+        for _ in range(3):
+            qtbot.keyClick(box, Qt.Key.Key_Down)
+            qtbot.wait(20)
+    assert (blocker.args[0].old, blocker.args[0].new) == (dragged_to, box.value())
+    qtbot.wait(2 * main_window.LIVE_EDIT_DELAY_MS)  # time for any straggling change to show
+    assert len(window.plots.change_positions()) == 2, "one marker per deliberate change"
+    assert window.trainer.learning_rate == box.value()
+    with qtbot.waitSignal(window.run_finished, timeout=10_000):
+        qtbot.mouseClick(window.stop_button, LEFT)
+
+
+def test_after_choosing_the_data_folder_space_starts_a_run(qtbot, make_window, tmp_path, mnist_dir, monkeypatch):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    window = make_window(data_dir=empty)
+    qtbot.waitUntil(lambda: window.banner.isVisible())
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    dialog = QWidget()  # stands in for the folder dialog, which has the keyboard while the folder loads
+    qtbot.addWidget(dialog)
+    asked = []
+
+    def choose_folder(*args, **kwargs):
+        asked.append(args)
+        dialog.show()
+        dialog.activateWindow()
+        qtbot.waitUntil(dialog.isActiveWindow)
+        return str(mnist_dir)
+
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", choose_folder)
+    with qtbot.waitSignal(window.data_changed, timeout=20_000):
+        qtbot.mouseClick(window.banner.choose_button, LEFT)
+    assert not window.banner.isVisible()
+    # The keys go back to the window, not to the hidden "Choose folder…" button.
+    focus = window.focusWidget()
+    assert focus is not None and focus.isVisible()
+    dialog.close()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    with qtbot.waitSignal(window.run_started, timeout=5000):
+        qtbot.keyClick(QApplication.focusWidget() or window, Qt.Key.Key_Space)
+    assert len(asked) == 1, "Space did not open the folder dialog again"
+    with qtbot.waitSignal(window.run_finished, timeout=60_000):
+        qtbot.mouseClick(window.stop_button, LEFT)
+
+
+def test_a_new_run_clears_the_last_runs_status_at_once(qtbot, window):
+    configure(qtbot, window, epochs=2, patience=0)
+    train(qtbot, window)
+    assert window.progress_bar.format() == "done" and "Epoch 2 of 2" in window.epoch_label.text()
+    qtbot.mouseClick(window.start_button, LEFT)
+    # The new run's first report needs the event loop to turn: nothing has come yet.
+    assert window.progress_bar.value() == 0 and window.progress_bar.format() == "starting…"
+    assert "starting" in window.status_label.text() and window.epoch_label.text() == "Epoch 0 of 2"
+    with qtbot.waitSignal(window.run_finished, timeout=20_000):
+        qtbot.mouseClick(window.stop_button, LEFT)
+
+
+def test_saved_files_get_their_extension(qtbot, window, tmp_path, monkeypatch):
+    configure(qtbot, window, epochs=1)
+    train(qtbot, window)
+    out = tmp_path / "out"
+    out.mkdir()
+    names = iter(["mymodel", "history", "plots"])
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out / next(names)), ""))
+    for action in (window.save_model_action, window.export_csv_action, window.export_png_action):
+        action.trigger()
+    assert sorted(p.name for p in out.iterdir()) == ["history.csv", "mymodel.npz", "plots.png"]
+    assert load_model(out / "mymodel.npz").network is not None
+
+
+def test_after_reset_save_model_saves_the_run_selected_in_the_list(qtbot, window, tmp_path, monkeypatch):
+    configure(qtbot, window, epochs=1)
+    train(qtbot, window)
+    qtbot.mouseClick(window.reset_button, LEFT)
+    assert window.plots.title_label.text() == "no run yet"
+    assert not window.save_model_action.isEnabled(), "no live run and no run selected"
+    tree = window.runs_panel.tree
+    row = tree.visualItemRect(tree.topLevelItem(0))
+    qtbot.mouseClick(tree.viewport(), LEFT, pos=QPoint(tree.header().sectionViewportPosition(1) + 5,
+                                                       row.center().y()))
+    assert window.save_model_action.isEnabled() and window.export_csv_action.isEnabled()
+    path = tmp_path / "chosen.npz"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
+    window.save_model_action.trigger()
+    (run,) = window.runs_panel.runs()
+    assert path.read_bytes() == run.model_path.read_bytes()
+    assert not list(tmp_path.glob(".chosen*")), "no temporary file is left behind"
+
+
+# The "Try this" tips, tried.
+
+def test_try_this_raising_the_learning_rate_of_seed_slow_makes_the_loss_fall_at_once(qtbot, window):
+    assert "seed-slow" in main_window.TRY_THIS and "from 1e-3 to 1e-1" in main_window.TRY_THIS
+    combo = window.controls.preset_combo
+    combo.setCurrentIndex(combo.findData("seed-slow"))
+    combo.activated.emit(combo.findData("seed-slow"))
+    assert window.controls.config() == PRESETS["seed-slow"]
+    qtbot.mouseClick(window.start_button, LEFT)
+    qtbot.waitUntil(lambda: len(window.plots.batch_trace()[0]) >= 60, timeout=20_000)
+    with qtbot.waitSignal(window.change_shown, timeout=10_000) as blocker:
+        retype(qtbot, window.controls.learning_rate_box, "1e-1")
+    at = blocker.args[0].position
+    qtbot.waitUntil(lambda: (window.plots.batch_trace()[0] > at).sum() >= 40, timeout=20_000)
+    with qtbot.waitSignal(window.run_finished, timeout=20_000):
+        qtbot.mouseClick(window.stop_button, LEFT)
+    x, losses, _ = window.plots.batch_trace()
+    before, after = losses[x < at][-30:], losses[x > at][10:40]
+    assert np.mean(after) < np.mean(before) - 0.3, (np.mean(before), np.mean(after))
+
+
+def test_try_this_a_learning_rate_of_3_diverges_and_says_so_in_a_short_title(qtbot, window):
+    assert "learning rate to 3" in main_window.TRY_THIS
+    configure(qtbot, window, rate=3)
+    result = train(qtbot, window)
+    assert result.reason == "diverged" and "lower the learning rate" in result.message
+    title = window.plots.title_label
+    assert title.text().endswith(" — diverged at epoch 1") and title.toolTip() == result.message
+    assert result.message in window.status_label.text()
+
+
+def test_try_this_patience_1_stops_at_the_first_epoch_that_does_not_improve(qtbot, window):
+    assert "patience to 1" in main_window.TRY_THIS
+    configure(qtbot, window, patience=1)
+    result = train(qtbot, window, timeout=60_000)
+    assert result.reason == "early_stopping"
+    assert not result.history[-1].improved and all(r.improved for r in result.history[:-1])

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication
 
 from nnstudio.core.config import TrainingConfig
 from nnstudio.core.dataset import split_mnist
@@ -12,6 +14,7 @@ from nnstudio.core.network import Network
 from nnstudio.core.preprocess import to_mnist
 from nnstudio.core.trainer import Trainer
 from nnstudio.gui.prediction_view import PLACEHOLDER
+from nnstudio.gui.sketch_pad import HINT
 from nnstudio.gui.sketch_panel import NO_MODEL, NO_TEST_SET, SketchPanel
 
 
@@ -229,3 +232,36 @@ def test_predicts_while_a_training_runs_on_another_thread(qtbot, panel, mnist):
     untrained = panel.prediction_view.probabilities()
     panel.set_network(trainer.network, "trained")
     assert not np.allclose(panel.prediction_view.probabilities(), untrained)  # the copy was frozen until now
+
+
+def hint_pixels_on_screen(pad) -> int:
+    """How many pixels of the grey "draw a digit here" hint the screen shows over the pad now.
+
+    The screen, not ``pad.grab()``: a grab repaints the whole pad, while the screen keeps whatever
+    the pad's (partial) repaints left there."""
+    QApplication.processEvents()
+    corner = pad.mapTo(pad.window(), QPoint(0, 0))
+    shot = pad.screen().grabWindow(pad.window().winId(), corner.x(), corner.y(), pad.width(), pad.height())
+    image = shot.toImage().convertToFormat(QImage.Format.Format_RGB32)
+    pixels = np.frombuffer(image.constBits(), np.uint8, count=image.sizeInBytes()).reshape(
+        image.height(), image.bytesPerLine() // 4, 4)[:, :image.width(), 2::-1].astype(int)
+    hint = np.array(HINT.getRgb()[:3])
+    bluish = pixels[..., 2] - pixels[..., 0] >= 8  # the hint's blue-grey, unlike the grey edges of white ink
+    return int(((np.abs(pixels - hint).max(axis=-1) <= 25) & bluish).sum())
+
+
+@pytest.mark.parametrize("clear_key", [Qt.Key.Key_Escape, Qt.Key.Key_Delete, Qt.Key.Key_Backspace, "undo"],
+                         ids=["esc", "delete", "backspace", "undo"])
+def test_the_hint_goes_as_soon_as_the_empty_pad_is_drawn_on(qtbot, panel, clear_key):
+    pad = panel.pad
+    corner_stroke = [(0.1, 0.1), (0.2, 0.12), (0.25, 0.2)]  # far from the centred hint
+    assert hint_pixels_on_screen(pad) > 50
+    draw(qtbot, pad, corner_stroke)
+    assert hint_pixels_on_screen(pad) == 0
+    if clear_key == "undo":
+        qtbot.keyClick(pad, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    else:
+        qtbot.keyClick(pad, clear_key)
+    assert pad.is_empty() and hint_pixels_on_screen(pad) > 50
+    draw(qtbot, pad, corner_stroke)
+    assert hint_pixels_on_screen(pad) == 0

@@ -302,13 +302,20 @@ def test_show_result_gives_test_accuracy_best_epoch_and_reason(plots, run_events
     assert len(plots.batch_trace()[1]) == 0 and not plots.best_marker.isVisible()
 
 
-def test_export_png_writes_a_picture_of_the_plots(plots, run_events, tmp_path):
+def test_export_png_writes_a_picture_of_the_plots_under_their_title_without_the_controls(plots, run_events,
+                                                                                        tmp_path):
     feed(plots, run_events)
     path = plots.export_png(tmp_path / "plots.png")
     image = QImage(str(path))
     assert not image.isNull()
-    assert (image.width(), image.height()) == (plots.width(), plots.height())
+    graphics = plots.graphics
+    band = image.height() - graphics.height()
+    assert image.width() == graphics.width() and 0 < band < 3 * plots.title_label.fontMetrics().height()
     pixels = rgb(image)
+    # Below the title line the picture is the plots' scene, pixel for pixel: no checkbox, slider,
+    # fit button or hover text.
+    assert np.array_equal(pixels[band:], rgb(graphics.grab().toImage()))
+    assert (pixels[:band] < 100).all(axis=-1).sum() > 50, "the title is written above the plots"
     assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 50
     assert has_colour(pixels, "#0072B2") and has_colour(pixels, "#E69F00")
     assert list(tmp_path.iterdir()) == [path], "no temporary file is left behind"
@@ -341,3 +348,38 @@ def rgb(image: QImage) -> np.ndarray:
 def has_colour(pixels: np.ndarray, colour: str, tolerance: int = 12) -> bool:
     target = np.array(QColor(colour).getRgb()[:3])
     return bool((np.abs(pixels.astype(int) - target).max(axis=-1) <= tolerance).sum() >= 20)
+
+
+@pytest.mark.parametrize("reason, message, epochs, short", [
+    ("diverged", "diverged at epoch 9, batch 766: lower the learning rate", 8, "diverged at epoch 9"),
+    ("stopped", "stopped at epoch 3, batch 12", 2, "stopped at epoch 3"),
+    ("early_stopping", "early stopping: no improvement in validation loss for 5 epochs", 11,
+     "early stopping after 11 epochs"),
+    ("max_epochs", "reached the maximum of 30 epochs", 30, "30 epochs done"),
+])
+def test_the_title_says_how_a_run_ended_in_a_few_words(plots, reason, message, epochs, short):
+    result = TrainingResult(reason=reason, message=message, epochs=epochs, best_epoch=1, best_val_loss=0.5,
+                            best_val_accuracy=0.9, test_loss=0.5, test_accuracy=0.9, seconds=1.0, history=())
+    plots.show_result(result)
+    assert plots.title_label.text() == f"run 1 — {short}"
+    assert plots.title_label.toolTip() == message
+
+
+def test_an_empty_accuracy_plot_spans_0_to_100_percent(qtbot, plots, run_events):
+    def accuracy_range():
+        low, high = plots.accuracy_plot.viewRange()[1]
+        return low, high
+
+    fresh = TrainingPlots()
+    qtbot.addWidget(fresh)
+    low, high = fresh.accuracy_plot.viewRange()[1]
+    assert low <= 0 < 100 <= high < 105
+    low, high = accuracy_range()
+    assert low <= 0 < 100 <= high < 105
+    feed(plots, [e for e in run_events if isinstance(e, EpochReport)][:3])
+    low, high = accuracy_range()
+    assert low > 50, "with data the plot zooms in on it again"
+    plots.start_run("", 12, 2)
+    assert plots.title_label.text() == "no run yet"
+    low, high = accuracy_range()
+    assert low <= 0 < 100 <= high < 105
