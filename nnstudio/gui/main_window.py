@@ -617,6 +617,8 @@ class MainWindow(QMainWindow):
     def _on_batch_progressed(self, progress: BatchProgress) -> None:
         # Batch reports come at up to 20 Hz; the plots redraw at PLOT_INTERVAL_MS, which keeps
         # the GUI thread (and its hold on the GIL) from slowing the training thread down.
+        if not self._pending_batches and self.status_label.text().endswith("starting…"):
+            self.status_label.setText(f"Training {self.run_name}…")  # the first batches are in
         self._pending_batches.append(progress)
         if not self._plot_timer.isActive():
             self._plot_timer.start()

@@ -322,11 +322,11 @@ class TrainingPlots(QWidget):
             curve.setSkipFiniteCheck(True)
 
         # The label sits high on the loss plot, left of the line: late in a run the loss curves are
-        # low there, while the accuracy plot's lower right holds its legend.
+        # low there, while the accuracy plot's lower right holds its legend; below the patience label.
         self.best_marker = pg.InfiniteLine(0, angle=90, pen=pg.mkPen(BEST_COLOR, width=1.5, style=Qt.DashLine))
         self.best_loss_marker = pg.InfiniteLine(0, angle=90, pen=pg.mkPen(BEST_COLOR, width=1.5, style=Qt.DashLine),
                                                 label="best {value:.0f}",
-                                                labelOpts={"position": 0.93, "color": BEST_COLOR,
+                                                labelOpts={"position": 0.72, "color": BEST_COLOR,
                                                            "anchors": [(1, 0), (1, 0)]})
         self.accuracy_plot.addItem(self.best_marker, ignoreBounds=True)
         self.loss_plot.addItem(self.best_loss_marker, ignoreBounds=True)

@@ -485,6 +485,8 @@ def test_a_new_run_clears_the_last_runs_status_at_once(qtbot, window):
     # The new run's first report needs the event loop to turn: nothing has come yet.
     assert window.progress_bar.value() == 0 and window.progress_bar.format() == "starting…"
     assert "starting" in window.status_label.text() and window.epoch_label.text() == "Epoch 0 of 2"
+    qtbot.waitSignal(window.batch_shown, timeout=20_000).wait()
+    assert window.status_label.text() == f"Training {window.run_name}…"  # no longer "starting"
     with qtbot.waitSignal(window.run_finished, timeout=20_000):
         qtbot.mouseClick(window.stop_button, LEFT)
 
