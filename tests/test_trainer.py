@@ -58,17 +58,17 @@ def test_same_seed_same_results_other_seed_other_results(small_split):
     assert h1 != h3
 
 
+def craft_validation_curve(trainer, monkeypatch, losses):
+    """Make the validation losses of successive epochs ``losses``; training stays real."""
+    curve = iter(losses)
+    real = trainer.network.evaluate
+    monkeypatch.setattr(trainer.network, "evaluate",
+                        lambda x, y: (next(curve), 0.5) if x is trainer.data.x_val else real(x, y))
+
+
 def test_early_stopping_restores_the_best_epochs_weights(small_split, monkeypatch):
-    curve = iter([0.9, 0.5, 0.3, 0.35, 0.31, 0.4, 0.2])  # best at epoch 3; patience 3 ends at epoch 6
     trainer = Trainer(TrainingConfig(max_epochs=20, patience=3), small_split)
-    real_evaluate = trainer.network.evaluate
-
-    def crafted_evaluate(x, labels):
-        if x is small_split.x_val:
-            return next(curve), 0.5
-        return real_evaluate(x, labels)
-
-    monkeypatch.setattr(trainer.network, "evaluate", crafted_evaluate)
+    craft_validation_curve(trainer, monkeypatch, [0.9, 0.5, 0.3, 0.35, 0.31, 0.4, 0.2])  # best 3; ends at 6
     snapshots = {}
     for event in trainer.run():
         if isinstance(event, EpochReport):
@@ -84,10 +84,7 @@ def test_early_stopping_restores_the_best_epochs_weights(small_split, monkeypatc
 
 def test_patience_zero_turns_early_stopping_off(small_split, monkeypatch):
     trainer = Trainer(TrainingConfig(max_epochs=4, patience=0), small_split)
-    curve = iter([0.5, 0.6, 0.7, 0.8])
-    real = trainer.network.evaluate
-    monkeypatch.setattr(trainer.network, "evaluate",
-                        lambda x, y: (next(curve), 0.5) if x is small_split.x_val else real(x, y))
+    craft_validation_curve(trainer, monkeypatch, [0.5, 0.6, 0.7, 0.8])
     run_all(trainer)
     assert trainer.result.reason == "max_epochs" and trainer.result.epochs == 4
     assert all(r.patience_left is None for r in trainer.history)
@@ -191,10 +188,7 @@ def test_one_more_epoch_continues_the_same_run(small_split):
 
 def test_one_more_epoch_after_early_stopping_trains_exactly_one(small_split, monkeypatch):
     trainer = Trainer(TrainingConfig(max_epochs=20, patience=1), small_split)
-    curve = iter([0.5, 0.6, 0.4, 0.45])
-    real = trainer.network.evaluate
-    monkeypatch.setattr(trainer.network, "evaluate",
-                        lambda x, y: (next(curve), 0.5) if x is small_split.x_val else real(x, y))
+    craft_validation_curve(trainer, monkeypatch, [0.5, 0.6, 0.4, 0.45])
     run_all(trainer)
     assert trainer.result.reason == "early_stopping" and trainer.epoch == 2
     run_all(trainer, max_epochs=2)

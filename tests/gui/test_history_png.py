@@ -7,14 +7,14 @@ import pickle
 import subprocess
 import sys
 
-import numpy as np
 import pytest
-from PySide6.QtGui import QColor, QImage
+from PySide6.QtGui import QImage
 
 from nnstudio.core.config import TrainingConfig
 from nnstudio.core.dataset import split_mnist
 from nnstudio.core.trainer import Trainer
 from nnstudio.gui.history_png import HEIGHT, WIDTH, write_history_png
+from pixels import count_colour, rgb
 
 
 @pytest.fixture(scope="module")
@@ -25,23 +25,12 @@ def history(mnist):
     return trainer.history
 
 
-def pixels_of(image: QImage) -> np.ndarray:
-    image = image.convertToFormat(QImage.Format_RGB32)
-    data = np.frombuffer(image.constBits(), np.uint8, count=image.sizeInBytes()).copy()  # outlives image
-    return data.reshape(image.height(), image.bytesPerLine() // 4, 4)[:, :image.width(), 2::-1]
-
-
-def count_colour(pixels: np.ndarray, colour: str, tolerance: int = 12) -> int:
-    target = np.array(QColor(colour).getRgb()[:3])
-    return int((np.abs(pixels.astype(int) - target).max(axis=-1) <= tolerance).sum())
-
-
 def test_writes_both_plots_side_by_side(qapp, history, tmp_path):
     path = write_history_png(tmp_path / "training_history.png", history, title="tiny run")
     assert path == tmp_path / "training_history.png"
     image = QImage(str(path))
     assert (image.width(), image.height()) == (WIDTH, HEIGHT) == (1200, 500)
-    pixels = pixels_of(image)
+    pixels = rgb(image)
     left, right = pixels[:, :WIDTH // 2], pixels[:, WIDTH // 2:]
     for half in (left, right):  # train (blue) and validation (orange) curves in each plot
         assert count_colour(half, "#0072B2") > 100 and count_colour(half, "#E69F00") > 100

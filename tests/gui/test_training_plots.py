@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QColor, QImage
+from PySide6.QtGui import QImage
 
 from nnstudio.core.config import TrainingConfig
 from nnstudio.core.dataset import split_mnist
@@ -14,6 +14,7 @@ from nnstudio.core.reports import BatchProgress, EpochReport, SettingChanged, Tr
 from nnstudio.core.trainer import Trainer
 from nnstudio.gui.training_plots import (RUN_COLORS, GrowingArray, TrainingPlots, describe_change, run_color,
                                          smoothed)
+from pixels import count_colour, rgb
 
 
 def train(split, *, learning_rate_after_epoch_2=None, progress_interval=0.002, **config):
@@ -339,15 +340,8 @@ def test_growing_array_keeps_every_value_and_grows_by_doubling():
     assert len(capacities) <= 9  # 4, 8, ..., 512: a handful of reallocations for ~300 values
 
 
-def rgb(image: QImage) -> np.ndarray:
-    image = image.convertToFormat(QImage.Format_RGB32)
-    data = np.frombuffer(image.constBits(), np.uint8, count=image.sizeInBytes()).copy()  # outlives image
-    return data.reshape(image.height(), image.bytesPerLine() // 4, 4)[:, :image.width(), 2::-1]
-
-
 def has_colour(pixels: np.ndarray, colour: str, tolerance: int = 12) -> bool:
-    target = np.array(QColor(colour).getRgb()[:3])
-    return bool((np.abs(pixels.astype(int) - target).max(axis=-1) <= tolerance).sum() >= 20)
+    return count_colour(pixels, colour, tolerance) >= 20
 
 
 @pytest.mark.parametrize("reason, message, epochs, short", [
