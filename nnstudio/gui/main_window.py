@@ -115,6 +115,7 @@ class MainWindow(QMainWindow):
     run_finished = Signal(object)  # TrainingResult, once the thread is gone and the run is listed
     run_failed = Signal(str)
     data_changed = Signal(bool)  # whether there is data to train on now
+    _epoch_deferred = Signal()  # queued to itself, see _on_epoch_finished
 
     def __init__(self, settings: Settings, runs_root: Path, *, data_dir: Path | None = None,
                  split: Split | None = None, parent: QWidget | None = None) -> None:
@@ -353,6 +354,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
     def _connect(self) -> None:
+        self._epochs_to_show: list[EpochReport] = []
+        self._epoch_deferred.connect(self._show_deferred_epochs, Qt.ConnectionType.QueuedConnection)
         self.controls.validity_changed.connect(self._update_actions)
         self.controls.learning_rate_edited.connect(self._on_learning_rate_edited)
         self.controls.momentum_edited.connect(self._on_momentum_edited)
@@ -640,7 +643,19 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_epoch_finished(self, report: EpochReport) -> None:
+        # Two turns of the event loop instead of one: the batch trace now, the epoch's points in
+        # the next, so neither holds the GUI thread much past 10 ms. The queued signal keeps the
+        # order of the worker's own events, which were posted before it.
         self._show_pending_batches()
+        self._epochs_to_show.append(report)
+        self._epoch_deferred.emit()
+
+    @Slot()
+    def _show_deferred_epochs(self) -> None:
+        while self._epochs_to_show:
+            self._show_epoch(self._epochs_to_show.pop(0))
+
+    def _show_epoch(self, report: EpochReport) -> None:
         self.plots.add_epoch(report)
         patience = "off" if report.patience_left is None else f"{report.patience_left} left"
         limit = self.trainer.config.max_epochs if self.trainer else 0
@@ -668,6 +683,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_run_finished(self, result: TrainingResult) -> None:
         self._show_pending_batches()
+        self._show_deferred_epochs()  # the last epoch's points before the result
         self.last_result = result
         self.plots.show_result(result)
 
@@ -682,6 +698,7 @@ class MainWindow(QMainWindow):
         """The job is over: wait for its thread, then save and list the run, a step per event-loop turn."""
         join(self.thread_)
         self.worker = self.thread_ = None
+        self._show_deferred_epochs()
         result = self.last_result
         self.progress_bar.setValue(1000 if result and result.reason != "stopped" else self.progress_bar.value())
         self.progress_bar.setFormat("done" if result else "failed")
