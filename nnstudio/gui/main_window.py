@@ -71,12 +71,10 @@ LIVE_EDIT_DELAY_MS = 300  # a live setting reaches the trainer once it has reste
 KEY_OWNERS = (QLineEdit, QAbstractSpinBox, QTextEdit, QPlainTextEdit)
 # Each tip is tried by a test in tests/gui/test_main_window.py (test_try_this_*): keep them true.
 TRY_THIS = (
-    "• Start <b>seed-slow</b>; mid-run raise the learning rate from 1e-3 to 1e-1 and watch the loss "
-    "fall at once.<br>"
-    "• Set the learning rate to 3 and press Start: the run diverges and says so.<br>"
-    "• Set patience to 1: the run stops at the first epoch that does not improve.<br>"
-    "• Tick two runs in the list below to compare their curves.<br>"
-    "• Draw a digit on the pad while a run trains: it uses the best network so far."
+    "• <b>seed-slow</b>, then mid-run set the learning rate to 1e-1: the loss falls at once.<br>"
+    "• Learning rate 3, Start: the run diverges and says so.<br>"
+    "• Patience 1: it stops at the first epoch that does not improve.<br>"
+    "• Tick two runs below to compare them; draw while one trains."
 )
 
 
