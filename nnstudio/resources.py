@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+SOURCE_RESOURCES = Path(__file__).resolve().parent.parent / "resources"  # a checkout, an editable install
+INSTALLED_RESOURCES = Path(sys.prefix) / "share" / "nnstudio"  # a wheel's data files
+RESOURCES = SOURCE_RESOURCES if SOURCE_RESOURCES.is_dir() else INSTALLED_RESOURCES
 
 
 def resource_path(name: str) -> Path:
