@@ -68,6 +68,26 @@ def parse_hidden(text: str) -> tuple[tuple[int, ...] | None, str]:
     return sizes, ""
 
 
+class EpochsBox(QSpinBox):
+    """A count of epochs that reads "1 epoch", "5 epochs" (and typing "5" or "5 epochs" both work)."""
+
+    def textFromValue(self, value: int) -> str:  # noqa: N802 (Qt's name)
+        return f"{value} epoch" if value == 1 else f"{value} epochs"
+
+    def valueFromText(self, text: str) -> int:  # noqa: N802
+        digits = "".join(ch for ch in text if ch.isdigit())
+        return int(digits) if digits else 0
+
+    def validate(self, text: str, position: int):
+        digits = "".join(ch for ch in text if ch.isdigit())
+        stripped = text.replace("epochs", "").replace("epoch", "").strip()
+        if text == self.specialValueText() or (stripped.isdigit() and self.minimum() <= int(digits) <= self.maximum()):
+            return QValidator.State.Acceptable, text, position
+        if not stripped or stripped.isdigit() or self.specialValueText().startswith(text):
+            return QValidator.State.Intermediate, text, position
+        return QValidator.State.Invalid, text, position
+
+
 class LearningRateBox(QDoubleSpinBox):
     """A spin box for a value on a log scale, shown in exponent notation ("1e-1").
 
@@ -183,10 +203,9 @@ class ControlsPanel(QWidget):
         self.nesterov_check = QCheckBox("Nesterov")
         self.nesterov_check.setToolTip("Look ahead along the momentum before taking the gradient.")
 
-        self.patience_box = QSpinBox()
+        self.patience_box = EpochsBox()
         self.patience_box.setRange(0, 1000)
         self.patience_box.setSpecialValueText("off")
-        self.patience_box.setSuffix(" epochs")
         self.patience_box.setToolTip(
             "Stop after this many epochs without a better validation loss, keeping the best weights (0 = off).")
         self.max_epochs_box = QSpinBox()

@@ -181,3 +181,21 @@ def test_the_preset_description_reads_as_normal_text(panel):
     darkest = min(QColor(image.pixel(x, y)).lightness() for x in range(image.width()) for y in range(image.height()))
     assert darkest <= label.palette().color(QPalette.ColorRole.WindowText).lightness() + 40
     assert label.font().pointSizeF() < panel.font().pointSizeF()
+
+
+def test_patience_reads_in_words_and_takes_typed_numbers(qtbot, panel):
+    box = panel.patience_box
+    box.setValue(1)
+    assert box.text() == "1 epoch"
+    box.setValue(5)
+    assert box.text() == "5 epochs"
+    box.setValue(0)
+    assert box.text() == "off"
+    box.lineEdit().selectAll()
+    qtbot.keyClicks(box, "12")
+    box.interpretText()
+    assert box.value() == 12 and box.text() == "12 epochs"
+    box.lineEdit().selectAll()
+    qtbot.keyClicks(box, "x")  # not a number: refused as it is typed
+    box.interpretText()
+    assert box.value() == 12
