@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
 
 from nnstudio.core.dataset import Split, split_mnist
 from nnstudio.core.idx import DataError
-from nnstudio.core.mnist import ENV_VAR, default_data_dir, load_mnist, resolve_data_dir
+from nnstudio.core.mnist import default_data_dir, load_mnist, resolve_data_dir
 from nnstudio.core.model_file import ModelFileError, load_model, save_model
 from nnstudio.core.network import Network
 from nnstudio.core.reports import BatchProgress, EpochReport, SettingChanged, TrainingResult
@@ -455,7 +455,8 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def _on_download_failed(self, reason: str) -> None:
-        show_error(self, "Download failed", f"{reason}\n\nYou can also set {ENV_VAR} to a folder with MNIST.")
+        show_error(self, "Download failed", f"{reason}.\n\nIf you have the files, press Choose folder… in the "
+                   "banner (or File > Open data folder) and pick the folder that holds them.")
 
     @Slot()
     def _forget_download(self) -> None:

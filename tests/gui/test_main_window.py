@@ -325,7 +325,7 @@ def test_a_failed_download_says_why(qtbot, make_window, tmp_path, monkeypatch):
     qtbot.mouseClick(window.banner.download_button, LEFT)
     qtbot.waitUntil(lambda: len(message_boxes(window)) == 1)
     (box,) = message_boxes(window)
-    assert "no network" in box.text()
+    assert "no network" in box.text() and "Choose folder" in box.text()
     box.close()
 
 
