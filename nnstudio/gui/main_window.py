@@ -93,7 +93,9 @@ def copy_file(source: Path, target: Path) -> None:
 
 
 def seconds_text(seconds: float) -> str:
-    seconds = max(0, round(seconds))
+    if seconds < 1:
+        return "<1 s"  # an epoch of the seed's network takes 0.4 s: "0 s left" would read as done
+    seconds = round(seconds)
     return f"{seconds // 60}:{seconds % 60:02d}" if seconds >= 60 else f"{seconds} s"
 
 

@@ -560,3 +560,9 @@ def test_try_this_patience_1_stops_at_the_first_epoch_that_does_not_improve(qtbo
     result = train(qtbot, window, timeout=60_000)
     assert result.reason == "early_stopping"
     assert not result.history[-1].improved and all(r.improved for r in result.history[:-1])
+
+
+def test_time_left_reads_like_a_clock():
+    from nnstudio.gui.main_window import seconds_text
+
+    assert [seconds_text(s) for s in (0.0, 0.4, 1.2, 59.4, 61, 3600)] == ["<1 s", "<1 s", "1 s", "59 s", "1:01", "60:00"]
