@@ -58,6 +58,7 @@ def test_list_runs_reads_every_run_and_reports_broken_ones(tmp_path, trained):
 @pytest.mark.parametrize("damage", [
     {"config": []}, {"history": {"a": 1}}, {"history": [[1, 2]]}, {"summary": "ab"},
     {"history": [{"val_loss": 1}]}, {"history": [{"epoch": "one"}]}, {"live_settings": [0.1]},
+    {"summary": {"test_accuracy": "high"}}, {"live_settings": {"learning_rate": "fast"}},
 ])
 def test_malformed_run_metadata_is_a_reason_not_a_crash(tmp_path, trained, damage):
     from nnstudio.core.model_file import load_model as load, save_model

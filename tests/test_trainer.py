@@ -166,6 +166,18 @@ def test_a_stop_before_the_first_batch_is_kept(small_split):
     assert trainer.result.reason == "max_epochs" and trainer.epoch == 1
 
 
+@pytest.mark.parametrize("late", ["stop", "pause"])
+def test_reset_controls_forgets_a_stop_or_pause_pressed_as_a_run_ended(small_split, late):
+    trainer = Trainer(TrainingConfig(max_epochs=1), small_split)
+    for event in trainer.run():
+        if isinstance(event, TrainingResult):  # the run has ended; its thread has not yet said so
+            trainer.request_stop() if late == "stop" else trainer.pause()
+    trainer.reset_controls()
+    assert not trainer.paused
+    list(trainer.run(1))
+    assert trainer.result.reason == "max_epochs" and trainer.epoch == 2
+
+
 def test_stop_then_pause_still_ends_the_run(small_split):
     trainer = Trainer(TrainingConfig(max_epochs=1, batch_size=10), small_split, progress_interval=0)
     events = trainer.run()

@@ -103,6 +103,9 @@ def load_run(folder: str | Path) -> Run:
         rows = meta.get("history")
         if not all(isinstance(d, (dict, type(None))) for d in (config, summary, live)):
             raise TypeError("config, summary and live settings must be JSON objects")
+        for key, value in {**(summary or {}), **(live or {})}.items():
+            if key not in ("reason", "message") and not isinstance(value, (int, float, type(None))):
+                raise TypeError(f"{key} must be a number, not {value!r}")
         if not isinstance(rows, (list, type(None))) or not all(isinstance(r, dict) for r in rows or ()):
             raise TypeError("history must be a list of JSON objects")
         try:

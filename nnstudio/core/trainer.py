@@ -96,6 +96,12 @@ class Trainer:
     def paused(self) -> bool:
         return not self._running.is_set()
 
+    def reset_controls(self) -> None:
+        """Forget a stop or pause left over from the run that ended: call it before the next
+        :meth:`run` is handed to a thread (a stop pressed while a run ends would end the next)."""
+        self._stop.clear()
+        self._running.set()
+
     def set_learning_rate(self, value: float) -> None:
         self._request("learning_rate", float(value))
 
