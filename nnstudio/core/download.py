@@ -75,13 +75,14 @@ def download_mnist(
     mirrors: Sequence[str] = MIRRORS,
     progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
-    timeout: float = 30.0,
+    timeout: float = 10.0,
 ) -> Path:
     """Fetch into ``dest`` each MNIST ``.gz`` file not already there and valid; return ``dest``.
 
     ``progress(bytes_done, bytes_total)`` covers all files still to fetch, is called at most
     about ten times a second and once at the end with ``bytes_done == bytes_total``.
-    ``timeout`` (seconds) applies to connecting and to each read.
+    ``timeout`` (seconds) applies to connecting and to each read; it is also how long a cancel
+    can wait on a stalled connection, since a blocked read cannot be interrupted.
     Raises :class:`DownloadCancelled` if ``cancel`` is set, :class:`DownloadError` on failure.
     """
     dest = Path(dest)
