@@ -62,6 +62,12 @@ def main(argv: list[str] | None = None) -> int:
     finally:  # let go of the window here: a pyqtgraph scene alive at interpreter exit can crash it
         restore_signals()
         sys.excepthook = sys.__excepthook__
+        # The window waits for its threads before it closes; should the event loop end another way,
+        # wait here: a QThread still running when Python exits aborts the process.
+        from nnstudio.gui.threads import running_threads
+
+        for thread in running_threads():
+            thread.wait()
 
 
 def close_on_signals(window, signals):

@@ -107,29 +107,46 @@ class DownloadDialog(QProgressDialog):
         worker.progressed.connect(self._on_progress)
         worker.succeeded.connect(self._on_succeeded)
         worker.failed.connect(self._on_failed)
-        worker.cancelled.connect(self.close)
-        self.canceled.connect(self._cancel.set)
+        worker.cancelled.connect(self._on_canceled)  # a declared slot: queued to the GUI thread
+        # QProgressDialog.cancel() (the Cancel button) only hides the dialog: reject it too, so that
+        # ``finished`` always comes (and the window forgets the dialog), whichever way it ends.
+        self.canceled.connect(self._on_canceled)
         self.thread_ = start_in_thread(worker, "run")
 
-    def cancel_and_wait(self) -> None:
-        """Cancel the download and wait for its thread (the window is closing)."""
+    def cancel_download(self) -> None:
+        """Ask the download to stop (it checks between two reads); returns at once."""
         self._cancel.set()
-        join(self.thread_)
+
+    def cancel_and_wait(self, timeout_ms: int = 10_000) -> bool:
+        """Cancel the download and wait for its thread; True when it has ended."""
+        self._cancel.set()
+        return join(self.thread_, timeout_ms)
+
+    @Slot()
+    def _on_canceled(self) -> None:
+        self.reject()
+
+    def reject(self) -> None:
+        """Esc, Cancel, closing the dialog: the download stops too."""
+        self._cancel.set()
+        super().reject()
 
     @Slot(object, object)
     def _on_progress(self, done: int, total: int) -> None:
-        if total:
-            self.setValue(int(1000 * done / total))
-            self.setLabelText(f"Downloading MNIST into {self.dest}…\n{done / 1e6:.1f} of {total / 1e6:.1f} MB")
+        if self._cancel.is_set() or not total:
+            return  # a report sent before the cancel: the dialog may be on its way out
+        self.setLabelText(f"Downloading MNIST into {self.dest}…\n{done / 1e6:.1f} of {total / 1e6:.1f} MB")
+        # Last: a modal progress dialog's setValue turns the event loop, which may delete this dialog.
+        self.setValue(int(1000 * done / total))
 
     @Slot(str)
     def _on_succeeded(self, folder: str) -> None:
-        self.close()
+        self.accept()
         self.downloaded.emit(Path(folder))
 
     @Slot(str)
     def _on_failed(self, reason: str) -> None:
-        self.close()
+        self.reject()
         self.download_failed.emit(reason)
 
 

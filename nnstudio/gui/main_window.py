@@ -39,7 +39,6 @@ from PySide6.QtWidgets import (
 )
 
 from nnstudio.core.dataset import Split, split_mnist
-from nnstudio.core.idx import DataError
 from nnstudio.core.mnist import default_data_dir, load_mnist, resolve_data_dir
 from nnstudio.core.model_file import ModelFileError, load_model, save_model
 from nnstudio.core.network import Network
@@ -51,10 +50,10 @@ from nnstudio.gui.controls import ControlsPanel
 from nnstudio.gui.data_dialogs import DataBanner, DownloadDialog, choose_folder
 from nnstudio.gui.history_png import draw_history, save_png
 from nnstudio.gui.messages import show_error
-from nnstudio.gui.runs_panel import RunsPanel
+from nnstudio.gui.runs_panel import RunsPanel, is_number
 from nnstudio.gui.settings import Settings
 from nnstudio.gui.sketch_panel import SketchPanel
-from nnstudio.gui.threads import join
+from nnstudio.gui.threads import is_running, join
 from nnstudio.gui.training_plots import TrainingPlots, run_color
 from nnstudio.gui.worker import TrainingWorker
 from nnstudio.resources import resource_path
@@ -68,6 +67,7 @@ DEFAULT_RUNS_HEIGHT = 165  # the runs list under the plots: a header, four rows 
 SKETCH_MIN_WIDTH = 300
 PLOT_INTERVAL_MS = 200  # how often the batch trace and the progress bar redraw during a run
 LIVE_EDIT_DELAY_MS = 300  # a live setting reaches the trainer once it has rested this long (or the slider is let go)
+CLOSE_WAIT_MS = 3000  # closing waits this long for a run or a download to end, then closes once they have
 KEY_OWNERS = (QLineEdit, QAbstractSpinBox, QTextEdit, QPlainTextEdit)
 # Each tip is tried by a test in tests/gui/test_main_window.py (test_try_this_*): keep them true.
 TRY_THIS = (
@@ -79,7 +79,10 @@ TRY_THIS = (
 
 
 def percent(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.2f}%"
+    """``"97.12%"``; ``"–"`` for no value yet, ``""`` for a value that is not a number."""
+    if value is None:
+        return "–"
+    return f"{100 * value:.2f}%" if is_number(value) else ""
 
 
 def copy_file(source: Path, target: Path) -> None:
@@ -131,6 +134,11 @@ class MainWindow(QMainWindow):
         self.run_name = ""
         self.last_result: TrainingResult | None = None
         self.download_dialog: DownloadDialog | None = None
+        self._download_thread = None  # the download's thread, kept until it ends (a cancel may take a while)
+        self._run_ending = False  # the run's result (or failure) is in: Pause and Stop have nothing left to act on
+        self._close_pending = False  # the window was asked to close and closes once its threads have ended
+        self._launch_epochs = 0  # the epoch count the current launch trains up to ("Epoch 3 of 3" after +1)
+        self._history_shown: list[EpochReport] = []  # the live run's reports, as shown (the GUI's own copy)
         self._runs_started = 0
         self._pending_batches: list[BatchProgress] = []
         self._plot_timer = QTimer(self)
@@ -397,12 +405,16 @@ class MainWindow(QMainWindow):
         try:
             mnist = load_mnist(folder)
             split = split_mnist(mnist)
-        except (DataError, OSError) as exc:
-            reason = str(exc)
-            self.status_label.setText("No training data: download MNIST or choose its folder")
+        except (ValueError, OSError) as exc:  # DataError is a ValueError, as is too small a training set
+            reason = str(exc) or type(exc).__name__
             if self.split is None:
+                self.status_label.setText(f"No training data: {reason}")
                 self.data_folder = folder
                 self.banner.show_missing(folder, reason)
+            else:
+                where = f" from {self.data_folder}" if self.data_folder else ""
+                reason = f"{reason}\n\nThe data loaded before{where} is still in use."
+                self.status_label.setText(f"Cannot use {folder}; still training on the data loaded before")
             if not quiet:
                 show_error(self, "Cannot use this folder", reason)
             self._update_actions()
@@ -442,10 +454,15 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def download_data(self) -> None:
-        if self.download_dialog is not None:
+        if self.download_dialog is not None or self._close_pending:
+            return
+        if is_running(self._download_thread):
+            self.status_label.setText("The cancelled download is still ending: try again in a moment")
             return
         dest = self.data_folder or default_data_dir()
         self.download_dialog = DownloadDialog(dest, self)
+        self._download_thread = self.download_dialog.thread_
+        self._download_thread.finished.connect(self._on_download_thread_finished)
         self.download_dialog.downloaded.connect(self._on_downloaded)
         self.download_dialog.download_failed.connect(self._on_download_failed)
         self.download_dialog.finished.connect(self._forget_download)
@@ -465,6 +482,12 @@ class MainWindow(QMainWindow):
         dialog, self.download_dialog = self.download_dialog, None
         if dialog is not None:
             dialog.deleteLater()
+
+    @Slot()
+    def _on_download_thread_finished(self) -> None:
+        join(self._download_thread)  # it emits finished just before it ends: a moment at most
+        if self._close_pending:
+            self._close_when_idle()
 
     # -- running -----------------------------------------------------------------------------
 
@@ -500,6 +523,7 @@ class MainWindow(QMainWindow):
         self.run_name = f"{self.controls.current_preset()} #{self._runs_started}"
         self.run_folder = None
         self.last_result = None
+        self._history_shown = []
         self.plots.start_run(self._run_title(), config.max_epochs, config.patience)
         self.epoch_label.setText(f"Epoch 0 of {config.max_epochs}")
         self._launch(config.max_epochs)
@@ -513,10 +537,11 @@ class MainWindow(QMainWindow):
     @Slot()
     def train_one_more_epoch(self) -> None:
         """Continue the finished run by one epoch, with the form's live settings."""
-        if self.busy or self.trainer is None:
-            return
+        if self.busy or self.trainer is None or not self.one_more_action.isEnabled():
+            return  # also after a failure or a divergence: see _update_actions
         self._push_live_settings()
         self._launch(1)
+        self.epoch_label.setText(f"Epoch {self.trainer.epoch} of {self._launch_epochs}")
 
     def _push_live_settings(self) -> None:
         self._live_timer.stop()
@@ -527,6 +552,11 @@ class MainWindow(QMainWindow):
         trainer.set_patience(form.patience_box.value())
 
     def _launch(self, epochs: int) -> None:
+        # A Stop or Pause pressed as the last run ended is still set in the trainer: forget it, or it
+        # would end (or hold) this run at its first batch. No thread drives the trainer now.
+        self.trainer.reset_controls()
+        self._run_ending = False
+        self._launch_epochs = self.trainer.epoch + epochs
         worker = TrainingWorker(self.trainer)
         worker.batch_progressed.connect(self._on_batch_progressed)
         worker.epoch_finished.connect(self._on_epoch_finished)
@@ -536,10 +566,7 @@ class MainWindow(QMainWindow):
         worker.failed.connect(self._on_run_failed)
         worker.done.connect(self._on_worker_done)
         self.worker = worker
-        with_pause = self.pause_action.blockSignals(True)
-        self.pause_action.setChecked(False)
-        self.pause_action.setText("Pause")
-        self.pause_action.blockSignals(with_pause)
+        self._reset_pause_action()
         # Until the first batch reports (seconds, with a big network) say so, not what the last run said.
         self.progress_bar.setValue(0)
         self.progress_bar.setFormat("starting…")
@@ -548,9 +575,22 @@ class MainWindow(QMainWindow):
         self._update_actions()
         self.run_started.emit()
 
+    def _reset_pause_action(self) -> None:
+        """Unchecked and reading "Pause", without pausing or resuming anything."""
+        with_pause = self.pause_action.blockSignals(True)
+        self.pause_action.setChecked(False)
+        self.pause_action.setText("Pause")
+        self.pause_action.blockSignals(with_pause)
+
+    @property
+    def controllable(self) -> bool:
+        """A run is training and has not ended yet: Pause and Stop act on it."""
+        return self.running and not self._run_ending
+
     @Slot(bool)
     def set_paused(self, paused: bool) -> None:
-        if not self.running:
+        if not self.controllable:
+            self._reset_pause_action()
             return
         if paused:
             self.trainer.pause()
@@ -562,7 +602,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def stop_run(self) -> None:
-        if self.running:
+        if self.controllable:
             self.worker.request_stop()
             self.status_label.setText("Stopping after this batch…")
 
@@ -574,6 +614,7 @@ class MainWindow(QMainWindow):
         self.trainer = None
         self.run_folder = None
         self.last_result = None
+        self._history_shown = []
         config = self.controls.config()
         self.plots.start_run("", config.max_epochs if config else 0, config.patience if config else 0)
         self.progress_bar.setValue(0)
@@ -658,18 +699,18 @@ class MainWindow(QMainWindow):
 
     def _show_epoch(self, report: EpochReport) -> None:
         self.plots.add_epoch(report)
+        self._history_shown.append(report)
         patience = "off" if report.patience_left is None else f"{report.patience_left} left"
-        limit = self.trainer.config.max_epochs if self.trainer else 0
         self.epoch_label.setText(
-            f"Epoch {report.epoch} of {limit} · val acc {percent(report.val_accuracy)} · "
+            f"Epoch {report.epoch} of {self._launch_epochs} · val acc {percent(report.val_accuracy)} · "
             f"best {percent(report.best_val_accuracy)} (epoch {report.best_epoch}) · patience {patience}")
         self.epoch_shown.emit(report)
 
-    @Slot(object)
-    def _on_best_network_changed(self, network: Network) -> None:
-        report = self.trainer.history[-1] if self.trainer and self.trainer.history else None
-        detail = f", epoch {report.best_epoch}, val acc {percent(report.best_val_accuracy)}" if report else ""
-        self.sketch_panel.set_network(network, f"{self.run_name}{detail}")
+    @Slot(object, object)
+    def _on_best_network_changed(self, network: Network, report: EpochReport) -> None:
+        """``network`` holds the weights of ``report``'s epoch, the best so far (both sent by the worker)."""
+        self.sketch_panel.set_network(
+            network, f"{self.run_name}, epoch {report.epoch}, val acc {percent(report.val_accuracy)}")
 
     @Slot(object)
     def _on_setting_changed(self, change: SettingChanged) -> None:
@@ -686,25 +727,38 @@ class MainWindow(QMainWindow):
         self._show_pending_batches()
         self._show_deferred_epochs()  # the last epoch's points before the result
         self.last_result = result
+        self._end_controls()
         self.plots.show_result(result)
 
     @Slot(str)
     def _on_run_failed(self, message: str) -> None:
         self.last_result = None
+        self._end_controls()
+        self.status_label.setText(f"{self.run_name} failed: {message}")
         show_error(self, "Training failed", message)
         self.run_failed.emit(message)
+
+    def _end_controls(self) -> None:
+        """The run has ended (its thread is finishing): Pause and Stop go off at once."""
+        self._run_ending = True
+        self._reset_pause_action()
+        self._update_actions()
 
     @Slot()
     def _on_worker_done(self) -> None:
         """The job is over: wait for its thread, then save and list the run, a step per event-loop turn."""
         join(self.thread_)
         self.worker = self.thread_ = None
+        self._run_ending = False
+        self._reset_pause_action()
         self._show_deferred_epochs()
         result = self.last_result
         self.progress_bar.setValue(1000 if result and result.reason != "stopped" else self.progress_bar.value())
         self.progress_bar.setFormat("done" if result else "failed")
         if result is None:
             self._update_actions()
+            if self._close_pending:
+                self._close_when_idle()
             return
         self.status_label.setText(f"{self.run_name}: {result.message}; test accuracy "
                                   f"{percent(result.test_accuracy)}")
@@ -721,6 +775,8 @@ class MainWindow(QMainWindow):
             self._saving = None
             self._update_actions()
             self.run_finished.emit(self.last_result)
+            if self._close_pending:
+                self._close_when_idle()
 
     def _finish_saving(self) -> None:
         """Take the remaining save steps now (the window is closing)."""
@@ -799,8 +855,9 @@ class MainWindow(QMainWindow):
         return path if path.suffix else path.with_name(path.name + Path(name).suffix)
 
     def _current_history(self) -> tuple:
-        if self.trainer is not None and self.trainer.history:
-            return tuple(self.trainer.history)
+        # The GUI's own list: the trainer's history is written by the training thread during a run.
+        if self.trainer is not None and self._history_shown:
+            return tuple(self._history_shown)
         run = self.runs_panel.selected_run()
         return run.history if run else ()
 
@@ -858,6 +915,10 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def choose_png_to_export(self) -> None:
+        if not self._history_shown and not self.plots.overlay_keys() and not len(self.plots.batch_trace()[0]):
+            show_error(self, "Nothing to export", "The plots are empty: train a run (or tick one in the runs "
+                       "list) first.")
+            return
         path = self._save_path("Export the plots", "training_plots.png", "PNG images (*.png)")
         if path is None:
             return
@@ -872,20 +933,23 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _update_actions(self, *_: object) -> None:
-        running, busy = self.running, self.busy
+        busy = self.busy
         idle_trainer = not busy and self.trainer is not None
-        can_continue = idle_trainer and (self.last_result is None or self.last_result.reason != "diverged")
+        # Not after a divergence, nor after a failure (the weights may be half-updated): Start afresh.
+        can_continue = idle_trainer and self.last_result is not None and self.last_result.reason != "diverged"
         reason = ""
         if self.split is None:
             reason = "No training data yet: download MNIST or choose its folder."
         elif not self.controls.is_valid:
             reason = "Fix the settings marked below to start."
+        if self._close_pending:
+            reason, can_continue = "Closing…", False
         self.start_action.setEnabled(not busy and not reason)
         self.start_action.setToolTip(reason or "Train a new network with the settings below (Space).")
         self.start_reason.setText(reason)
         self.start_reason.setVisible(bool(reason))
-        self.pause_action.setEnabled(running)
-        self.stop_action.setEnabled(running)
+        self.pause_action.setEnabled(self.controllable)
+        self.stop_action.setEnabled(self.controllable)
         self.one_more_action.setEnabled(can_continue and self.split is not None)
         self.reset_action.setEnabled(idle_trainer)
         # Like Export history CSV, Save model acts on the live run, else on the run selected in the list.
@@ -905,18 +969,40 @@ class MainWindow(QMainWindow):
         return False
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        """Stop a run (keeping it), cancel a download, wait for their threads, remember the layout."""
+        """Stop a run (keeping it), cancel a download, wait for their threads, remember the layout.
+
+        A thread that does not end within CLOSE_WAIT_MS (a batch of a huge network, a download stuck
+        in a read) keeps the window open, saying so; it closes itself once the thread has ended and
+        the run is saved. (Closing with a thread still running would crash the app at exit.)
+        """
         if self.running:
             self.worker.request_stop()
-            join(self.thread_)
+            if self._close_pending or not join(self.thread_, CLOSE_WAIT_MS):
+                self._wait_to_close(event, "Stopping… the window closes when the current batch ends")
+                return
             # Deliver the worker's last queued reports now, so the stopped run is saved and listed.
             QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)
         self._finish_saving()
         if self.download_dialog is not None:
-            self.download_dialog.cancel_and_wait()
+            self.download_dialog.cancel_download()
+        if is_running(self._download_thread) and (self._close_pending
+                                                  or not join(self._download_thread, CLOSE_WAIT_MS)):
+            self._wait_to_close(event, "Cancelling the download… the window closes when it has stopped")
+            return
         self._remember()
         QApplication.instance().removeEventFilter(self)
         super().closeEvent(event)
+
+    def _wait_to_close(self, event: QCloseEvent, message: str) -> None:
+        event.ignore()
+        self._close_pending = True
+        self.status_label.setText(message)
+        self._update_actions()
+
+    def _close_when_idle(self) -> None:
+        """Close now if the close asked for earlier has nothing left to wait for."""
+        if not self.busy and not is_running(self._download_thread):
+            QTimer.singleShot(0, self.close)
 
     def _remember(self) -> None:
         s = self.settings

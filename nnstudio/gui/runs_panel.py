@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from numbers import Real
 from pathlib import Path
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
@@ -25,12 +27,17 @@ SETTINGS_COLUMN = COLUMNS.index("Settings")
 RUN_ROLE = Qt.ItemDataRole.UserRole
 
 
+def is_number(value) -> bool:
+    """A finite real number (not a bool, not a string like "97%" from a hand-edited summary)."""
+    return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def percent(value) -> str:
-    return "" if value is None else f"{100 * value:.2f}%"
+    return f"{100 * value:.2f}%" if is_number(value) else ""
 
 
 def duration(seconds) -> str:
-    if not seconds:
+    if not is_number(seconds) or not seconds:
         return ""
     minutes, seconds = divmod(round(seconds), 60)
     return f"{minutes}:{seconds:02d}" if minutes else f"{seconds} s"

@@ -14,6 +14,7 @@ after every test: none may be left running.
 
 from __future__ import annotations
 
+import atexit
 import weakref
 
 from PySide6.QtCore import Q_ARG, QMetaObject, QObject, Qt, QThread
@@ -67,3 +68,12 @@ def running_threads() -> list[QThread]:
     """The worker threads that are still running."""
     release_finished()
     return [thread for thread in list(live_threads) if thread.isRunning()]
+
+
+@atexit.register
+def _wait_at_exit() -> None:
+    """A QThread still running when Python exits aborts the process: wait for any left (a last resort;
+    the window waits for its threads before it closes)."""
+    for thread in list(live_threads):
+        if thread.isRunning():
+            thread.wait()

@@ -2,8 +2,8 @@
 
 It is the only object that crosses threads. Everything it emits is plain data the receiver
 may keep: the trainer's frozen reports, and a fresh copy of the network whenever the best
-weights so far change (made in the worker thread, between two epochs, while nothing writes
-the network). The GUI controls the run through the trainer's own thread-safe methods
+weights so far change, with the epoch's report that names them (made in the worker thread,
+between two epochs, while nothing writes the network). The GUI controls the run through the trainer's own thread-safe methods
 (``pause``, ``request_stop``, ``set_learning_rate``...), never through this object.
 """
 
@@ -27,7 +27,7 @@ class TrainingWorker(QObject):
     started = Signal()
     batch_progressed = Signal(object)  # BatchProgress, at most ~20 per second
     epoch_finished = Signal(object)  # EpochReport
-    best_network_changed = Signal(object)  # Network: a copy holding the best weights so far
+    best_network_changed = Signal(object, object)  # Network (a copy of the best weights so far), its EpochReport
     setting_changed = Signal(object)  # SettingChanged: a live change the trainer applied
     finished = Signal(object)  # TrainingResult
     failed = Signal(str)  # why the run broke, in plain words
@@ -65,7 +65,7 @@ class TrainingWorker(QObject):
         elif isinstance(event, EpochReport):
             if event.improved:
                 # The generator is suspended at its yield: the network is not being written now.
-                self.best_network_changed.emit(self.trainer.network.copy())
+                self.best_network_changed.emit(self.trainer.network.copy(), event)
             self.epoch_finished.emit(event)
         elif isinstance(event, SettingChanged):
             self.setting_changed.emit(event)

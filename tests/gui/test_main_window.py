@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import csv
+import threading
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QObject, QPoint, Qt, Slot
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QStyle, QStyleOptionSlider, QWidget
 
 import nnstudio.gui.data_dialogs as data_dialogs
 import nnstudio.gui.main_window as main_window
 from nnstudio.core.config import PRESETS
 from nnstudio.core.download import DownloadCancelled, DownloadError
+from nnstudio.core.idx import idx_header
 from nnstudio.core.model_file import load_model
 from nnstudio.core.run_folder import list_runs
 from nnstudio.core.trainer import Trainer
 from nnstudio.gui.about import about_html
-from nnstudio.gui.runs_panel import SETTINGS_COLUMN
+from nnstudio.gui.runs_panel import SETTINGS_COLUMN, duration
+from nnstudio.gui.runs_panel import percent as list_percent
 from nnstudio.gui.threads import running_threads
+from nnstudio.resources import BUNDLED_MODEL
 
 LEFT = Qt.MouseButton.LeftButton
 
@@ -164,6 +168,7 @@ def test_one_more_epoch_continues_the_finished_run(qtbot, window):
     with qtbot.waitSignal(window.run_finished, timeout=20_000) as blocker:
         qtbot.mouseClick(window.one_more_button, LEFT)
     assert blocker.args[0].epochs == 3
+    assert "Epoch 3 of 3" in window.epoch_label.text()  # the epochs this launch trains up to
     assert len(window.plots.val_acc_curve.getData()[0]) == 3
     assert [len(r.history) for r in window.runs_panel.runs()] == [3]  # the same run, updated
     assert window.run_folder == folder
@@ -236,6 +241,9 @@ def test_a_failing_run_shows_the_reason_in_a_dialog(qtbot, window, monkeypatch, 
     assert "Traceback" in caplog.text  # the log keeps the details
     box.close()
     qtbot.waitUntil(lambda: window.start_button.isEnabled())
+    assert window.status_label.text() == f"{window.run_name} failed: not enough memory for a batch of this size"
+    # The weights may be half-updated: no "+1 epoch" on them, but Reset and Start.
+    assert not window.one_more_button.isEnabled() and window.reset_button.isEnabled()
 
 
 def test_export_writes_the_history_csv_and_the_plot_png(qtbot, window, tmp_path, monkeypatch):
@@ -278,7 +286,13 @@ def test_missing_data_offers_download_or_a_folder(qtbot, make_window, tmp_path, 
     qtbot.waitUntil(lambda: window.banner.isVisible())
     assert "No MNIST" in window.banner.message.text()
     assert not window.start_button.isEnabled() and "download" in window.start_reason.text().lower()
-    assert window.sketch_panel.network is not None or "model" in window.sketch_panel.caption.text()
+    # The sketch pad works meanwhile, with the bundled model.
+    bundled = load_model(BUNDLED_MODEL)
+    accuracy = bundled.metadata.get("test_accuracy")
+    note = f", {accuracy:.1%} on the test set" if isinstance(accuracy, float) else ""
+    shape = "–".join(str(size) for size in bundled.network.sizes)
+    assert window.sketch_panel.network.sizes == bundled.network.sizes
+    assert window.sketch_panel.caption.text() == f"Model: bundled with nnstudio{note} ({shape})"
 
     # A folder without MNIST: a dialog says why, the offer stays.
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(empty))
@@ -313,6 +327,20 @@ def test_a_cancelled_download_leaves_no_thread(qtbot, make_window, tmp_path, mon
     qtbot.mouseClick(dialog.findChild(data_dialogs.QPushButton), LEFT)  # Cancel
     qtbot.waitUntil(lambda: not running_threads())
     assert window.banner.isVisible() and not message_boxes(window)
+    assert window.download_dialog is None
+
+    # Download works again after a cancel, and Esc cancels too.
+    qtbot.mouseClick(window.banner.download_button, LEFT)
+    again = window.download_dialog
+    assert again is not None and again is not dialog
+    qtbot.waitUntil(lambda: again.isVisible())
+    assert running_threads()
+    qtbot.keyClick(again, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not running_threads())
+    assert window.download_dialog is None and not message_boxes(window)
+    qtbot.mouseClick(window.banner.download_button, LEFT)
+    assert window.download_dialog is not None
+    qtbot.keyClick(window.download_dialog, Qt.Key.Key_Escape)
 
 
 def test_a_failed_download_says_why(qtbot, make_window, tmp_path, monkeypatch):
@@ -566,3 +594,190 @@ def test_time_left_reads_like_a_clock():
     from nnstudio.gui.main_window import seconds_text
 
     assert [seconds_text(s) for s in (0.0, 0.4, 1.2, 59.4, 61, 3600)] == ["<1 s", "<1 s", "1 s", "59 s", "1:01", "60:00"]
+
+
+# A Stop or Pause that lands as a run ends.
+
+class ResultWatcher(QObject):
+    """A GUI-thread object that sees the first run's result just after the window did, and acts then."""
+
+    def __init__(self, window, act) -> None:
+        super().__init__()
+        self.window, self.act = window, act
+        self.seen: list[tuple[bool, bool, str, bool]] = []
+        window.run_started.connect(self.watch)
+
+    @Slot()
+    def watch(self) -> None:
+        if not self.seen:
+            self.window.worker.finished.connect(self.on_result)  # queued, after the window's own slot
+
+    @Slot(object)
+    def on_result(self, result) -> None:
+        if self.seen:
+            return
+        w = self.window
+        self.seen.append((w.stop_action.isEnabled(), w.pause_action.isEnabled(), w.pause_action.text(),
+                          w.pause_action.isChecked()))
+        self.act(w)
+
+
+@pytest.mark.parametrize("press", ["stop", "pause"])
+def test_a_stop_or_pause_as_the_run_ends_does_not_carry_into_one_more_epoch(qtbot, window, press):
+    def act(w):
+        # Stop and Pause are off now; a press that came a moment earlier (during the test-set
+        # evaluation) has reached the trainer all the same.
+        if press == "stop":
+            w.trainer.request_stop()
+        else:
+            w.trainer.pause()
+        getattr(w, f"{press}_action").trigger()
+
+    watcher = ResultWatcher(window, act)
+    configure(qtbot, window, epochs=2, patience=0)
+    train(qtbot, window)
+    assert watcher.seen == [(False, False, "Pause", False)]
+    assert window.pause_action.text() == "Pause" and not window.pause_action.isChecked()
+    with qtbot.waitSignal(window.run_finished, timeout=20_000) as blocker:
+        qtbot.mouseClick(window.one_more_button, LEFT)
+    assert (blocker.args[0].reason, blocker.args[0].epochs) == ("max_epochs", 3)
+
+
+# Closing while a thread cannot stop at once.
+
+class StallingTrainer(Trainer):
+    """Its second epoch's first batch waits for ``release`` (a batch of a huge network, say)."""
+
+    stalled = threading.Event()
+    release = threading.Event()
+
+    def _batch_inputs(self, index):
+        if self.epoch >= 1 and not self.release.is_set():
+            self.stalled.set()
+            self.release.wait(30)
+        return super()._batch_inputs(index)
+
+
+def test_closing_during_a_long_batch_closes_once_the_batch_ends_and_keeps_the_run(
+        qtbot, window, tmp_path, monkeypatch):
+    monkeypatch.setattr(main_window, "CLOSE_WAIT_MS", 100)
+    monkeypatch.setattr(main_window, "Trainer", StallingTrainer)
+    monkeypatch.setattr(StallingTrainer, "stalled", threading.Event())
+    monkeypatch.setattr(StallingTrainer, "release", threading.Event())
+    configure(qtbot, window, epochs=5, patience=0)
+    try:
+        qtbot.mouseClick(window.start_button, LEFT)
+        qtbot.waitUntil(StallingTrainer.stalled.is_set, timeout=20_000)
+        assert not window.close()
+        assert window.isVisible() and running_threads()
+        assert window.status_label.text() == "Stopping… the window closes when the current batch ends"
+        assert not window.start_button.isEnabled() and not window.one_more_button.isEnabled()
+    finally:
+        StallingTrainer.release.set()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=20_000)
+    assert not running_threads()
+    runs, _ = list_runs(tmp_path / "runs")
+    assert len(runs) == 1 and runs[0].summary["reason"] == "stopped" and runs[0].summary["epochs"] == 1
+
+
+def test_closing_during_a_stalled_download_closes_once_it_has_stopped(qtbot, make_window, tmp_path, monkeypatch):
+    release = threading.Event()
+
+    def stalled_download(dest, *, progress, cancel):
+        progress(0, 100)
+        release.wait(30)  # stuck in a read: the cancel is not seen until it returns
+        raise DownloadCancelled("cancelled")
+
+    monkeypatch.setattr(data_dialogs, "download_mnist", stalled_download)
+    monkeypatch.setattr(main_window, "CLOSE_WAIT_MS", 100)
+    window = make_window(data_dir=tmp_path / "nowhere")
+    qtbot.waitUntil(lambda: window.banner.isVisible())
+    try:
+        qtbot.mouseClick(window.banner.download_button, LEFT)
+        assert not window.close()
+        assert window.isVisible() and running_threads()
+        assert "download" in window.status_label.text()
+    finally:
+        release.set()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
+    assert not running_threads()
+
+
+# Data folders that cannot be used.
+
+def write_idx_folder(folder, mnist, train: int, test: int) -> None:
+    """Four valid, uncompressed IDX files holding the first images of real MNIST."""
+    folder.mkdir()
+    for name, array in {"train-images-idx3-ubyte": mnist.train_images[:train],
+                        "train-labels-idx1-ubyte": mnist.train_labels[:train],
+                        "t10k-images-idx3-ubyte": mnist.test_images[:test],
+                        "t10k-labels-idx1-ubyte": mnist.test_labels[:test]}.items():
+        (folder / name).write_bytes(idx_header(array.shape) + np.ascontiguousarray(array, np.uint8).tobytes())
+
+
+def test_a_folder_too_small_to_split_says_why(qtbot, make_window, small_split, mnist, tmp_path, monkeypatch):
+    folder = tmp_path / "mini"
+    write_idx_folder(folder, mnist, 1000, 100)
+    window = make_window(split=small_split)
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(folder))
+    window.open_data_action.trigger()
+    (box,) = message_boxes(window)
+    assert box.windowTitle() == "Cannot use this folder" and "validation size" in box.text()
+    assert "loaded before is still in use" in box.text()
+    box.close()
+    assert window.split is small_split and window.start_button.isEnabled()
+    assert "still training on the data loaded before" in window.status_label.text()
+    assert QApplication.overrideCursor() is None
+
+    # The same folder at start-up (remembered, or --data-dir): the offer to download, and why.
+    second = make_window(data_dir=folder)
+    qtbot.waitUntil(lambda: second.banner.isVisible())
+    assert "validation size" in second.banner.message.text()
+    assert second.status_label.text().startswith("No training data: validation size")
+    assert not second.start_button.isEnabled() and not message_boxes(second)
+
+
+# The sketch caption names the epoch of the network it shows.
+
+def test_the_sketch_caption_names_the_epoch_of_the_network_even_when_the_window_lags(
+        qtbot, make_window, small_split, tmp_path, monkeypatch):
+    window = make_window(split=small_split.head(300, 300, 100))
+    configure(qtbot, window, epochs=4, patience=0)
+    captions = []
+    monkeypatch.setattr(window.sketch_panel, "set_network", lambda network, description="": captions.append(
+        description))
+    shown = []
+    window.epoch_shown.connect(shown.append)
+    qtbot.mouseClick(window.start_button, LEFT)
+    # The window lags behind: the whole run ends before it handles any of its reports.
+    assert window.thread_.wait(30_000)
+    # The exported history is what the window has shown, not what the trainer has done meanwhile.
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "early.csv"), ""))
+    window.export_csv_action.trigger()
+    (box,) = message_boxes(window)
+    assert box.windowTitle() == "Nothing to export"
+    box.close()
+    with qtbot.waitSignal(window.run_finished, timeout=20_000):
+        pass
+    improved = [r for r in shown if r.improved]
+    assert len(improved) >= 2
+    assert captions == [f"{window.run_name}, epoch {r.epoch}, val acc {main_window.percent(r.val_accuracy)}"
+                        for r in improved]
+
+
+# Odd values and empty exports.
+
+def test_values_that_are_not_numbers_read_as_blank():
+    assert [list_percent(v) for v in (0.975, None, "97%", float("nan"), True)] == ["97.50%", "", "", "", ""]
+    assert [duration(v) for v in (75, 12.4, None, "12", 0)] == ["1:15", "12 s", "", "", ""]
+    assert [main_window.percent(v) for v in (0.5, None, "x")] == ["50.00%", "–", ""]
+
+
+def test_export_plot_png_with_nothing_plotted_says_so(qtbot, window, tmp_path, monkeypatch):
+    target = tmp_path / "plots.png"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    window.export_png_action.trigger()
+    (box,) = message_boxes(window)
+    assert box.windowTitle() == "Nothing to export"
+    box.close()
+    assert not target.exists()
