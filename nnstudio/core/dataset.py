@@ -44,7 +44,8 @@ def split_mnist(mnist, validation_size: int = 6000) -> Split:
     """Split an :class:`~nnstudio.core.mnist.Mnist`: its last ``validation_size`` training images validate."""
     n = len(mnist.train_images)
     if not 0 < validation_size < n:
-        raise ValueError(f"validation size must be between 1 and {n - 1}, got {validation_size}")
+        raise ValueError(f"{n} training images cannot spare {validation_size} for validation: "
+                         f"the validation size must be between 1 and {n - 1}")
     rows = mnist.train_images.reshape(n, -1)
     labels = mnist.train_labels.astype(np.intp)
     cut = n - validation_size
