@@ -733,7 +733,7 @@ def test_a_folder_too_small_to_split_says_why(qtbot, make_window, small_split, m
     second = make_window(data_dir=folder)
     qtbot.waitUntil(lambda: second.banner.isVisible())
     assert "validation size" in second.banner.message.text()
-    assert second.status_label.text().startswith("No training data: validation size")
+    assert second.status_label.text().startswith("No training data: 1000 training images cannot spare 6000")
     assert not second.start_button.isEnabled() and not message_boxes(second)
 
 
