@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from nnstudio.core.config import PRESET_DESCRIPTIONS, PRESETS, SCHEDULES, TrainingConfig
 from nnstudio.core.network import ACTIVATIONS
+from nnstudio.gui.naming import named
 
 LR_MIN, LR_MAX = 1e-5, 10.0
 SLIDER_STEPS_PER_DECADE = 100
@@ -164,6 +165,7 @@ class ControlsPanel(QWidget):
         self._valid = True
         self._problems: list[str] = []
         self._loading = False
+        named(self, "controlsPanel", "Hyperparameters")
         self._build()
         self.set_config(config or PRESETS["seed"])
 
@@ -239,6 +241,18 @@ class ControlsPanel(QWidget):
         self.seed_box = QSpinBox()
         self.seed_box.setRange(0, 2**31 - 1)
         self.seed_box.setToolTip("The random seed of the initial weights and the shuffling: same seed, same run.")
+
+        for widget, name, text in (
+                (self.preset_combo, "preset", "Preset"), (self.learning_rate_box, "learningRate", "Learning rate"),
+                (self.learning_rate_slider, "learningRateSlider", "Learning rate (log scale)"),
+                (self.momentum_box, "momentum", "Momentum"), (self.nesterov_check, "nesterov", "Nesterov"),
+                (self.patience_box, "patience", "Patience"), (self.max_epochs_box, "maxEpochs", "Max epochs"),
+                (self.batch_size_box, "batchSize", "Batch size"), (self.schedule_combo, "schedule", "Schedule"),
+                (self.hidden_edit, "hiddenLayers", "Hidden layers"),
+                (self.activation_combo, "activation", "Activation"),
+                (self.weight_decay_box, "weightDecay", "L2 weight decay"),
+                (self.augment_box, "augmentation", "Augmentation"), (self.seed_box, "seed", "Seed")):
+            named(widget, name, text)
 
         self.problems_label = QLabel()
         self.problems_label.setObjectName("problems")

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSl
 
 from nnstudio.core.network import Network
 from nnstudio.core.preprocess import to_mnist
+from nnstudio.gui.naming import named
 from nnstudio.gui.prediction_view import PredictionView
 from nnstudio.gui.sketch_pad import SketchPad
 
@@ -46,14 +47,14 @@ class SketchPanel(QWidget):
     """The 28x28 input the network sees now (float32), or None when the pad is blank."""
 
     def __init__(self, network: Network | None = None, model_description: str = "",
-                 parent: QWidget | None = None, *, bundled: bool = True) -> None:
+                 parent: QWidget | None = None, *, bundled: bool = True, seed: int | None = None) -> None:
         super().__init__(parent)
         self.network: Network | None = None
         self.last_prediction: tuple[int, float] | None = None
         self._test_images: np.ndarray | None = None
         self._test_labels: np.ndarray | None = None
         self._sample_label: int | None = None
-        self._rng = np.random.default_rng()
+        self._rng = np.random.default_rng(seed)  # which test digits "Sample" shows (tests give a seed)
 
         self.pad = SketchPad()
         self.prediction_view = PredictionView()
@@ -72,6 +73,12 @@ class SketchPanel(QWidget):
         # Two lines always: a new model's longer name must not push the column around mid-run.
         self.caption.setMinimumHeight(2 * self.caption.fontMetrics().lineSpacing())
         self.caption.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        named(self.pad, "sketchPad", "Sketch pad", "Draw a digit with the mouse; Esc clears, Ctrl+Z undoes")
+        named(self.undo_button, "undoButton", "Undo")
+        named(self.clear_button, "clearButton", "Clear")
+        named(self.sample_button, "sampleButton", "Sample from test set")
+        named(self.brush_slider, "penWidth", "Pen width")
+        named(self.caption, "modelCaption", "Model in use")
         self.pad.set_brush_fraction(BRUSH_DEFAULT / 1000)
         policy = self.pad.sizePolicy()
         policy.setVerticalPolicy(QSizePolicy.Policy.Preferred)  # the probability bars take the spare height
@@ -194,6 +201,15 @@ class SketchPanel(QWidget):
         self.predicted.emit(digit, confidence)
 
     # -- internals ---------------------------------------------------------------------------
+
+    @property
+    def throttle_ms(self) -> int:
+        """While the pen moves, predict at most this often."""
+        return self._timer.interval()
+
+    @throttle_ms.setter
+    def throttle_ms(self, ms: int) -> None:
+        self._timer.setInterval(int(ms))
 
     @Slot()
     def _schedule_prediction(self) -> None:

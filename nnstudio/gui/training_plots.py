@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QGraphicsItem, QHBoxLa
                                QSlider, QToolButton, QVBoxLayout, QWidget)
 
 from nnstudio.core.reports import BatchProgress, EpochReport, SettingChanged, TrainingResult
+from nnstudio.gui.naming import named
 
 
 
@@ -66,6 +67,11 @@ class GrowingArray:
 
     def __len__(self) -> int:
         return self._size
+
+    @property
+    def capacity(self) -> int:
+        """How many values fit before the next reallocation."""
+        return len(self._data)
 
     @property
     def values(self) -> np.ndarray:
@@ -391,6 +397,14 @@ class TrainingPlots(QWidget):
         self.fit_button.setToolTip("Show the whole run and follow it again")
         self.fit_button.clicked.connect(self.fit_view)
 
+        for widget, name, text in ((self.title_label, "plotTitle", "Run"), (self.result_label, "runResult", "Result"),
+                                   (self.readout_label, "plotReadout", "Figures under the mouse"),
+                                   (self.log_loss_box, "logLoss", "Log-scale loss"),
+                                   (self.smoothing_slider, "smoothingSlider", "Batch-loss smoothing"),
+                                   (self.smoothing_box, "smoothing", "Batch-loss smoothing"),
+                                   (self.fit_button, "fitButton", "Fit plots"),
+                                   (self.graphics, "plotsView", "Accuracy, loss and batch loss plots")):
+            named(widget, name, text)
         header = QHBoxLayout()
         header.addWidget(self.title_label, 1)
         header.addWidget(self.result_label)

@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QGridLayout, QGroupBox, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 from nnstudio.gui.controls import ControlsPanel
+from nnstudio.gui.naming import named
 
 # Each tip is tried by a test in tests/gui/test_main_window.py (test_try_this_*): keep them true.
 TRY_THIS = (
@@ -41,8 +42,7 @@ class TrainingForm(QWidget):
         self.stop_button = action_button(actions.stop, "stopButton")
         self.one_more_button = action_button(actions.one_more, "oneMoreButton")
         self.reset_button = action_button(actions.reset, "resetButton")
-        self.start_reason = QLabel()
-        self.start_reason.setObjectName("startReason")
+        self.start_reason = named(QLabel(), "startReason", "Why Start is off")
         self.start_reason.setWordWrap(True)
         self.start_reason.setStyleSheet("color: #8a5a00;")
         run_box = QGroupBox("Run")
@@ -54,8 +54,7 @@ class TrainingForm(QWidget):
         grid.addWidget(self.reset_button, 2, 1)
         grid.addWidget(self.start_reason, 3, 0, 1, 2)
 
-        tips = QLabel(TRY_THIS)
-        tips.setObjectName("tryThis")
+        tips = named(QLabel(TRY_THIS), "tryThis", "Try this")
         tips.setWordWrap(True)
         tips.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # wraps to the form's width
         tips_box = QGroupBox("Try this")
