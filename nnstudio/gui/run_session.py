@@ -361,8 +361,8 @@ class RunSession(QObject):
         """
         from nnstudio.gui.history_png import draw_history, save_png
 
-        if not result.epochs:
-            return
+        if not result.epochs and result.reason != "diverged":
+            return  # stopped before its first epoch ended: nothing to keep (a divergence is kept, to learn from)
         trainer, name = self.trainer, self.run_name
         try:
             if self.run_folder is None:
@@ -370,10 +370,11 @@ class RunSession(QObject):
             folder = self.run_folder
             save_run(folder, trainer, name=name)
             yield
-            image = draw_history(trainer.history, title=name)
-            yield
-            save_png(image, folder / PLOT)
-            yield
+            if trainer.history:
+                image = draw_history(trainer.history, title=name)
+                yield
+                save_png(image, folder / PLOT)
+                yield
             run = load_run(folder)
         except (OSError, ModelFileError) as exc:
             log.exception("could not save the run")

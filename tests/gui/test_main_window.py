@@ -578,6 +578,15 @@ def test_try_this_a_learning_rate_of_3_diverges_and_says_so_in_a_short_title(qtb
     title = window.train.plots.title_label
     assert title.text().endswith(" — diverged at epoch 1") and title.toolTip() == result.message
     assert result.message in window.status.status_label.text()
+    # The batch losses up to the blow-up are drawn, and the run is kept, marked diverged.
+    x, losses, _ = window.train.plots.batch_trace()
+    blow_up = int(result.message.split("batch ")[1].split(":")[0])
+    assert 1 <= len(losses) <= blow_up and x[-1] < 1 and losses[-1] > losses[0]
+    (run,) = window.train.runs_panel.runs()
+    assert run.summary["reason"] == "diverged" and run.history == ()
+    row = window.train.runs_panel.item_of(run.folder)
+    assert "diverged" in [row.text(c) for c in range(row.columnCount())]
+    assert not window.train.one_more_button.isEnabled()
 
 
 def test_try_this_patience_1_stops_at_the_first_epoch_that_does_not_improve(qtbot, window):
