@@ -48,6 +48,7 @@ class Launch:
     config: TrainingConfig
     first_epoch: int  # epochs done before this launch (0 for a fresh run)
     last_epoch: int  # the epoch this launch trains up to ("Epoch 3 of 3" after "+1 epoch")
+    restored_epoch: int = 0  # a continuation from the best epoch's weights, restored after a later epoch
 
     @property
     def continued(self) -> bool:
@@ -207,7 +208,9 @@ class RunSession(QObject):
         trainer = self.trainer
         trainer.reset_controls()
         self._failed = False
-        self.launch = Launch(self.run_name, trainer.config, trainer.epoch, trainer.epoch + epochs)
+        result = None if fresh else self.last_result
+        restored = result.best_epoch if result and 0 < result.best_epoch < trainer.epoch else 0
+        self.launch = Launch(self.run_name, trainer.config, trainer.epoch, trainer.epoch + epochs, restored)
         worker = Worker(lambda: training_job(trainer, None if fresh else epochs), name="training")
         worker.yielded.connect(self._on_yielded)
         worker.errored.connect(self._on_errored)

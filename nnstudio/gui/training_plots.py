@@ -117,12 +117,18 @@ class _Columns:
     train_loss: GrowingArray = field(default_factory=lambda: GrowingArray(128))
     val_loss: GrowingArray = field(default_factory=lambda: GrowingArray(128))
 
-    def append(self, report: EpochReport) -> None:
-        self.epoch.extend([report.epoch])
+    def append(self, report: EpochReport, at: float | None = None) -> None:
+        """``report``'s figures, at its epoch (or at ``at``)."""
+        self.epoch.extend([report.epoch if at is None else at])
         self.train_accuracy.extend([100.0 * report.train_accuracy])
         self.val_accuracy.extend([100.0 * report.val_accuracy])
         self.train_loss.extend([report.train_loss])
         self.val_loss.extend([report.val_loss])
+
+    def append_break(self) -> None:
+        """A gap: the curves (drawn with connect="finite") do not join the points either side."""
+        for column in (self.epoch, self.train_accuracy, self.val_accuracy, self.train_loss, self.val_loss):
+            column.extend([np.nan])
 
     def clear(self) -> None:
         for column in (self.epoch, self.train_accuracy, self.val_accuracy, self.train_loss, self.val_loss):
@@ -256,6 +262,7 @@ class TrainingPlots(QWidget):
         self._batch_ema = GrowingArray(8192)
         self._overlays: dict[str, Overlay] = {}
         self._change_lines: list[tuple[pg.PlotItem, pg.InfiniteLine]] = []
+        self.restored_at: list[int] = []  # where a continuation restored the best weights (marked)
         self._legend_groups: dict[int, list[pg.GraphicsObject]] = {}
         self._following = True
         self._accuracy_placeholder = False  # the accuracy plot shows 0-100 % while it has nothing to show
@@ -307,7 +314,7 @@ class TrainingPlots(QWidget):
         self.loss_plot.addItem(self.patience_region, ignoreBounds=True)
 
         def epoch_curve(plot: pg.PlotItem, color: str, name: str | None) -> pg.PlotDataItem:
-            return plot.plot([], [], pen=pg.mkPen(color, width=2), symbol="o", symbolSize=5,
+            return plot.plot([], [], pen=pg.mkPen(color, width=2), symbol="o", symbolSize=5, connect="finite",
                              symbolPen=pg.mkPen(color), symbolBrush=pg.mkBrush(color), name=name)
 
         self.train_acc_curve = epoch_curve(self.accuracy_plot, TRAIN_COLOR, "train")
@@ -444,6 +451,7 @@ class TrainingPlots(QWidget):
         for plot, line in self._change_lines:
             plot.removeItem(line)
         self._change_lines.clear()
+        self.restored_at.clear()
         self.result_label.setText("")
         self._show_title()
         self.fit_view()
@@ -456,13 +464,8 @@ class TrainingPlots(QWidget):
     def add_epoch(self, report: EpochReport) -> None:
         """Add one epoch's point to each per-epoch curve; move the best-epoch marker and patience window."""
         self._history.append(report)
-        c = self._columns
-        c.append(report)
-        x = c.epoch.values
-        self.train_acc_curve.setData(x, c.train_accuracy.values)
-        self.val_acc_curve.setData(x, c.val_accuracy.values)
-        self.train_loss_curve.setData(x, c.train_loss.values)
-        self.val_loss_curve.setData(x, c.val_loss.values)
+        self._columns.append(report)
+        self._show_epochs()
         self._show_best(report)
         if report.patience_left is not None:
             self._patience = report.patience_left + report.epoch - report.best_epoch
@@ -470,6 +473,31 @@ class TrainingPlots(QWidget):
                                    else report.epoch + report.patience_left)
         self._show_title()
         self._follow()
+
+    def mark_restored(self, at: int, best: EpochReport) -> None:
+        """A continuation ("+1 epoch") starts from the weights of ``best``'s epoch, restored after epoch
+        ``at`` (an early stop): mark it on every plot, and draw the continuation from the restored
+        figures (placed at ``at``), not from epoch ``at``'s, so the curves do not seem to jump."""
+        self._columns.append_break()
+        self._columns.append(best, at=at)
+        self._show_epochs()
+        text = f"restored epoch {best.epoch}"
+        pen = pg.mkPen(BEST_COLOR, width=1, style=Qt.DotLine)
+        for plot in self.plots:
+            line = pg.InfiniteLine(at, angle=90, pen=pen, label=text if plot is self.accuracy_plot else None,
+                                   labelOpts={"position": 0.1, "color": BEST_COLOR, "anchors": [(1, 1), (1, 1)]})
+            line.setToolTip(f"From here on the run goes on from the weights of epoch {best.epoch}, its best")
+            plot.addItem(line, ignoreBounds=True)
+            self._change_lines.append((plot, line))
+        self.restored_at.append(at)
+
+    def _show_epochs(self) -> None:
+        c = self._columns
+        x = c.epoch.values
+        self.train_acc_curve.setData(x, c.train_accuracy.values)
+        self.val_acc_curve.setData(x, c.val_accuracy.values)
+        self.train_loss_curve.setData(x, c.train_loss.values)
+        self.val_loss_curve.setData(x, c.val_loss.values)
 
     def _show_best(self, report: EpochReport) -> None:
         if report.best_epoch < 1:
@@ -571,7 +599,8 @@ class TrainingPlots(QWidget):
 
     def change_positions(self) -> list[float]:
         """Where the setting changes of the live run are marked (one per change)."""
-        return [line.value() for plot, line in self._change_lines if plot is self.accuracy_plot]
+        return [line.value() for plot, line in self._change_lines if plot is self.accuracy_plot
+                and line.value() not in self.restored_at]
 
     def show_result(self, result: TrainingResult) -> None:
         """Show how the run ended: test accuracy, best epoch and the end reason."""

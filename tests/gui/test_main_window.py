@@ -74,6 +74,7 @@ def test_start_plots_one_point_per_epoch_and_saves_the_run(qtbot, window, tmp_pa
     assert list(x) == [1, 2, 3]
     assert list(y) == pytest.approx([100 * r.val_accuracy for r in shown])
     assert result.reason == "max_epochs" and result.test_accuracy > 0.7
+    assert result.message == "reached the maximum of 3 epochs"  # not "trained 3 more epochs"
     assert "Epoch 3 of 3" in window.status.epoch_label.text()
     assert window.train.start_button.isEnabled() and not window.train.stop_button.isEnabled()
     # The run is saved in the runs folder and listed.
@@ -170,7 +171,29 @@ def test_one_more_epoch_continues_the_finished_run(qtbot, window):
 
     qtbot.mouseClick(window.train.reset_button, LEFT)
     assert window.session.trainer is None and not window.train.one_more_button.isEnabled()
+    assert window.status.epoch_label.text() == "" and window.status.progress_bar.format() == "idle"
     assert window.train.plots.val_acc_curve.getData()[0] is None or len(window.train.plots.val_acc_curve.getData()[0]) == 0
+
+
+def test_one_more_epoch_after_an_early_stop_goes_on_from_the_restored_best_epoch_and_marks_it(
+        qtbot, make_window, small_split):
+    window = make_window(split=small_split.head(600, 300, 100))
+    configure(qtbot, window, epochs=60, patience=1, rate=1)
+    first = train(qtbot, window)
+    assert first.reason == "early_stopping" and first.best_epoch < first.epochs
+    best = window.session.history[first.best_epoch - 1]
+    with run_ends(qtbot, window) as end:
+        qtbot.mouseClick(window.train.one_more_button, LEFT)
+    assert end.args[0].epochs == first.epochs + 1
+    plots = window.train.plots
+    assert plots.restored_at == [first.epochs]
+    x, y = plots.val_acc_curve.getData()
+    # The curve breaks after the early stop and goes on from the restored epoch's figures.
+    assert np.isnan(x[-3]) and list(x[-2:]) == [first.epochs, first.epochs + 1]
+    assert y[-2] == pytest.approx(100 * best.val_accuracy)
+    line = [item for item in plots.accuracy_plot.items if getattr(item, "label", None) is not None
+            and item.label.toPlainText() == f"restored epoch {first.best_epoch}"]
+    assert len(line) == 1 and line[0].value() == first.epochs
 
 
 def test_invalid_hidden_layers_disable_start_until_fixed(qtbot, window):

@@ -29,6 +29,8 @@ class PlotsPanel(TrainingPlots):
     def _on_started(self, launch) -> None:
         if not launch.continued:
             self.start_run(self.session.title(), launch.config.max_epochs, launch.config.patience)
+        elif launch.restored_epoch:
+            self.mark_restored(launch.first_epoch, self.session.history[launch.restored_epoch - 1])
 
     @Slot(object)
     def _on_setting_changed(self, change: SettingChanged) -> None:
