@@ -8,7 +8,8 @@ import threading
 import numpy as np
 import pytest
 from PySide6.QtCore import QObject, QPoint, Qt, QTimer, Slot
-from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QStyle, QStyleOptionSlider, QWidget
+from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QFileDialog, QMessageBox, QStyle, QStyleOptionSlider,
+                               QWidget)
 
 import nnstudio.gui.data_dialogs as data_dialogs
 from nnstudio.core.config import PRESETS
@@ -743,9 +744,31 @@ def write_idx_folder(folder, mnist, train: int, test: int) -> None:
         (folder / name).write_bytes(idx_header(array.shape) + np.ascontiguousarray(array, np.uint8).tobytes())
 
 
+def test_a_small_idx_folder_trains_with_a_smaller_validation_set_and_says_so(qtbot, make_window, mnist, tmp_path):
+    folder = tmp_path / "small"
+    write_idx_folder(folder, mnist, 3000, 200)
+    window = make_window(data_dir=folder)
+    qtbot.waitUntil(lambda: window.workspace.split is not None)
+    assert not window.banner.isVisible() and window.train.start_button.isEnabled()
+    split = window.workspace.split
+    assert (len(split.x_train), len(split.x_val)) == (2700, 300)  # 10% validate, not the default 6,000
+    status = window.status.status_label.text()
+    assert "3,000 training images cannot spare 6,000 for validation: validating on the last 300" in status
+    # The form's validation size re-splits the data at once.
+    box = window.findChild(QAbstractSpinBox, "validationSize")
+    retype(qtbot, box, "500")
+    split = window.workspace.split
+    assert (len(split.x_train), len(split.x_val)) == (2500, 500)
+    assert "2,500 training, 500 validation and 200 test images" in window.status.status_label.text()
+    configure(qtbot, window, epochs=1)
+    train(qtbot, window)
+    (run,) = window.train.runs_panel.runs()
+    assert run.config.validation_size == 500
+
+
 def test_a_folder_too_small_to_split_says_why(qtbot, make_window, small_split, mnist, tmp_path, monkeypatch):
     folder = tmp_path / "mini"
-    write_idx_folder(folder, mnist, 1000, 100)
+    write_idx_folder(folder, mnist, 1, 100)
     window = make_window(split=small_split)
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(folder))
     window.open_data_action.trigger()
@@ -761,7 +784,7 @@ def test_a_folder_too_small_to_split_says_why(qtbot, make_window, small_split, m
     second = make_window(data_dir=folder)
     qtbot.waitUntil(lambda: second.banner.isVisible())
     assert "validation size" in second.banner.message.text()
-    assert second.status.status_label.text().startswith("No training data: 1000 training images cannot spare 6000")
+    assert second.status.status_label.text().startswith("No training data: 1 training images cannot spare 1")
     assert not second.train.start_button.isEnabled() and not message_boxes(second)
 
 
