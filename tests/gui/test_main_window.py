@@ -90,16 +90,45 @@ def test_start_plots_one_point_per_epoch_and_saves_the_run(qtbot, window, tmp_pa
 
 
 def test_progress_bar_and_status_show_the_epoch(qtbot, window):
-    configure(qtbot, window, epochs=2, batch=8)
+    configure(qtbot, window, epochs=50, batch=8)
     with qtbot.waitSignal(window.session.progressed, timeout=10_000):
         qtbot.mouseClick(window.train.start_button, LEFT)
-    assert 0 < window.status.progress_bar.value() <= 1000
-    assert "epoch 1:" in window.status.progress_bar.format() and "left" in window.status.progress_bar.format()
-    with qtbot.waitSignal(window.session.epoch_finished, timeout=10_000):
+    bar = window.status.progress_bar
+    assert 0 < bar.value() <= 1000
+    assert bar.format().startswith("epoch 1 of 50: ") and bar.format().endswith(" left")
+    with qtbot.waitSignal(window.session.epoch_finished, timeout=20_000):
         pass
     assert "best" in window.status.epoch_label.text() and "patience" in window.status.epoch_label.text()
+    assert " · lr " not in window.status.epoch_label.text(), "a constant rate is in the title already"
     with run_ends(qtbot, window, 20_000):
         qtbot.mouseClick(window.train.stop_button, LEFT)
+    # Stopped partway: the bar says so and stays where the run stopped, not "done" at 100%.
+    stopped = window.session.last_result
+    assert bar.format() == f"stopped at epoch {stopped.epochs + 1}" and bar.value() < 1000
+
+
+def test_the_time_left_is_the_runs_not_the_epochs():
+    from nnstudio.core.reports import BatchProgress
+    from nnstudio.gui.panels.status import run_time_left
+
+    halfway = BatchProgress(epoch=2, batch=50, batches=100, first_batch=0, losses=np.zeros(50), seconds=3.0)
+    # 3 s more for this epoch, then 8 epochs at the 5 s the finished epoch took.
+    assert run_time_left(halfway, 10, [5.0]) == pytest.approx(3.0 + 8 * 5.0)
+    assert run_time_left(halfway, 2, [5.0]) == pytest.approx(3.0)
+    first = BatchProgress(epoch=1, batch=25, batches=100, first_batch=0, losses=np.zeros(25), seconds=1.0)
+    assert run_time_left(first, 3, []) == pytest.approx(3.0 + 2 * 4.0)  # before any epoch: this one's pace
+
+
+def test_a_scheduled_learning_rate_is_shown_as_it_changes(qtbot, make_window, small_split):
+    window = make_window(split=small_split.head(500, 200, 100))
+    window.controls.schedule_combo.setCurrentText("cosine")
+    configure(qtbot, window, epochs=3, patience=0)
+    shown = []
+    window.session.epoch_finished.connect(lambda report: shown.append(window.status.epoch_label.text()))
+    result = train(qtbot, window)
+    rates = [report.learning_rate for report in result.history]
+    assert rates[0] > rates[1] > rates[2]
+    assert [text.split(" · lr ")[1] for text in shown] == [f"{rate:.3g}" for rate in rates]
 
 
 def test_pause_resume_and_stop_buttons_act_within_one_batch(qtbot, window, counting):
@@ -530,7 +559,8 @@ def test_after_choosing_the_data_folder_space_starts_a_run(qtbot, make_window, t
 def test_a_new_run_clears_the_last_runs_status_at_once(qtbot, window):
     configure(qtbot, window, epochs=2, patience=0)
     train(qtbot, window)
-    assert window.status.progress_bar.format() == "done" and "Epoch 2 of 2" in window.status.epoch_label.text()
+    assert window.status.progress_bar.format() == "done" and window.status.progress_bar.value() == 1000
+    assert "Epoch 2 of 2" in window.status.epoch_label.text()
     qtbot.mouseClick(window.train.start_button, LEFT)
     # The new run's first report needs the event loop to turn: nothing has come yet.
     assert window.status.progress_bar.value() == 0 and window.status.progress_bar.format() == "starting…"
