@@ -198,6 +198,12 @@ class TrainingPlots(BatchPlotMixin, PlotViewMixin, OverlaysMixin, QWidget):
         self.smoothing_box.valueChanged.connect(self.set_smoothing)
         self.set_smoothing(self._alpha)
 
+        self.overlay_train = False
+        self.overlay_train_box = QCheckBox("train curves of compared runs")
+        self.overlay_train_box.setToolTip("Draw the ticked runs' train curves too (dotted), not only their "
+                                          "validation curves (dashed); a star marks each run's best epoch")
+        self.overlay_train_box.toggled.connect(self.set_overlay_train)
+
         self.fit_button = QToolButton()
         self.fit_button.setText("fit")
         self.fit_button.setToolTip("Show the whole run and follow it again")
@@ -209,6 +215,7 @@ class TrainingPlots(BatchPlotMixin, PlotViewMixin, OverlaysMixin, QWidget):
                                    (self.smoothing_slider, "smoothingSlider", "Batch-loss smoothing"),
                                    (self.smoothing_box, "smoothing", "Batch-loss smoothing"),
                                    (self.fit_button, "fitButton", "Fit plots"),
+                                   (self.overlay_train_box, "overlayTrain", "Train curves of compared runs"),
                                    (self.graphics, "plotsView", "Accuracy, loss and batch loss plots")):
             named(widget, name, text)
         header = QHBoxLayout()
@@ -220,6 +227,8 @@ class TrainingPlots(BatchPlotMixin, PlotViewMixin, OverlaysMixin, QWidget):
         toolbar.addWidget(QLabel("batch-loss smoothing"))
         toolbar.addWidget(self.smoothing_slider)
         toolbar.addWidget(self.smoothing_box)
+        toolbar.addSpacing(12)
+        toolbar.addWidget(self.overlay_train_box)
         toolbar.addSpacing(12)
         toolbar.addWidget(self.fit_button)
         toolbar.addStretch(1)
