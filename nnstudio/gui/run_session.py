@@ -28,7 +28,7 @@ from nnstudio.core.reports import BatchProgress, EpochReport, SettingChanged, Tr
 from nnstudio.core.run_folder import PLOT, load_run, new_run_folder, save_run
 from nnstudio.core.trainer import Trainer
 from nnstudio.gui.training_job import BestNetwork, Launch, training_job
-from nnstudio.gui.worker import Worker, is_running, join
+from nnstudio.gui.worker import Worker, join
 
 log = logging.getLogger(__name__)
 
@@ -240,9 +240,6 @@ class RunSession(QObject):
             for name, value in edits.items():
                 self._setter(name)(value)
 
-    def live_edits_pending(self) -> bool:
-        return bool(self._live_edits)
-
     # -- the worker's reports (GUI thread) ---------------------------------------------------
 
     @Slot(object)
@@ -365,6 +362,3 @@ class RunSession(QObject):
         while self._saving is not None:
             self._save_next_step()
         return True
-
-    def thread_running(self) -> bool:
-        return is_running(self.thread)

@@ -14,9 +14,10 @@ class RunEnd:
 
 
 @contextmanager
-def run_ends(qtbot, window, timeout: int = 30_000):
+def run_ends(qtbot, window, timeout: int = 60_000):
     """Wait until the run started, continued or stopped in the block has wholly ended: its result shown,
-    its folder saved and listed, the session idle again."""
+    its folder saved and listed, the session idle again. (The timeout only bounds a hang: a busy machine
+    may take long, and a passing test never waits for it.)"""
     end = RunEnd()
     with qtbot.waitSignal(window.session.phase_changed, timeout=timeout,
                           check_params_cb=lambda phase: phase == "idle"):

@@ -26,7 +26,7 @@ def test_a_session_runs_saves_and_lists_a_run_without_any_window(qtbot, small_sp
     session.epoch_finished.connect(epochs.append)
     session.best_network_changed.connect(lambda network, report: models.append(report.epoch))
     session.saved.connect(saved.append)
-    with qtbot.waitSignal(session.phase_changed, timeout=30_000, check_params_cb=lambda phase: phase == "idle"):
+    with qtbot.waitSignal(session.phase_changed, timeout=60_000, check_params_cb=lambda phase: phase == "idle"):
         assert session.start(TrainingConfig(max_epochs=2, patience=0), small_split.head(500, 200, 200), "seed")
     assert phases == ["running", "ending", "saving", "idle"]
     assert [r.epoch for r in epochs] == [1, 2] and session.history == epochs

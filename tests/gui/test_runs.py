@@ -25,7 +25,7 @@ def retype(qtbot, box, text):
 def train(qtbot, window, rate: str, epochs: int = 2):
     retype(qtbot, window.controls.learning_rate_box, rate)
     retype(qtbot, window.controls.max_epochs_box, str(epochs))
-    with run_ends(qtbot, window, 30_000):
+    with run_ends(qtbot, window, 60_000):
         qtbot.mouseClick(window.train.start_button, LEFT)
 
 

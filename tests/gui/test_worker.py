@@ -77,7 +77,7 @@ def training_worker(trainer, epochs):
     return Worker(lambda: training_job(trainer, epochs), name="training")
 
 
-def run_worker(qtbot, trainer, epochs, timeout=20_000):
+def run_worker(qtbot, trainer, epochs, timeout=60_000):
     worker = training_worker(trainer, epochs)
     recorder = Recorder(worker)
     with qtbot.waitSignal(recorder.ended, timeout=timeout):
@@ -101,7 +101,7 @@ def test_any_generator_job_reports_its_values_its_return_value_and_its_failure(q
                           (broken, [("started", None), ("value", 1), ("failed", "a bad input"), ("done", None)])):
         worker = Worker(job, name=job.__name__)
         recorder = Recorder(worker)
-        with qtbot.waitSignal(recorder.ended, timeout=10_000):
+        with qtbot.waitSignal(recorder.ended, timeout=60_000):
             thread = worker.start()
         assert thread.wait(5000)
         assert recorder.events == expected
@@ -171,7 +171,7 @@ def test_pause_resume_and_stop_act_within_one_batch(qtbot, small_split):
     trainer.resume()
     qtbot.waitUntil(lambda: trainer.batches_started > paused_at + 20)
 
-    with qtbot.waitSignal(recorder.ended, timeout=10_000):
+    with qtbot.waitSignal(recorder.ended, timeout=60_000):
         trainer.request_stop()
         at_stop = trainer.batches_started
     assert trainer.batches_started - at_stop <= 1
@@ -190,7 +190,7 @@ def test_stop_wakes_a_paused_run(qtbot, small_split):
     qtbot.waitUntil(lambda: trainer.batches_started > 10)
     trainer.pause()
     qtbot.wait(50)  # (a stop must wake the run however long it has been paused)
-    with qtbot.waitSignal(recorder.ended, timeout=10_000):
+    with qtbot.waitSignal(recorder.ended, timeout=60_000):
         trainer.request_stop()
     assert recorder.of("finished")[0].reason == "stopped"
 
@@ -204,7 +204,7 @@ def test_a_live_learning_rate_change_applies_from_the_next_batch(qtbot, small_sp
     trainer.set_learning_rate(0.05)
     at_change = trainer.batches_started
     qtbot.waitUntil(lambda: bool(recorder.of("setting")))
-    with qtbot.waitSignal(recorder.ended, timeout=10_000):
+    with qtbot.waitSignal(recorder.ended, timeout=60_000):
         trainer.request_stop()
     (change,) = recorder.of("setting")
     assert (change.name, change.old, change.new) == ("learning_rate", 0.01, 0.05)
