@@ -28,13 +28,12 @@ OVERRIDES = {
 
 
 def hidden_sizes(text: str) -> tuple[int, ...]:
-    """Parse ``"128,64"`` into ``(128, 64)``."""
-    try:
-        sizes = tuple(int(part) for part in text.replace(" ", "").split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of layer sizes, e.g. 128,64") from None
-    if not sizes or any(s < 1 for s in sizes):
-        raise argparse.ArgumentTypeError(f"{text!r}: layer sizes must be positive, e.g. 128,64")
+    """Parse ``"128,64"`` into ``(128, 64)`` with the app's own parser (core/limits.py)."""
+    from nnstudio.core.limits import parse_hidden
+
+    sizes, reason = parse_hidden(text)
+    if sizes is None:
+        raise argparse.ArgumentTypeError(f"{text!r}: {reason}")
     return sizes
 
 

@@ -56,7 +56,7 @@ def parse_hidden(text: str) -> tuple[tuple[int, ...] | None, str]:
     if any(not p for p in parts):
         return None, "hidden layers: a size is missing between commas"
     if any(not p.isdigit() for p in parts):
-        return None, "hidden layers: sizes must be whole numbers separated by commas"
+        return None, "hidden layers: not a comma-separated list of whole numbers, e.g. 128,64"
     sizes = tuple(int(p) for p in parts)
     lowest, highest = LIMITS["hidden"]
     if any(not lowest <= s <= highest for s in sizes):
