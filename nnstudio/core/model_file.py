@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -79,8 +80,9 @@ def load_model(path: str | Path) -> SavedModel:
 
 MAX_PARAMETERS = 50_000_000  # 200 MB of float32: far beyond any MLP this app trains
 MAX_METADATA_CHARS = 20_000_000
-_READ_ERRORS = (OSError, ValueError, EOFError, NotImplementedError, RecursionError, MemoryError,
-                zipfile.BadZipFile, zlib.error)
+# RuntimeError: zipfile's answer to an entry flagged as encrypted ("password required").
+_READ_ERRORS = (OSError, ValueError, EOFError, NotImplementedError, RecursionError, MemoryError, OverflowError,
+                RuntimeError, zipfile.BadZipFile, zlib.error)
 
 
 class _Archive:
@@ -89,6 +91,8 @@ class _Archive:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
+            if not stat.S_ISREG(path.stat().st_mode):  # a folder, or a named pipe that would block
+                raise ModelFileError(f"{path}: not a regular file")
             with open(path, "rb") as f:
                 magic = f.read(4)
         except FileNotFoundError:
@@ -101,6 +105,10 @@ class _Archive:
             self.zip = zipfile.ZipFile(path)
         except _READ_ERRORS as exc:
             raise ModelFileError(f"{path.name}: not an nnstudio model file ({exc})") from None
+        if any(info.flag_bits & 0x1 for info in self.zip.infolist()):
+            self.zip.close()
+            raise ModelFileError(f"{path.name}: its entries are encrypted (password-protected), "
+                                 "which an nnstudio model never is")
         self.names = [n.removesuffix(".npy") for n in self.zip.namelist()]
 
     def __enter__(self) -> "_Archive":
@@ -149,7 +157,7 @@ def _metadata(path: Path, archive: _Archive) -> dict:
         raise ModelFileError(f"{path.name}: not an nnstudio model file (no metadata)")
     try:
         meta = json.loads(str(archive.array("metadata")[()]))
-    except (ValueError, RecursionError) as exc:
+    except (ValueError, RecursionError, OverflowError) as exc:
         raise ModelFileError(f"{path.name}: unreadable metadata ({exc})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelFileError(f"{path.name}: not an nnstudio model file (format is not {FORMAT!r})")
