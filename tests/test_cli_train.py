@@ -36,6 +36,12 @@ def test_a_short_run_writes_model_history_and_plot(tmp_path, mnist_dir, capsys):
     (["--patience", "-1"], "patience must be 0"),
     (["--preset", "turbo"], "invalid choice"),
     (["--bogus"], "unrecognized arguments"),
+    (["--min-delta", "nan"], "min delta must be a finite number"),
+    (["--min-delta", "inf"], "min delta must be a finite number"),
+    (["--lr", "nan"], "learning rate must be a finite number"),
+    (["--momentum=-inf"], "momentum must be a finite number"),
+    (["--weight-decay", "nan"], "weight decay must be a finite number"),
+    (["--hidden", "8192,8192"], "more than the limit of 50,000,000"),
 ])
 def test_bad_flags_exit_2_with_a_message(flags, message, capsys):
     with pytest.raises(SystemExit) as exit_:

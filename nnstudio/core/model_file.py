@@ -13,6 +13,7 @@ import numpy as np
 
 from nnstudio import __version__
 from nnstudio.core.atomic_file import atomic_write
+from nnstudio.core.capacity import MAX_PARAMETERS, parameter_count
 from nnstudio.core.network import ACTIVATIONS, Network
 
 FORMAT = "nnstudio-model"
@@ -78,7 +79,6 @@ def load_model(path: str | Path) -> SavedModel:
     return SavedModel(network, meta)
 
 
-MAX_PARAMETERS = 50_000_000  # 200 MB of float32: far beyond any MLP this app trains
 MAX_METADATA_CHARS = 20_000_000
 # RuntimeError: zipfile's answer to an entry flagged as encrypted ("password required").
 _READ_ERRORS = (OSError, ValueError, EOFError, NotImplementedError, RecursionError, MemoryError, OverflowError,
@@ -167,7 +167,7 @@ def _metadata(path: Path, archive: _Archive) -> dict:
     if (not isinstance(sizes, list) or len(sizes) < 2
             or not all(isinstance(s, int) and not isinstance(s, bool) and 0 < s <= 100_000 for s in sizes)):
         raise ModelFileError(f"{path.name}: layer sizes {sizes!r} are not a list of positive integers")
-    if sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])) > MAX_PARAMETERS:
+    if parameter_count(sizes) > MAX_PARAMETERS:
         raise ModelFileError(f"{path.name}: layer sizes {sizes} make more than {MAX_PARAMETERS:,} parameters")
     if meta.get("activation") not in ACTIVATIONS:
         raise ModelFileError(f"{path.name}: unknown activation {meta.get('activation')!r}")
