@@ -141,3 +141,95 @@ def test_a_validation_set_larger_than_the_data_is_a_usage_error(tmp_path, mnist_
     assert exit_.value.code == 2
     assert "validation size must be between 1 and 59999" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+# --- issue 8 ----------------------------------------------------------------------------------------
+
+
+def test_out_onto_an_existing_run_is_refused_unless_overwrite(tmp_path, mnist_dir, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "model.npz").write_bytes(b"the user's earlier model")
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(SystemExit) as exit_:
+        main(["--data-dir", str(mnist_dir), "--out", str(out), "--epochs", "1"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "already holds a run (model.npz)" in err and "--overwrite" in err
+    assert (out / "model.npz").read_bytes() == b"the user's earlier model"
+    code = main(["--data-dir", str(mnist_dir), "--out", str(out), "--epochs", "1", "--hidden", "16",
+                 "--validation-size", "50000", "--quiet", "--overwrite"])
+    assert code == 0
+    assert load_model(out / "model.npz").network.sizes == (784, 16, 10)
+    assert sorted(p.name for p in out.iterdir()) == ["history.csv", "model.npz", "notes.txt", "training_history.png"]
+
+
+def test_out_empty_is_refused(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--out", "", "--epochs", "1"])
+    assert exit_.value.code == 2
+    assert "--out: needs a folder name" in capsys.readouterr().err
+
+
+def test_no_network_leaves_no_empty_runs_folder(tmp_path, monkeypatch, capsys):
+    from nnstudio.core import download
+
+    def offline(*args, **kwargs):
+        raise download.DownloadError("could not download MNIST: no network connection or unknown host")
+
+    monkeypatch.setattr(download, "download_mnist", offline)
+    monkeypatch.setenv("NNSTUDIO_DATA", str(tmp_path / "no-data-here"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["--epochs", "1"]) == 1
+    assert "no network connection" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # neither runs/ nor runs/<stamp>
+
+
+def test_sigterm_is_treated_like_ctrl_c(tmp_path, mnist_dir):
+    out = tmp_path / "run"
+    process = start_training(tmp_path, mnist_dir, "--epochs", "50")
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if line.startswith("epoch   1"):
+            process.send_signal(signal.SIGTERM)
+            break
+    rest, err = process.communicate(timeout=60)
+    lines += rest.splitlines()
+    assert process.returncode == 0, err
+    assert "stopping: the best weights so far will be saved" in err
+    assert lines[-1].startswith("test accuracy: 0.9")
+    assert sorted(p.name for p in out.iterdir()) == ["history.csv", "model.npz", "training_history.png"]
+
+
+def test_sigterm_before_the_first_epoch_leaves_no_run_folder(tmp_path, mnist_dir):
+    process = start_training(tmp_path, mnist_dir, "--epochs", "5")
+    for line in process.stdout:
+        if line.startswith("nnstudio "):
+            process.send_signal(signal.SIGTERM)
+            break
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "no epoch finished, nothing saved" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_in_a_long_batch_says_so_and_a_second_one_force_quits(tmp_path, mnist_dir):
+    # One batch of 30,000 images through 4096x4096 layers computes for a minute or more.
+    process = start_training(tmp_path, mnist_dir, "--hidden", "4096,4096", "--batch-size", "30000",
+                             "--validation-size", "30000", "--epochs", "1")
+    try:
+        for line in process.stdout:
+            if line.startswith("nnstudio "):  # the trainer is built and watched; its first batch starts
+                process.send_signal(signal.SIGINT)
+                break
+        said = process.stderr.readline() + process.stderr.readline()  # shown at once, not after the batch
+        assert "stopping: the best weights so far will be saved (press Ctrl+C again to quit at once)" in said
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == 130, err
+    assert "nnstudio-train: interrupted" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
