@@ -69,3 +69,12 @@ def test_fractional_counts_are_refused_and_whole_floats_accepted():
 def test_hidden_sizes_beyond_any_float_are_a_value_error():
     with pytest.raises(ValueError, match="whole numbers"):
         TrainingConfig(hidden=(10 ** 400,))
+
+
+@pytest.mark.parametrize("value", [[1, 2], "seed", 3, None, {"hidden": 5}, {"hidden": {"a": 1}}, {"lr": 1}])
+def test_config_from_json_that_is_not_an_object_is_a_value_error(value):
+    if value == {"lr": 1}:  # unknown keys are ignored: the defaults
+        assert TrainingConfig.from_dict(value) == TrainingConfig()
+        return
+    with pytest.raises(ValueError):
+        TrainingConfig.from_dict(value)

@@ -97,6 +97,8 @@ class TrainingConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "TrainingConfig":
         """Build from a dict such as :meth:`to_dict` wrote; unknown keys are ignored."""
+        if not isinstance(d, dict):  # valid JSON, but a list, a string or a number
+            raise ValueError(f"a configuration must be a JSON object, not {type(d).__name__}")
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
 
