@@ -233,20 +233,26 @@ def history_row(report: EpochReport) -> dict:
 def report_from_row(row: dict) -> EpochReport:
     """An EpochReport from a CSV or JSON row; missing optional figures are filled in, missing
     required ones (epoch, losses, accuracies, learning rate) or non-finite ones raise ValueError."""
+    get = row.get
+
     def number(key, default=None, kind=float, required=False):
-        value = row.get(key, "")
-        if value in ("", None):
+        value = get(key)
+        kind_of = type(value)
+        if kind_of is float:  # the common case (JSON): no conversion
+            x = value
+        elif kind_of is int:
+            if not -MAX_EPOCH <= value <= MAX_EPOCH:
+                raise ValueError(f"{key} is out of range ({len(str(abs(value)))} digits)")
+            x = float(value)
+        elif value is None or value == "":
             if required:
                 raise ValueError(f"a history row without {key}")
             return default
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        elif kind_of is str and len(value) <= 40:
+            x = float(value)
+        else:
             raise ValueError(f"{key} must be a number, not {str(value)[:40]!r}")
-        if isinstance(value, str) and len(value) > 40:
-            raise ValueError(f"{key} is not a number ({len(value)} characters)")
-        if isinstance(value, int) and abs(value) > MAX_EPOCH:
-            raise ValueError(f"{key} is out of range ({len(str(abs(value)))} digits)")
-        x = float(value)
-        if not math.isfinite(x):
+        if x - x != 0:  # infinite or NaN
             raise ValueError(f"{key} is {value}, not a finite number")
         if kind is int:
             if not x.is_integer() or abs(x) > MAX_EPOCH:
