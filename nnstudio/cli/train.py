@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 from nnstudio import __version__
-from nnstudio.core.config import PRESET_DESCRIPTIONS, PRESETS, SCHEDULES
-from nnstudio.core.network import ACTIVATIONS
-from nnstudio.core.reports import BatchProgress, EpochReport, SettingChanged, TrainingResult
+
+# NumPy and the core are imported inside the functions, after main() has taken over Ctrl+C and
+# SIGTERM: a signal during those imports must be a request, not a traceback.
 
 # Flags that override a field of the preset's TrainingConfig: flag dest -> config field.
 OVERRIDES = {
@@ -49,6 +49,9 @@ def out_folder(text: str) -> Path:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from nnstudio.core.config import PRESET_DESCRIPTIONS, PRESETS, SCHEDULES
+    from nnstudio.core.network import ACTIVATIONS
+
     presets = "\n".join(f"  {name:10} {text}" for name, text in PRESET_DESCRIPTIONS.items())
     parser = argparse.ArgumentParser(
         prog="nnstudio-train",
@@ -83,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace):
     """The preset's config with every given flag applied; a bad value is a usage error (exit 2)."""
+    from nnstudio.core.config import PRESETS
+
     changes = {field: getattr(args, flag) for flag, field in OVERRIDES.items() if getattr(args, flag) is not None}
     try:
         return PRESETS[args.preset].replace(**changes)
@@ -248,6 +253,7 @@ def train_into(parser, args, config, out: Path, interrupt: Interrupt, give_up, w
     from nnstudio.core.download import DownloadCancelled, DownloadError
     from nnstudio.core.idx import DataError
     from nnstudio.core.mnist import load_mnist
+    from nnstudio.core.reports import BatchProgress, EpochReport, SettingChanged, TrainingResult
     from nnstudio.core.run_folder import HISTORY, MODEL, PLOT, save_run
     from nnstudio.core.trainer import Trainer
     from nnstudio.gui.history_png import write_history_png  # loads Qt now, not after training
