@@ -335,7 +335,7 @@ def test_growing_array_keeps_every_value_and_grows_by_doubling():
         chunk = np.arange(i % 7) + i
         array.extend(chunk)
         expected.extend(chunk)
-        capacities.add(len(array._data))
+        capacities.add(array.capacity)
     np.testing.assert_array_equal(array.values, expected)
     assert len(capacities) <= 9  # 4, 8, ..., 512: a handful of reallocations for ~300 values
 
