@@ -17,10 +17,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QApplication
 
+from nnstudio.core.atomic_file import atomic_write
 from nnstudio.core.reports import EpochReport
 from nnstudio.gui.colors import BEST_COLOR, FOREGROUND, TRAIN_COLOR, VALIDATION_COLOR
 
@@ -52,14 +53,19 @@ def write_history_png(path: str | os.PathLike, history: Sequence[EpochReport], *
     return save_png(draw_history(history, title), path)
 
 
-def save_png(image: QImage, path: str | os.PathLike) -> Path:
-    """Write ``image`` to ``path`` as PNG through a temporary file, so no half-written file is ever seen."""
+def save_png(image: QImage, path: str | os.PathLike, quality: int = PNG_QUALITY) -> Path:
+    """Write ``image`` to ``path`` as PNG through :func:`atomic_write`: encoded in memory first,
+    then written and synced as one file, so a full disk is an OSError and the old file stays."""
     path = Path(path)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    if not image.save(str(temporary), "PNG", PNG_QUALITY):
-        temporary.unlink(missing_ok=True)
-        raise OSError(f"could not write the training history picture to {path}")
-    os.replace(temporary, path)
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    ok = image.save(buffer, "PNG", quality)
+    buffer.close()
+    if not ok or data.isEmpty():
+        raise OSError(f"could not encode the picture for {path}")
+    with atomic_write(path) as f:
+        f.write(data.data())
     return path
 
 

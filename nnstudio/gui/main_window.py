@@ -49,7 +49,7 @@ from nnstudio.gui.panels.status import StatusPanel
 from nnstudio.gui.panels.train_tab import TrainTab
 from nnstudio.gui.run_actions import RunActions, make_action
 from nnstudio.gui.run_session import RunSession
-from nnstudio.gui.settings import Settings
+from nnstudio.gui.settings import Settings, from_environment
 from nnstudio.gui.workspace import Workspace
 from nnstudio.resources import resource_path
 
@@ -225,13 +225,14 @@ class MainWindow(QMainWindow):
             s.preset = self.controls.current_preset()
         s.log_loss = self.train.plots.log_loss
         if self.workspace.data_folder is not None and self.workspace.split is not None:
-            s.data_dir = self.workspace.data_folder
+            self._remember_data_folder(True)
         s.sync()
 
     @Slot(bool)
     def _remember_data_folder(self, has_data: bool) -> None:
-        if has_data and self.workspace.data_folder is not None:
-            self.settings.data_dir = self.workspace.data_folder
+        folder = self.workspace.data_folder
+        if has_data and folder is not None and (folder == self.banner.chosen_folder or not from_environment(folder)):
+            self.settings.data_dir = folder  # but not a folder only $NNSTUDIO_DATA named: it ends with the variable
 
     # -- files -------------------------------------------------------------------------------
 

@@ -171,11 +171,7 @@ class OverlaysMixin:
 
     def export_png(self, path: str | os.PathLike) -> Path:
         """Save :meth:`picture` as PNG, atomically; returns the path."""
-        path = Path(path)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        if not self.picture().save(str(temporary), "PNG"):
-            temporary.unlink(missing_ok=True)
-            raise OSError(f"could not write the plot picture to {path}")
-        os.replace(temporary, path)
-        return path
+        from nnstudio.gui.history_png import save_png
+
+        return save_png(self.picture(), path, quality=-1)
 

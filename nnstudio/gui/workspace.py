@@ -31,7 +31,7 @@ from nnstudio.core.limits import validation_size_for
 from nnstudio.core.mnist import load_mnist
 from nnstudio.core.model_file import ModelFileError, load_model
 from nnstudio.core.network import Network
-from nnstudio.core.run_folder import Run, list_runs, load_run
+from nnstudio.core.run_folder import Run, UnreadableRun, list_runs, load_run
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,7 @@ class Workspace(QObject):
         self.mnist = None  # the data as loaded, re-split when the validation size changes (None: a given split)
         self.validation_size = DEFAULT_VALIDATION_SIZE
         self.runs: list[Run] = []
+        self.unreadable_runs: list[UnreadableRun] = []  # run folders that cannot be read, with the reason
         self.compared: list[Run] = []
         self.selected_run: Run | None = None
         self.model: Network | None = None
@@ -141,12 +142,14 @@ class Workspace(QObject):
 
     # -- runs --------------------------------------------------------------------------------
 
-    def load_runs(self) -> list[str]:
-        """List the runs saved under the runs folder; returns the problems of the folders skipped."""
+    def load_runs(self) -> list[UnreadableRun]:
+        """List the runs saved under the runs folder; returns the folders that cannot be read (kept
+        in :attr:`unreadable_runs`, each with its reason, for the runs list to show)."""
         runs, problems = list_runs(self.runs_root)
         for problem in problems:
-            log.warning("skipped a run folder: %s", problem)
+            log.warning("cannot read a run folder: %s", problem)
         self.runs = list(runs)
+        self.unreadable_runs = list(problems)
         self.runs_changed.emit()
         return problems
 
