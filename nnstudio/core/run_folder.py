@@ -207,16 +207,19 @@ def list_runs(root: str | Path) -> tuple[list[Run], list[UnreadableRun]]:
     that vanishes or cannot be listed gives no runs."""
     runs: list[Run] = []
     problems: list[UnreadableRun] = []
-    root = Path(root)
-    try:
-        folders = sorted(p for p in root.iterdir() if _looks_like_run(p))
-    except OSError:
-        return runs, problems
-    for folder in folders:
+    for folder in run_folders(root):
         run = read_run(folder)
         (problems if isinstance(run, UnreadableRun) else runs).append(run)
     runs.sort(key=lambda r: (r.created, r.folder.name))
     return runs, problems
+
+
+def run_folders(root: str | Path) -> list[Path]:
+    """The folders below ``root`` that hold a model file, by name (cheap: nothing is read)."""
+    try:
+        return sorted(p for p in Path(root).iterdir() if _looks_like_run(p))
+    except OSError:
+        return []
 
 
 def _looks_like_run(folder: Path) -> bool:

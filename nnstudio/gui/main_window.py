@@ -37,7 +37,7 @@ from nnstudio.core.atomic_file import atomic_write
 from nnstudio.core.dataset import Split
 from nnstudio.core.mnist import resolve_data_dir
 from nnstudio.core.model_file import ModelFileError, save_model
-from nnstudio.core.run_folder import write_history_csv
+from nnstudio.core.run_folder import run_folders, write_history_csv
 from nnstudio.gui.about import show_about
 from nnstudio.gui.controls import ControlsPanel
 from nnstudio.gui.data_dialogs import choose_folder
@@ -57,6 +57,7 @@ DEFAULT_SIZE = (1400, 900)
 MINIMUM_SIZE = (1100, 700)
 SKETCH_WIDTH = 340
 SKETCH_MIN_WIDTH = 300
+RUNS_LISTED_AT_ONCE = 100  # more run folders than this are listed on a worker thread
 CLOSE_WAIT_MS = 3000  # closing waits this long for a run or a download to end, then closes once they have
 TEXT_KEYS = (QLineEdit, QAbstractSpinBox, QTextEdit, QPlainTextEdit)  # keep Space and Esc
 SPACE_KEYS = TEXT_KEYS + (QAbstractButton, QAbstractItemView, QComboBox, QAbstractSlider, QTabBar)  # keep Space
@@ -89,7 +90,10 @@ class MainWindow(QMainWindow):
             self.setWindowIcon(QIcon(str(icon)))
 
         self.workspace = Workspace(runs_root, self)
-        self.workspace.load_runs()
+        if len(run_folders(runs_root)) <= RUNS_LISTED_AT_ONCE:
+            self.workspace.load_runs()
+        else:  # thousands of runs list in the background: the window opens at once
+            self.workspace.load_runs_in_background()
         self.session = RunSession(self.workspace, self)
         self.controls = ControlsPanel()
         if settings.training_config is not None:
@@ -367,6 +371,7 @@ class MainWindow(QMainWindow):
             self.banner.download_thread.finished.connect(self._close_when_idle)
             self._wait_to_close(event, "Cancelling the download… the window closes when it has stopped")
             return
+        self.workspace.stop_listing()
         self._remember()
         QApplication.instance().removeEventFilter(self)
         super().closeEvent(event)

@@ -190,6 +190,8 @@ class RunsPanel(QWidget):
     def add_run(self, run: Run) -> QTreeWidgetItem:
         """List ``run``, or refresh its row if its folder is listed already (its tick stays)."""
         item = self.item_of(run.folder)
+        if item is not None and item.data(0, RUN_ROLE) is run:
+            return item  # listed as it is: nothing to redraw (thousands of runs list in chunks)
         with QSignalBlocker(self.tree):
             if item is None:
                 item = QTreeWidgetItem()

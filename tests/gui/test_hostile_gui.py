@@ -129,3 +129,23 @@ def test_a_data_folder_from_nnstudio_data_is_not_remembered(qtbot, make_window, 
     assert window.workspace.data_folder == mnist_dir
     window.close()
     assert settings.data_dir is None
+
+
+def test_a_thousand_runs_list_in_the_background_without_blocking_the_window(qtbot, make_window, small_split,
+                                                                           trained, tmp_path):
+    import shutil
+
+    from nnstudio.gui.main_window import RUNS_LISTED_AT_ONCE
+
+    root = tmp_path / "runs"
+    first = save_run(root / "run-0000", trained)
+    count = 3 * RUNS_LISTED_AT_ONCE  # enough for the background path; benchmarks/list_runs.py times 1,000
+    for i in range(1, count):
+        shutil.copytree(first, root / f"run-{i:04d}")
+    (root / "run-0001" / MODEL).write_bytes(b"garbage")
+    window = make_window(split=small_split)
+    panel = window.findChild(RunsListPanel)
+    assert window.workspace.runs_thread is not None  # listing goes on while the window is up
+    qtbot.waitUntil(lambda: len(panel.runs()) + len(panel.unreadable()) == count, timeout=60_000)
+    assert [name for name, _ in panel.unreadable()] == ["run-0001 (unreadable)"]
+    assert [r.folder.name for r in panel.runs()][:3] == ["run-0000", "run-0002", "run-0003"]
