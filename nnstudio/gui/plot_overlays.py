@@ -25,13 +25,36 @@ class Overlay:
     label: str
     history: tuple[EpochReport, ...]
     color: QColor
-    accuracy_curve: pg.PlotDataItem
+    accuracy_curve: pg.PlotDataItem  # validation, dashed
     loss_curve: pg.PlotDataItem
+    train_accuracy_curve: pg.PlotDataItem  # dotted, shown with "train curves"
+    train_loss_curve: pg.PlotDataItem
+    best_points: tuple[pg.PlotDataItem, pg.PlotDataItem]  # a star on its best epoch, accuracy and loss
 
     @property
     def visible(self) -> bool:
         return self.accuracy_curve.isVisible()
 
+    @property
+    def items(self) -> tuple:
+        return (self.accuracy_curve, self.loss_curve, self.train_accuracy_curve, self.train_loss_curve,
+                *self.best_points)
+
+
+def overlay_data(history: Sequence[EpochReport]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The curves of a compared run: validation and train figures per epoch, and its best epoch's."""
+    epochs = np.array([r.epoch for r in history], dtype=np.float64)
+
+    def column(values) -> np.ndarray:
+        return np.array(list(values), dtype=np.float64)
+
+    best = [r for r in history if r.epoch == history[-1].best_epoch] if history else []
+    return {"accuracy": (epochs, column(100.0 * r.val_accuracy for r in history)),
+            "loss": (epochs, column(r.val_loss for r in history)),
+            "train_accuracy": (epochs, column(100.0 * r.train_accuracy for r in history)),
+            "train_loss": (epochs, column(r.train_loss for r in history)),
+            "best_accuracy": (column(r.epoch for r in best), column(100.0 * r.val_accuracy for r in best)),
+            "best_loss": (column(r.epoch for r in best), column(r.val_loss for r in best))}
 
 
 class OverlaysMixin:
@@ -40,37 +63,62 @@ class OverlaysMixin:
     ``result_label``, ``plots`` and ``_follow``."""
 
     def set_overlay(self, key: str, label: str, history: Sequence[EpochReport], color=None) -> None:
-        """Add or update a comparison run, drawn dashed in ``color`` (default: the next palette colour)."""
+        """Add or update a comparison run in ``color`` (default: the next palette colour): its validation
+        curves dashed, its train curves dotted (shown with :meth:`set_overlay_train`), a star on its best epoch."""
         history = tuple(history)
         existing = self._overlays.get(key)
         color = pg.mkColor(color) if color is not None else (
             existing.color if existing else run_color(len(self._overlays)))
-        pen = pg.mkPen(color, width=2, style=Qt.DashLine)
-        epochs = np.array([r.epoch for r in history], dtype=np.float64)
-        accuracy = np.array([100.0 * r.val_accuracy for r in history], dtype=np.float64)
-        loss = np.array([r.val_loss for r in history], dtype=np.float64)
+        pens = {"accuracy": pg.mkPen(color, width=2, style=Qt.DashLine),
+                "train": pg.mkPen(color, width=1.5, style=Qt.DotLine)}
+        data = overlay_data(history)
         if existing is None:
-            accuracy_curve = self.accuracy_plot.plot(epochs, accuracy, pen=pen, name=label)
-            accuracy_curve.setZValue(-5)
-            loss_curve = self.loss_plot.plot(epochs, loss, pen=pen)
-            loss_curve.setZValue(-5)
-            self._legend_groups[id(accuracy_curve)] = [loss_curve]
-            self._overlays[key] = Overlay(label, history, QColor(color), accuracy_curve, loss_curve)
+            star = {"pen": None, "symbol": "star", "symbolSize": 13, "symbolBrush": pg.mkBrush(color),
+                    "symbolPen": pg.mkPen(self.background, width=0.8)}
+            overlay = Overlay(
+                label, history, QColor(color),
+                self.accuracy_plot.plot(*data["accuracy"], pen=pens["accuracy"], name=label),
+                self.loss_plot.plot(*data["loss"], pen=pens["accuracy"]),
+                self.accuracy_plot.plot(*data["train_accuracy"], pen=pens["train"]),
+                self.loss_plot.plot(*data["train_loss"], pen=pens["train"]),
+                (self.accuracy_plot.plot(*data["best_accuracy"], **star), self.loss_plot.plot(*data["best_loss"], **star)))
+            for item in overlay.items:
+                item.setZValue(-5)
+            for item in (overlay.train_accuracy_curve, overlay.train_loss_curve):
+                item.setVisible(self.overlay_train)
+            self._legend_groups[id(overlay.accuracy_curve)] = list(overlay.items[1:])
+            self._overlays[key] = overlay
         else:
-            for curve, y in ((existing.accuracy_curve, accuracy), (existing.loss_curve, loss)):
-                curve.setPen(pen)
-                curve.setData(epochs, y)
+            existing.accuracy_curve.setPen(pens["accuracy"])
+            existing.loss_curve.setPen(pens["accuracy"])
+            for curve, name in ((existing.accuracy_curve, "accuracy"), (existing.loss_curve, "loss"),
+                                (existing.train_accuracy_curve, "train_accuracy"),
+                                (existing.train_loss_curve, "train_loss"), (existing.best_points[0], "best_accuracy"),
+                                (existing.best_points[1], "best_loss")):
+                curve.setData(*data[name])
+            for curve in (existing.train_accuracy_curve, existing.train_loss_curve):
+                curve.setPen(pens["train"])
             self._rename_legend_entry(existing.accuracy_curve, label)
             existing.label, existing.history, existing.color = label, history, QColor(color)
         self._follow()
+
+    @Slot(bool)
+    def set_overlay_train(self, on: bool) -> None:
+        """Show the compared runs' train curves too (dotted), or only their validation curves."""
+        self.overlay_train = bool(on)
+        if self.overlay_train_box.isChecked() != self.overlay_train:
+            self.overlay_train_box.setChecked(self.overlay_train)
+        for overlay in self._overlays.values():
+            for curve in (overlay.train_accuracy_curve, overlay.train_loss_curve):
+                curve.setVisible(self.overlay_train and overlay.visible)
 
     def remove_overlay(self, key: str) -> bool:
         """Remove a comparison run; False if there was none under ``key``."""
         overlay = self._overlays.pop(key, None)
         if overlay is None:
             return False
-        self.accuracy_plot.removeItem(overlay.accuracy_curve)  # also removes its legend entry
-        self.loss_plot.removeItem(overlay.loss_curve)
+        for item in overlay.items:  # the accuracy curve's removal also removes its legend entry
+            (self.accuracy_plot if item.getViewBox() is self.accuracy_plot.vb else self.loss_plot).removeItem(item)
         self._legend_groups.pop(id(overlay.accuracy_curve), None)
         self._follow()
         return True
@@ -88,9 +136,13 @@ class OverlaysMixin:
 
     @Slot(object)
     def _sync_group_visibility(self, item) -> None:
-        """A legend click hides a run's accuracy curve; hide its loss curve with it."""
+        """A legend click hides a run's accuracy curve; hide its other curves and marks with it."""
+        overlays = {id(o.accuracy_curve): o for o in self._overlays.values()}
+        train = ()
+        if id(item) in overlays:
+            train = (overlays[id(item)].train_accuracy_curve, overlays[id(item)].train_loss_curve)
         for partner in self._legend_groups.get(id(item), ()):
-            partner.setVisible(item.isVisible())
+            partner.setVisible(item.isVisible() and (partner not in train or self.overlay_train))
 
     # -- hover readout -----------------------------------------------------------------------
 
@@ -105,8 +157,10 @@ class OverlaysMixin:
         for overlay in self._overlays.values():
             if overlay.visible and overlay.history:
                 r = nearest_report(overlay.history, x)
-                lines.append(f"{overlay.label}, epoch {r.epoch}: accuracy val {percent(r.val_accuracy)} "
-                             f"· loss val {r.val_loss:.4f}")
+                train = (f"accuracy train {percent(r.train_accuracy)} val {percent(r.val_accuracy)} · loss train "
+                         f"{r.train_loss:.4f} val {r.val_loss:.4f}") if self.overlay_train else \
+                    f"accuracy val {percent(r.val_accuracy)} · loss val {r.val_loss:.4f}"
+                lines.append(f"{overlay.label}, epoch {r.epoch}: {train}")
         return "\n".join(lines)
 
     @Slot(object)
