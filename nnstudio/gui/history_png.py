@@ -64,8 +64,11 @@ def save_png(image: QImage, path: str | os.PathLike, quality: int = PNG_QUALITY)
     buffer.close()
     if not ok or data.isEmpty():
         raise OSError(f"could not encode the picture for {path}")
-    with atomic_write(path) as f:
-        f.write(data.data())
+    try:
+        with atomic_write(path) as f:
+            f.write(data.data())
+    except OSError as exc:
+        raise OSError(f"could not write the picture to {path}: {exc.strerror or exc}") from exc
     return path
 
 
