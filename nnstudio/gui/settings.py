@@ -92,7 +92,7 @@ class Settings:
     def tab(self) -> int:
         """The index of the tab shown last (0, the Train tab, when none or unreadable)."""
         value = str(self.store.value("window/tab", "0"))
-        return int(value) if value.isdigit() else 0
+        return int(value) if value.isascii() and value.isdigit() and len(value) < 4 else 0  # not "²", not 10**20
 
     @tab.setter
     def tab(self, index: int) -> None:

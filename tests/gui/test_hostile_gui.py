@@ -149,3 +149,11 @@ def test_a_thousand_runs_list_in_the_background_without_blocking_the_window(qtbo
     qtbot.waitUntil(lambda: len(panel.runs()) + len(panel.unreadable()) == count, timeout=60_000)
     assert [name for name, _ in panel.unreadable()] == ["run-0001 (unreadable)"]
     assert [r.folder.name for r in panel.runs()][:3] == ["run-0000", "run-0002", "run-0003"]
+
+
+@pytest.mark.parametrize("tab", ["99999999999999999999", "²", "-1", "1e3", "\x00"])
+def test_an_odd_remembered_tab_opens_on_the_first_tab(make_window, small_split, tmp_path, tab):
+    store = QSettings(str(tmp_path / "tab.ini"), QSettings.Format.IniFormat)
+    store.setValue("window/tab", tab)
+    window = make_window(split=small_split, settings_=Settings(store))
+    assert window.tabs.currentIndex() == 0
