@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PySide6.QtGui import QImage
 
+from hostile import png_header_only, set_encrypted_flag
 from nnstudio.cli.predict import main
 from nnstudio.core.config import TrainingConfig
 from nnstudio.core.dataset import split_mnist
@@ -113,3 +114,41 @@ def test_runs_as_a_module_in_a_fresh_process(model_file, pictures, tmp_path):
     assert lines[2] == ["no/such/file.png", "error: no such file"]
     assert lines[3][0] == str(truncated) and lines[3][1].startswith("error: not an image")
     assert result.stderr == ""  # Qt's and libpng's own complaints stay out of the way
+
+
+# --- issue 8 ----------------------------------------------------------------------------------------
+
+
+def test_too_large_png_says_too_large_with_the_limit(model_file, pictures, tmp_path, capsys):
+    big = tmp_path / "big.png"
+    png_header_only(big, 10000, 10000)
+    assert main(["--model", str(model_file), str(big), str(pictures[0][0])]) == 1
+    lines = parse(capsys.readouterr().out)
+    assert lines[0] == [str(big), "error: too large: 10000x10000 pixels (the limit is 50 megapixels)"]
+    assert len(lines[1]) == 3
+
+
+def test_encrypted_flag_model_exits_2_with_a_message(model_file, tmp_path, capsys):
+    locked = tmp_path / "locked.npz"
+    locked.write_bytes(model_file.read_bytes())
+    set_encrypted_flag(locked)
+    with pytest.raises(SystemExit) as exit_:
+        main(["--model", str(locked), "x.png"])
+    assert exit_.value.code == 2
+    assert "encrypted" in capsys.readouterr().err
+
+
+def test_named_pipe_image_or_model_does_not_hang(model_file, pictures, tmp_path):
+    import os
+
+    pipe = tmp_path / "pipe.png"
+    os.mkfifo(pipe)
+    result = subprocess.run([sys.executable, "-m", "nnstudio.cli.predict", "--model", str(model_file),
+                             str(pipe), str(pictures[0][0])], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    lines = parse(result.stdout)
+    assert lines[0] == [str(pipe), "error: not a regular file (a named pipe or a device), not an image"]
+    assert len(lines[1]) == 3
+    result = subprocess.run([sys.executable, "-m", "nnstudio.cli.predict", "--model", str(pipe),
+                             str(pictures[0][0])], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "not a regular file" in result.stderr

@@ -130,8 +130,17 @@ def test_good_download(tmp_path, good_server, mnist, source_files):
     assert len(calls) < 200  # a modest rate, not one call per chunk
 
 
-def test_present_files_are_kept_and_bad_ones_replaced(tmp_path, good_server, mnist, refused_url):
-    dest = tmp_path / "mnist"
+@pytest.fixture
+def own_cache(tmp_path, monkeypatch) -> Path:
+    """nnstudio's cache folder, moved under tmp_path: the one folder where a download may replace files."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    from nnstudio.core.mnist import default_data_dir
+
+    return default_data_dir()
+
+
+def test_present_files_are_kept_and_bad_ones_replaced_in_the_own_cache(own_cache, good_server, mnist, refused_url):
+    dest = own_cache
     download_mnist(dest, mirrors=[good_server.url])
     good_server.requests.clear()
     (dest / "t10k-labels-idx1-ubyte.gz").write_bytes(b"damaged")
@@ -141,9 +150,9 @@ def test_present_files_are_kept_and_bad_ones_replaced(tmp_path, good_server, mni
     download_mnist(dest, mirrors=[refused_url])  # nothing to fetch: no network needed
 
 
-def test_unpacked_copy_counts_as_present(tmp_path, good_server, source_files):
-    dest = tmp_path / "mnist"
-    dest.mkdir()
+def test_unpacked_copy_counts_as_present(own_cache, good_server, source_files):
+    dest = own_cache
+    dest.mkdir(parents=True)
     for name in GZ_NAMES[1:]:
         (dest / name.removesuffix(".gz")).write_bytes(gzip.decompress(source_files[name]))
     download_mnist(dest, mirrors=[good_server.url])
@@ -249,3 +258,132 @@ def test_keyboard_interrupt_leaves_nothing(tmp_path, good_server):
 
 def test_default_mirrors_are_https_base_urls():
     assert MIRRORS and all(url.startswith("https://") and url.endswith("/") for url in MIRRORS)
+
+
+# --- issue 8: a trickling server, cancel within a second, never over the user's files --------------
+
+
+def trickle(server: Server, every: float = 0.2):
+    """A server that announces 10 MB and sends one byte every ``every`` seconds, alive but useless."""
+    server.asked = threading.Event()
+
+    def respond(handler: BaseHTTPRequestHandler, name: str) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(10_000_000))
+        handler.end_headers()
+        server.asked.set()
+        try:
+            while not server.release.wait(every):
+                handler.wfile.write(b"\x1f")
+                handler.wfile.flush()
+        except OSError:
+            pass
+    return respond
+
+
+@pytest.fixture
+def trickling(serve) -> Server:
+    state = {}
+    server = serve(lambda handler, name: state["respond"](handler, name))
+    state["respond"] = trickle(server)
+    return server
+
+
+def test_a_trickling_server_fails_the_minimum_rate(tmp_path, trickling):
+    dest = tmp_path / "mnist"
+    message = download_error(dest, mirrors=[trickling.url], min_rate=1000, rate_window=1.0)
+    assert "too slow" in message and "at least 1 kB/s needed" in message
+    assert_empty(dest)
+
+
+def test_a_trickling_server_meets_the_overall_deadline(tmp_path, trickling):
+    dest = tmp_path / "mnist"
+    message = download_error(dest, mirrors=[trickling.url], deadline=1.0, min_rate=0)
+    assert "not done within 1 s" in message
+    assert_empty(dest)
+
+
+def test_cancel_during_a_trickle_returns_at_once_and_keeps_nothing(tmp_path, trickling):
+    cancel = threading.Event()
+    dest = tmp_path / "mnist"
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            download_mnist(dest, mirrors=[trickling.url], cancel=cancel, min_rate=0)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    assert trickling.asked.wait(30)
+    cancel.set()
+    thread.join(timeout=5)  # a hang guard, not a timing: the cancel is honoured within a tick (0.1 s)
+    assert not thread.is_alive()
+    assert isinstance(outcome[0], DownloadCancelled)
+    assert_empty(dest)
+
+
+def test_download_never_replaces_the_users_files(tmp_path, good_server, mnist):
+    from nnstudio.core.idx import idx_header
+
+    dest = tmp_path / "my-digits"
+    dest.mkdir()
+    small = {"train-images-idx3-ubyte": mnist.train_images[:20], "train-labels-idx1-ubyte": mnist.train_labels[:20],
+             "t10k-images-idx3-ubyte": mnist.test_images[:10], "t10k-labels-idx1-ubyte": mnist.test_labels[:10]}
+    for name, array in small.items():
+        (dest / name).write_bytes(idx_header(array.shape) + array.tobytes())
+    before = {p.name: p.read_bytes() for p in dest.iterdir()}
+    message = download_error(dest, mirrors=[good_server.url])
+    assert "already holds files that are not MNIST" in message and "never replaced" in message
+    assert {p.name: p.read_bytes() for p in dest.iterdir()} == before
+    assert good_server.requests == []
+    other = tmp_path / "photos"
+    other.mkdir()
+    (other / "holiday.jpg").write_bytes(b"jpeg")
+    assert "holiday.jpg" in download_error(other, mirrors=[good_server.url])
+    assert [p.name for p in other.iterdir()] == ["holiday.jpg"]
+
+
+def test_download_resumes_in_a_new_folder_holding_only_verified_mnist(tmp_path, good_server, source_files):
+    dest = tmp_path / "mnist"
+    dest.mkdir()
+    (dest / GZ_NAMES[0]).write_bytes(source_files[GZ_NAMES[0]])
+    download_mnist(dest, mirrors=[good_server.url])
+    assert sorted(good_server.requests) == sorted(GZ_NAMES[1:])
+
+
+def test_downloaded_files_respect_the_umask(tmp_path, good_server):
+    import os
+
+    dest = download_mnist(tmp_path / "mnist", mirrors=[good_server.url])
+    umask = os.umask(0)
+    os.umask(umask)
+    assert {p.stat().st_mode & 0o777 for p in dest.iterdir()} == {0o666 & ~umask}
+
+
+@pytest.mark.parametrize("signum", ["SIGTERM", "SIGINT"])
+def test_sigterm_or_ctrl_c_during_a_cli_download_leaves_no_part_file(tmp_path, trickling, signum):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    data = tmp_path / "data"
+    script = ("import sys; from nnstudio.core import download; "
+              f"download.download_mnist.__kwdefaults__['mirrors'] = [{trickling.url!r}]; "
+              "from nnstudio.cli.train import main; sys.exit(main(['--epochs', '1']))")
+    env = {**os.environ, "NNSTUDIO_DATA": str(data), "no_proxy": "127.0.0.1", "NO_PROXY": "127.0.0.1"}
+    process = subprocess.Popen([sys.executable, "-c", script], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert trickling.asked.wait(60)
+        process.send_signal(getattr(signal, signum))
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == 130, err
+    assert "download cancelled" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]  # no runs/ either
+    assert list(data.iterdir()) == []  # no .part file

@@ -281,3 +281,69 @@ def test_fuzz_load_mnist_with_one_mutated_file(tmp_path, tiny_template, key, dat
     assert mnist.train_images.ndim == 3 and mnist.test_images.shape[1:] == mnist.train_images.shape[1:]
     assert len(mnist.train_images) == len(mnist.train_labels) and len(mnist.test_images) == len(mnist.test_labels)
     assert mnist.train_labels.max() <= 9 and mnist.test_labels.max() <= 9
+
+
+# --- issue 8 ----------------------------------------------------------------------------------------
+
+
+def test_valid_gzip_followed_by_junk_says_junk_not_not_gzip(tmp_path):
+    path = write(tmp_path / "x.gz", gzip.compress(idx_bytes(IMAGES)) + b"this is junk, not a gzip member")
+    message = error_of(path)
+    assert "junk after the end of the gzip data" in message and "not gzip data" not in message
+
+
+def test_gzip_bomb_is_bounded_by_the_headers_shape(tmp_path, monkeypatch):
+    """Gigabytes of zeros after a tiny image: read up to the declared size plus one byte, counted no further."""
+    import zlib
+
+    from nnstudio.core import idx
+
+    read = []
+    real_read = gzip.GzipFile.read
+
+    def counting(self, size=-1):
+        data = real_read(self, size)
+        read.append(len(data))
+        return data
+
+    monkeypatch.setattr(gzip.GzipFile, "read", counting)
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    body = compressor.compress(idx_bytes(IMAGES))
+    zeros = bytes(1 << 20)
+    for _ in range(64):  # 64 MiB once decompressed, 64 KB on disk: 16 times what may be read
+        body += compressor.compress(zeros)
+    body += compressor.flush()
+    path = write(tmp_path / "bomb.gz", body)
+    message = error_of(path)
+    assert f"more than {idx._MAX_TRAILING_COUNT} trailing bytes" in message
+    assert sum(read) < 4 * idx._MAX_TRAILING_COUNT
+
+
+def test_a_header_declaring_more_than_the_limit_is_refused_unread(tmp_path):
+    header = struct.pack(">BBBB", 0, 0, 8, 3) + struct.pack(">3I", 100_000_000, 28, 28)
+    message = error_of(write(tmp_path / "huge", header + bytes(100)))
+    assert "more than the 2,147,483,648 nnstudio reads" in message
+
+
+@pytest.mark.parametrize("kind", ["folder", "loop", "dangling", "fifo"])
+def test_a_folder_or_symlink_loop_in_place_of_a_data_file_says_so(tmp_path, kind):
+    import os
+
+    tiny_set(tmp_path)
+    target = tmp_path / FILE_NAMES["train_labels"]
+    target.unlink()
+    if kind == "folder":
+        target.mkdir()
+        expected = "train-labels-idx1-ubyte is a folder, not a file"
+    elif kind == "loop":
+        target.symlink_to(target)
+        expected = "train-labels-idx1-ubyte is a symbolic link that loops back on itself"
+    elif kind == "dangling":
+        target.symlink_to(tmp_path / "gone")
+        expected = "train-labels-idx1-ubyte is a symbolic link to"
+    else:
+        os.mkfifo(target)
+        expected = "train-labels-idx1-ubyte is not a regular file (a named pipe or a device)"
+    with pytest.raises(DataError) as info:
+        load_mnist(tmp_path)
+    assert expected in str(info.value) and "missing" not in str(info.value)

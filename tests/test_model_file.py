@@ -137,3 +137,25 @@ def test_a_pickle_inside_the_zip_is_never_unpickled(tmp_path, network):
         z.write(tmp_path / "W0.npy", "W0.npy")
     with pytest.raises(ModelFileError, match="W0 holds pickled objects"):
         load_model(path)
+
+
+# --- issue 8 ----------------------------------------------------------------------------------------
+
+
+def test_encrypted_flag_entries_are_a_model_file_error(tmp_path, network):
+    from hostile import set_encrypted_flag
+
+    path = save_model(tmp_path / "m.npz", network)
+    set_encrypted_flag(path)
+    for read in (load_model, read_metadata):
+        with pytest.raises(ModelFileError, match="encrypted"):
+            read(path)
+
+
+def test_a_named_pipe_or_folder_as_model_is_refused_without_blocking(tmp_path):
+    pipe = tmp_path / "pipe.npz"
+    os.mkfifo(pipe)
+    with pytest.raises(ModelFileError, match="not a regular file"):
+        load_model(pipe)
+    with pytest.raises(ModelFileError, match="not a regular file"):
+        read_metadata(tmp_path)

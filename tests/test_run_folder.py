@@ -3,9 +3,10 @@
 import csv
 
 import pytest
+from hostile import set_encrypted_flag
 
 from nnstudio.core.config import TrainingConfig
-from nnstudio.core.model_file import load_model
+from nnstudio.core.model_file import ModelFileError, load_model
 from nnstudio.core.run_folder import HISTORY, MODEL, list_runs, load_run, new_run_folder, read_history_csv, save_run
 from nnstudio.core.trainer import Trainer
 
@@ -51,7 +52,7 @@ def test_list_runs_reads_every_run_and_reports_broken_ones(tmp_path, trained):
     (tmp_path / "not-a-run").mkdir()
     runs, problems = list_runs(tmp_path)
     assert [r.name for r in runs] == ["one", "two"]
-    assert len(problems) == 1 and "not an .npz archive" in problems[0]
+    assert len(problems) == 1 and problems[0].folder == broken and "not an .npz archive" in problems[0].reason
     assert list_runs(tmp_path / "missing") == ([], [])
 
 
@@ -67,4 +68,113 @@ def test_malformed_run_metadata_is_a_reason_not_a_crash(tmp_path, trained, damag
     saved = load(folder / MODEL)
     save_model(folder / MODEL, saved.network, metadata={**saved.metadata, **damage})
     runs, problems = list_runs(tmp_path)
-    assert runs == [] and len(problems) == 1 and "run: unreadable run" in problems[0]
+    assert runs == [] and len(problems) == 1 and "run: unreadable run" in str(problems[0])
+
+
+# --- issue 8: a malformed run folder is an unreadable run with a reason, never an exception ----------
+
+
+def damage_metadata(folder, **changes):
+    """Rewrite the run's model file with ``changes`` merged into its metadata (valid weights kept)."""
+    from nnstudio.core.model_file import load_model as load, save_model
+
+    saved = load(folder / MODEL)
+    save_model(folder / MODEL, saved.network, metadata={**saved.metadata, **changes})
+
+
+def only_unreadable(root):
+    runs, problems = list_runs(root)
+    assert runs == [] and len(problems) == 1
+    return problems[0]
+
+
+def test_infinity_epoch_is_an_unreadable_run(tmp_path, trained):
+    folder = save_run(tmp_path / "inf", trained)
+    rows = [dict(r) for r in read_metadata_rows(folder)]
+    rows[0]["epoch"] = float("inf")  # json writes it as the bare token Infinity
+    damage_metadata(folder, history=rows)
+    problem = only_unreadable(tmp_path)
+    assert problem.folder == folder and "epoch is inf" in problem.reason
+    with pytest.raises(ModelFileError, match="inf: unreadable run"):
+        load_run(folder)
+
+
+def read_metadata_rows(folder):
+    from nnstudio.core.model_file import read_metadata
+
+    return read_metadata(folder / MODEL)["history"]
+
+
+@pytest.mark.parametrize("where", ["summary", "live_settings", "history", "config"])
+def test_400_digit_integer_is_an_unreadable_run_or_ignored(tmp_path, trained, where):
+    folder = save_run(tmp_path / "big", trained)
+    huge = 10 ** 400
+    if where == "history":
+        rows = [dict(r) for r in read_metadata_rows(folder)]
+        rows[1]["best_epoch"] = huge
+        damage_metadata(folder, history=rows)
+    elif where == "config":  # a config the app cannot use: the run still lists, without it
+        damage_metadata(folder, config={**trained.config.to_dict(), "hidden": [huge]})
+        runs, problems = list_runs(tmp_path)
+        assert problems == [] and runs[0].config is None and runs[0].history == tuple(trained.history)
+        return
+    else:
+        damage_metadata(folder, **{where: {"best_epoch" if where == "summary" else "momentum": huge}})
+    assert "out of range" in only_unreadable(tmp_path).reason or "whole number" in only_unreadable(tmp_path).reason
+
+
+def test_encrypted_flag_zip_entries_are_an_unreadable_run(tmp_path, trained):
+    folder = save_run(tmp_path / "locked", trained)
+    set_encrypted_flag(folder / MODEL)
+    assert "encrypted" in only_unreadable(tmp_path).reason
+
+
+def test_history_rows_missing_fields_are_an_unreadable_run(tmp_path, trained):
+    folder = save_run(tmp_path / "partial", trained)
+    rows = [{"epoch": r["epoch"], "train_loss": r["train_loss"]} for r in read_metadata_rows(folder)]
+    damage_metadata(folder, history=rows)
+    assert "without val_loss" in only_unreadable(tmp_path).reason
+
+
+@pytest.mark.parametrize("text", ["epoch,train_loss\nInfinity,1\n", "epoch,val_loss\n1,nan\n",
+                                  "epoch,train_loss\n" + "9" * 400 + ",1\n", "epoch\n1\n", "\x00\xff\xfe" * 50])
+def test_malformed_history_csv_is_an_unreadable_run(tmp_path, trained, text):
+    folder = save_run(tmp_path / "csv", trained)
+    damage_metadata(folder, history=None)  # the CSV is then what the history is read from
+    (folder / HISTORY).write_bytes(text.encode("latin-1"))
+    assert only_unreadable(tmp_path).folder == folder
+
+
+@pytest.mark.parametrize("text", ["", "epoch\n"])
+def test_history_csv_without_rows_lists_with_an_empty_history(tmp_path, trained, text):
+    folder = save_run(tmp_path / "csv", trained)
+    damage_metadata(folder, history=None)
+    (folder / HISTORY).write_bytes(text.encode("latin-1"))
+    runs, problems = list_runs(tmp_path)
+    assert problems == [] and runs[0].history == ()
+
+
+def test_non_text_name_and_deep_json_are_an_unreadable_run(tmp_path, trained):
+    folder = save_run(tmp_path / "odd", trained)
+    damage_metadata(folder, name={"a": [1, 2]})
+    assert "expected text" in only_unreadable(tmp_path).reason
+
+
+def test_list_runs_survives_a_deleted_or_odd_runs_folder(tmp_path, trained):
+    assert list_runs(tmp_path / "gone") == ([], [])
+    file_not_folder = tmp_path / "file"
+    file_not_folder.write_text("x")
+    assert list_runs(file_not_folder) == ([], [])
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    assert list_runs(loop) == ([], [])
+    root = tmp_path / "runs"
+    save_run(root / "good", trained)
+    (root / "model-is-a-folder").mkdir()
+    (root / "model-is-a-folder" / MODEL).mkdir()
+    (root / "looping").mkdir()
+    (root / "looping" / MODEL).symlink_to(root / "looping" / MODEL)
+    runs, problems = list_runs(root)
+    assert [r.folder.name for r in runs] == ["good"]
+    assert sorted(p.folder.name for p in problems) == ["looping", "model-is-a-folder"]
+    assert all(p.reason for p in problems)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +32,9 @@ class ImageError(ValueError):
     """An input that cannot be classified; the message says why, in a few words."""
 
 
+MAX_MEGAPIXELS = 50  # a 48-megapixel phone photo reads; a 10000x10000 picture is refused as too large
+
+
 def read_image(path: Path) -> np.ndarray:
     """Load an image file as uint8 pixels: (h, w) gray, or (h, w, 4) RGBA when it has transparency.
 
@@ -39,12 +43,22 @@ def read_image(path: Path) -> np.ndarray:
     from PySide6.QtGui import QImage, QImageReader
 
     quiet_qt_image_warnings()
-    if not path.exists():
-        raise ImageError("no such file")
-    if path.is_dir():
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ImageError("no such file") from None
+    except OSError as exc:
+        raise ImageError(f"cannot read ({(exc.strerror or str(exc)).lower()})") from None
+    if stat.S_ISDIR(mode):
         raise ImageError("a folder, not an image")
+    if not stat.S_ISREG(mode):  # a named pipe or a device would block the reader forever
+        raise ImageError("not a regular file (a named pipe or a device), not an image")
     reader = QImageReader(str(path))
     reader.setAutoTransform(True)  # honour a photo's EXIF orientation
+    size = reader.size()  # from the header, before any pixel is decoded
+    if size.isValid() and size.width() * size.height() > MAX_MEGAPIXELS * 1_000_000:
+        raise ImageError(f"too large: {size.width()}x{size.height()} pixels "
+                         f"(the limit is {MAX_MEGAPIXELS} megapixels)")
     with silenced_stderr():  # libpng writes its complaints straight to file descriptor 2
         image = reader.read()
     if image.isNull():

@@ -8,15 +8,18 @@ learning rate 0.1, batch 64, early stopping with patience 5). A run writes
 from __future__ import annotations
 
 import argparse
+import os
+import queue
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
 from nnstudio import __version__
-from nnstudio.core.config import PRESET_DESCRIPTIONS, PRESETS, SCHEDULES
-from nnstudio.core.network import ACTIVATIONS
-from nnstudio.core.reports import BatchProgress, EpochReport, SettingChanged, TrainingResult
+
+# NumPy and the core are imported inside the functions, after main() has taken over Ctrl+C and
+# SIGTERM: a signal during those imports must be a request, not a traceback.
 
 # Flags that override a field of the preset's TrainingConfig: flag dest -> config field.
 OVERRIDES = {
@@ -37,7 +40,17 @@ def hidden_sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
+def out_folder(text: str) -> Path:
+    """``--out``: a folder name; empty is refused rather than read as the current folder."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("needs a folder name (an empty one would mean the current folder)")
+    return Path(text).expanduser()
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from nnstudio.core.config import PRESET_DESCRIPTIONS, PRESETS, SCHEDULES
+    from nnstudio.core.network import ACTIVATIONS
+
     presets = "\n".join(f"  {name:10} {text}" for name, text in PRESET_DESCRIPTIONS.items())
     parser = argparse.ArgumentParser(
         prog="nnstudio-train",
@@ -63,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--augment-shift", type=int, help="shift training images by up to this many pixels (0-4)")
     add("--validation-size", type=int, help="the last N training images validate (default 6000)")
     add("--seed", type=int, help="random seed: the same seed gives the same run")
-    add("--out", type=Path, help="output folder (default: runs/<timestamp>)")
+    add("--out", type=out_folder, help="output folder (default: runs/<timestamp>)")
+    add("--overwrite", action="store_true", help="let --out replace the run already in that folder")
     add("--quiet", action="store_true", help="no progress bar")
     add("--version", action="version", version=f"nnstudio {__version__}")
     return parser
@@ -71,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace):
     """The preset's config with every given flag applied; a bad value is a usage error (exit 2)."""
+    from nnstudio.core.config import PRESETS
+
     changes = {field: getattr(args, flag) for flag, field in OVERRIDES.items() if getattr(args, flag) is not None}
     try:
         return PRESETS[args.preset].replace(**changes)
@@ -113,7 +129,7 @@ def format_seconds(seconds: float) -> str:
     return f"{minutes}:{secs:02d}"
 
 
-def ensure_data(data_dir: Path | None) -> Path:
+def ensure_data(data_dir: Path | None, cancel: threading.Event | None = None) -> Path:
     """The data folder to use, downloading MNIST into the default place when there is none."""
     from nnstudio.core.download import download_mnist
     from nnstudio.core.mnist import has_mnist, resolve_data_dir
@@ -128,26 +144,45 @@ def ensure_data(data_dir: Path | None) -> Path:
             sys.stderr.write(f"\r  {done / 1e6:5.1f} / {total / 1e6:.1f} MB")
             sys.stderr.flush()
 
-    download_mnist(folder, progress=progress)
+    download_mnist(folder, progress=progress, cancel=cancel)
     if sys.stderr.isatty():
         sys.stderr.write("\n")
     return folder
 
 
+def say(text: str) -> None:
+    """Write to stderr from a signal handler: straight to the descriptor, so it can never clash
+    with a write the interrupted code was making."""
+    try:
+        os.write(sys.stderr.fileno(), text.encode())
+    except (OSError, ValueError, AttributeError):  # stderr replaced by an object without a descriptor
+        try:
+            print(text, end="", file=sys.stderr)
+        except RuntimeError:
+            pass
+
+
 class Interrupt:
-    """Ctrl+C as a request rather than an exception, so it never lands inside an import or a
-    file write: before training it cancels the start at the next safe point; during training
-    it ends the run after the current batch, keeping the best weights."""
+    """Ctrl+C (and SIGTERM, the same) as a request rather than an exception, so it never lands
+    inside an import or a file write: before training it cancels the start (a download included)
+    at the next safe point; during training it ends the run after the current batch, keeping the
+    best weights. A second one quits at once: what was being written is removed, not left half done."""
 
     def __init__(self) -> None:
         self.requested = False
         self.trainer = None
+        self.cancel = threading.Event()  # stops a download within a second
 
     def __call__(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
         self.requested = True
+        self.cancel.set()
         if self.trainer is not None and self.trainer.result is None:
-            print("\nstopping: the best weights so far will be saved", file=sys.stderr)
+            say("\nstopping: the best weights so far will be saved (press Ctrl+C again to quit at once)\n")
             self.trainer.request_stop()
+        elif self.trainer is None:
+            say("\ninterrupted: stopping (press Ctrl+C again to quit at once)\n")
 
     def watch(self, trainer) -> None:
         """From now on Ctrl+C stops ``trainer``; one pressed just before stops it at once."""
@@ -156,52 +191,79 @@ class Interrupt:
             trainer.request_stop()
 
 
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 def main(argv: list[str] | None = None) -> int:
     interrupt = Interrupt()
-    previous = signal.signal(signal.SIGINT, interrupt)
+    previous = {sig: signal.signal(sig, interrupt) for sig in SIGNALS}
     try:
         return train(argv, interrupt)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def train(argv: list[str] | None, interrupt: Interrupt) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     config = config_from_args(parser, args)
-    from nnstudio.core.run_folder import PLOT, new_run_folder, save_run
+    from nnstudio.core.run_folder import HISTORY, MODEL, PLOT, new_run_folder
 
     out = args.out
-    made_out = out is None or not out.exists()
+    if out is not None and not args.overwrite:
+        taken = [name for name in (MODEL, HISTORY, PLOT) if os.path.lexists(out / name)]
+        if taken:
+            parser.error(f"{out} already holds a run ({', '.join(taken)}): choose another --out, "
+                         f"or add --overwrite to replace it")
+    root = Path("runs") if out is None else out
+    made = [p for p in (root, *root.parents) if not os.path.lexists(p)]  # folders this run creates
     try:  # before training, so a bad --out never costs a trained model
         if out is None:
             out = new_run_folder("runs")
+            made.insert(0, out)
         else:
             out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         parser.error(f"cannot write into {out or 'runs/'}: {exc.strerror or exc}")
+    written: list[Path] = []
 
     def give_up(message: str, code: int) -> int:
-        if made_out and out.is_dir() and not any(out.iterdir()):
-            out.rmdir()  # leave no empty run folder behind
+        for path in written:  # a run cut short while saving: its folder is ours, its files half a run
+            path.unlink(missing_ok=True)
+        for folder in made:  # leave no empty run folder (nor an empty runs/) behind
+            try:
+                folder.rmdir()
+            except OSError:
+                break
         if message:
             print(f"nnstudio-train: {message}", file=sys.stderr)
         return code
 
-    from threadpoolctl import threadpool_limits
+    try:
+        return train_into(parser, args, config, out, interrupt, give_up, written if made else [])
+    except KeyboardInterrupt:  # a second Ctrl+C: quit now
+        return give_up("interrupted", 130)
 
+
+def train_into(parser, args, config, out: Path, interrupt: Interrupt, give_up, written: list[Path]) -> int:
+    from nnstudio.core.capacity import capacity_problems
     from nnstudio.core.dataset import split_mnist
-    from nnstudio.core.download import DownloadError
+    from nnstudio.core.download import DownloadCancelled, DownloadError
     from nnstudio.core.idx import DataError
     from nnstudio.core.mnist import load_mnist
+    from nnstudio.core.reports import BatchProgress, EpochReport, SettingChanged, TrainingResult
+    from nnstudio.core.run_folder import HISTORY, MODEL, PLOT, save_run
     from nnstudio.core.trainer import Trainer
     from nnstudio.gui.history_png import write_history_png  # loads Qt now, not after training
 
     try:
-        mnist = load_mnist(ensure_data(args.data_dir))
+        mnist = load_mnist(ensure_data(args.data_dir, interrupt.cancel))
     except DataError as exc:
         hint = "" if args.data_dir is None else " (leave out --data-dir to download MNIST into the cache folder)"
         return give_up(f"error: {exc}{hint}", 1)
+    except DownloadCancelled:
+        return give_up("interrupted: download cancelled, nothing kept", 130)
     except (DownloadError, OSError) as exc:
         return give_up(f"error: {exc}", 1)
     try:
@@ -209,44 +271,86 @@ def train(argv: list[str] | None, interrupt: Interrupt) -> int:
     except ValueError as exc:
         give_up("", 2)
         parser.error(str(exc))
+    problems = capacity_problems(config.hidden, config.batch_size, inputs=data.inputs, outputs=data.classes)
+    if problems:
+        give_up("", 2)
+        parser.error("; ".join(problems))
     if interrupt.requested:
         return give_up("interrupted before training", 130)
 
+    trainer = Trainer(config, data)
+    interrupt.watch(trainer)
     print(f"nnstudio {__version__} · preset {args.preset} · {'-'.join(map(str, (data.inputs, *config.hidden, 10)))}"
           f" {config.activation} · lr {config.learning_rate:g} · momentum {config.momentum:g}"
           f" · batch {config.batch_size} · patience {config.patience or 'off'}"
           f" · {len(data.x_train)} train / {len(data.x_val)} validation images", flush=True)
-    trainer = Trainer(config, data)
-    interrupt.watch(trainer)
     bar = ProgressBar(sys.stderr, enabled=not args.quiet)
     epoch_seconds: list[float] = []
     started = time.perf_counter()
-    with threadpool_limits(limits=1):  # two BLAS threads on two cores lose to one: see README
-        for event in trainer.run():
-            if isinstance(event, BatchProgress):
-                bar.show(event, config.max_epochs, epoch_seconds)
-            elif isinstance(event, EpochReport):
-                bar.clear()
-                epoch_seconds.append(event.seconds)
-                print(epoch_line(event), flush=True)
-            elif isinstance(event, SettingChanged):
-                print(f"  {event.name} {event.old:g} -> {event.new:g}")
-            elif isinstance(event, TrainingResult):
-                bar.clear()
-                result = event
+    result = None
+    for event in events_of(trainer):
+        if isinstance(event, BatchProgress):
+            bar.show(event, config.max_epochs, epoch_seconds)
+        elif isinstance(event, EpochReport):
+            bar.clear()
+            epoch_seconds.append(event.seconds)
+            print(epoch_line(event), flush=True)
+        elif isinstance(event, SettingChanged):
+            print(f"  {event.name} {event.old:g} -> {event.new:g}")
+        elif isinstance(event, TrainingResult):
+            bar.clear()
+            result = event
     wall = time.perf_counter() - started
     if result.epochs == 0:  # the weights are still the random ones: nothing worth a model file
         return give_up(f"{result.message}: no epoch finished, nothing saved", 130 if interrupt.requested else 1)
+    written += [out / MODEL, out / HISTORY, out / PLOT]
     try:
         save_run(out, trainer, name=f"{args.preset} lr={config.learning_rate:g}")
         write_history_png(out / PLOT, trainer.history, title=f"nnstudio · {args.preset}")
     except (OSError, ValueError) as exc:
+        written.clear()  # what was saved stays: a failed plot must not cost the model
         return give_up(f"error: could not save the run into {out}: {exc}", 1)
+    written.clear()
     print(f"{result.message} · best epoch {result.best_epoch} · validation accuracy "
           f"{result.best_val_accuracy:.4f} · {result.seconds:.1f} s training, {wall:.1f} s in all")
     print(f"wrote {out}/")
     print(f"test accuracy: {result.test_accuracy:.4f}")
     return 0 if result.reason != "diverged" else 1
+
+
+_END = object()
+
+
+def events_of(trainer):
+    """The trainer's events, from a worker thread: the main thread stays free to take Ctrl+C and
+    say so at once, even in a batch that computes for minutes."""
+    from threadpoolctl import threadpool_limits
+
+    events: queue.Queue = queue.Queue()
+
+    def work() -> None:
+        try:
+            with threadpool_limits(limits=1):  # two BLAS threads on two cores lose to one: see README
+                for event in trainer.run():
+                    events.put(event)
+        except BaseException as exc:  # handed to the main thread, raised there
+            events.put(exc)
+        finally:
+            events.put(_END)
+
+    worker = threading.Thread(target=work, name="nnstudio-train", daemon=True)
+    worker.start()
+    while True:
+        try:
+            event = events.get(timeout=0.2)
+        except queue.Empty:
+            continue
+        if event is _END:
+            break
+        if isinstance(event, BaseException):
+            raise event
+        yield event
+    worker.join()
 
 
 def epoch_line(r: EpochReport) -> str:

@@ -19,6 +19,11 @@ def _current_umask() -> int:
 _UMASK = _current_umask()
 
 
+def file_mode() -> int:
+    """The permission bits a new file gets under this process's umask (0644 under umask 022)."""
+    return 0o666 & ~_UMASK
+
+
 @contextmanager
 def atomic_write(path: str | Path, mode: str = "wb", **open_args) -> Iterator[IO]:
     """Open a temporary file beside ``path``; on success it replaces ``path``, on any error it
@@ -28,7 +33,7 @@ def atomic_write(path: str | Path, mode: str = "wb", **open_args) -> Iterator[IO
     try:
         with os.fdopen(fd, mode, **open_args) as f:
             if hasattr(os, "fchmod"):  # mkstemp's 0600 would hide the file from other users
-                os.fchmod(f.fileno(), 0o666 & ~_UMASK)
+                os.fchmod(f.fileno(), file_mode())
             yield f
             f.flush()
             os.fsync(f.fileno())

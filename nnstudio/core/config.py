@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
+from nnstudio.core.capacity import capacity_problems
 from nnstudio.core.limits import LIMITS, describe, within
 from nnstudio.core.network import ACTIVATIONS
 
@@ -33,16 +35,26 @@ class TrainingConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if isinstance(self.hidden, (str, bytes)) or not all(float(h).is_integer() for h in self.hidden):
-            raise ValueError(f"hidden layers must be a list of whole numbers, got {self.hidden!r}")
+        try:
+            whole = not isinstance(self.hidden, (str, bytes)) and all(float(h).is_integer() for h in self.hidden)
+        except (TypeError, ValueError, OverflowError):  # a non-number, or an integer beyond any float
+            whole = False
+        if not whole:
+            raise ValueError(f"hidden layers must be a list of whole numbers, got {str(self.hidden)[:80]}")
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
+        for f in dataclasses.fields(self):  # 64.0 from a JSON file is the whole number 64
+            value = getattr(self, f.name)
+            if f.type == "int" and isinstance(value, float) and math.isfinite(value) and value.is_integer():
+                object.__setattr__(self, f.name, int(value))
         problems = self.problems()
         if problems:
             raise ValueError("; ".join(problems))
 
     def problems(self) -> list[str]:
         """Every reason this configuration cannot train, in plain words (empty when valid)."""
-        found = []
+        found = _non_numbers(self)
+        if found:
+            return found  # the checks below compare numbers
         lo, hi = LIMITS["hidden"]
         if not self.hidden or any(h < lo or h > hi for h in self.hidden):
             found.append(f"hidden layers must be one or more sizes from {lo} to {hi}")
@@ -64,6 +76,8 @@ class TrainingConfig:
             found.append("step schedule needs step epochs >= 1 and 0 < gamma <= 1")
         if not within("augment_shift", self.augment_shift):
             found.append(f"augmentation shift must be 0 to {LIMITS['augment_shift'][1]} pixels")
+        if not found:  # one parameter limit and a memory estimate, before anything is built
+            found += capacity_problems(self.hidden, self.batch_size)
         return found
 
     def replace(self, **changes) -> "TrainingConfig":
@@ -77,12 +91,29 @@ class TrainingConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "TrainingConfig":
         """Build from a dict such as :meth:`to_dict` wrote; unknown keys are ignored."""
+        if not isinstance(d, dict):  # valid JSON, but a list, a string or a number
+            raise ValueError(f"a configuration must be a JSON object, not {type(d).__name__}")
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
 
     @property
     def early_stopping(self) -> bool:
         return self.patience > 0
+
+
+def _non_numbers(config: TrainingConfig) -> list[str]:
+    """Numeric fields that are not finite numbers (NaN, infinity, text) or, for counts, not whole numbers."""
+    found = []
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if f.type not in ("int", "float"):
+            continue
+        label = f.name.replace("_", " ")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            found.append(f"{label} must be a finite number, not {str(value)[:40]}")
+        elif f.type == "int" and not isinstance(value, int):
+            found.append(f"{label} must be a whole number, not {value}")
+    return found
 
 
 PRESETS: dict[str, TrainingConfig] = {

@@ -9,6 +9,14 @@ removed: the folder only ever holds complete, verified files.
 
 It runs in a GUI worker thread, so it prints nothing, keeps no global state, reports through
 ``progress`` and stops when ``cancel`` is set.
+
+The network is read by a helper thread that hands chunks to the caller, which waits in short
+ticks: a cancel is honoured within a fraction of a second whatever the connection does (a DNS
+lookup, a connect, a server that trickles one byte every few seconds), and the whole download
+has a deadline and a minimum rate, so a slow-but-alive connection cannot hang it.
+
+A download writes only where it may: nnstudio's own cache folder, or a folder that is new,
+empty or holds nothing but verified MNIST files. A user's own files are never replaced.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import gzip
 import hashlib
 import http.client
 import os
+import queue
 import socket
 import tempfile
 import threading
@@ -29,8 +38,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from nnstudio import __version__
+from nnstudio.core.atomic_file import file_mode
 from nnstudio.core.idx import GZIP_MAGIC
-from nnstudio.core.mnist import ENV_VAR, FILE_NAMES, find_file
+from nnstudio.core.mnist import ENV_VAR, FILE_NAMES, default_data_dir, find_file
 
 MIRRORS: tuple[str, ...] = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -55,6 +65,11 @@ _EXPECTED_GZ_SIZE: dict[str, int] = {
 
 _CHUNK = 64 * 1024
 _PROGRESS_INTERVAL = 0.1  # seconds between progress calls: enough for a progress bar
+_TICK = 0.1  # seconds between checks of cancel, deadline and rate while waiting on the network
+
+DEADLINE = 30 * 60.0  # seconds for the whole download: 11.6 MB at the minimum rate takes 20 minutes
+MIN_RATE = 10_000  # bytes a second, averaged over RATE_WINDOW; slower than that is a stalled link
+RATE_WINDOW = 30.0  # seconds
 
 
 class DownloadError(Exception):
@@ -76,21 +91,32 @@ def download_mnist(
     progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
     timeout: float = 10.0,
+    deadline: float = DEADLINE,
+    min_rate: float = MIN_RATE,
+    rate_window: float = RATE_WINDOW,
 ) -> Path:
     """Fetch into ``dest`` each MNIST ``.gz`` file not already there and valid; return ``dest``.
 
+    ``dest`` must be nnstudio's cache folder (:func:`~nnstudio.core.mnist.default_data_dir`) or a
+    folder that does not exist yet, is empty, or holds only verified MNIST files; anything else
+    raises :class:`DownloadError` before any request, so a user's own files are never replaced.
     ``progress(bytes_done, bytes_total)`` covers all files still to fetch, is called at most
     about ten times a second and once at the end with ``bytes_done == bytes_total``.
-    ``timeout`` (seconds) applies to connecting and to each read; it is also how long a cancel
-    can wait on a stalled connection, since a blocked read cannot be interrupted.
+    ``timeout`` (seconds) applies to connecting and to each read; ``deadline`` (seconds) to the
+    whole download; a mirror that delivers less than ``min_rate`` bytes a second over
+    ``rate_window`` seconds is given up for the next. A set ``cancel`` is honoured within a second.
     Raises :class:`DownloadCancelled` if ``cancel`` is set, :class:`DownloadError` on failure.
     """
     dest = Path(dest)
+    limits = _Limits(cancel, time.monotonic() + deadline, deadline, min_rate, rate_window, timeout)
+    _check_cancel(cancel)
+    own_cache = _is_own_cache(dest)
+    if not own_cache:
+        _check_may_write(dest)
     try:
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DownloadError(f"could not download MNIST: cannot create folder {dest}: {exc.strerror or exc}") from exc
-    _check_cancel(cancel)
     todo = [name for name in FILE_NAMES.values() if not _present_and_valid(dest, name)]
     meter = _Meter(progress, {name: _EXPECTED_GZ_SIZE[name] for name in todo})
     for name in todo:
@@ -99,7 +125,7 @@ def download_mnist(
             _check_cancel(cancel)
             url = mirror.rstrip("/") + "/" + name + ".gz"
             try:
-                _fetch(url, dest / f"{name}.gz", name, meter, cancel, timeout)
+                _fetch(url, dest / f"{name}.gz", name, meter, limits, replace=own_cache)
                 break
             except _FetchFailed as exc:
                 failures.append(str(exc))
@@ -113,6 +139,53 @@ def download_mnist(
     return dest
 
 
+def _is_own_cache(dest: Path) -> bool:
+    try:
+        return dest.expanduser().resolve() == default_data_dir().resolve()
+    except (OSError, RuntimeError):
+        return False
+
+
+def _check_may_write(dest: Path) -> None:
+    """Refuse a folder of the user's that holds anything but verified MNIST files."""
+    try:
+        if not dest.exists():
+            return
+        if not dest.is_dir():
+            raise DownloadError(f"could not download MNIST: {dest} is a file, not a folder")
+        entries = list(dest.iterdir())
+    except OSError as exc:
+        raise DownloadError(f"could not download MNIST: cannot read folder {dest}: {exc.strerror or exc}") from exc
+    names = {*FILE_NAMES.values(), *(f"{n}.gz" for n in FILE_NAMES.values())}
+    foreign = [e.name for e in entries if e.name not in names and not _is_our_leftover(e.name)]
+    damaged = [e.name for e in entries if e.name in names and not _valid_file(e, e.name.removesuffix(".gz"))]
+    if foreign or damaged:
+        shown = ", ".join(sorted(damaged + foreign)[:4]) + (", …" if len(damaged + foreign) > 4 else "")
+        raise DownloadError(
+            f"could not download MNIST: {dest} already holds files that are not MNIST ({shown}); "
+            f"they are never replaced. Download into nnstudio's cache folder {default_data_dir()} "
+            f"or into a new, empty folder"
+        )
+
+
+def _is_our_leftover(name: str) -> bool:
+    """A temporary file of a download killed outright (``.NAME.gz.XXXX.part``): not the user's."""
+    return name.startswith(".") and name.endswith(".part")
+
+
+class _Limits:
+    """What ends a download early: a cancel, the overall deadline, a rate too low for too long."""
+
+    def __init__(self, cancel, deadline_at: float, deadline: float, min_rate: float, window: float,
+                 timeout: float) -> None:
+        self.cancel = cancel
+        self.deadline_at = deadline_at
+        self.deadline = deadline
+        self.min_rate = min_rate
+        self.window = window
+        self.timeout = timeout
+
+
 def _check_cancel(cancel: threading.Event | None) -> None:
     if cancel is not None and cancel.is_set():
         raise DownloadCancelled("MNIST download cancelled")
@@ -121,8 +194,11 @@ def _check_cancel(cancel: threading.Event | None) -> None:
 def _present_and_valid(dest: Path, name: str) -> bool:
     """Whether the file :func:`load_mnist` would read for ``name`` holds the right content."""
     path = find_file(dest, name)
-    if path is None:
-        return False
+    return path is not None and _valid_file(path, name)
+
+
+def _valid_file(path: Path, name: str) -> bool:
+    """Whether the file at ``path`` holds MNIST's ``name`` (gzip-compressed or not)."""
     try:
         with open(path, "rb") as f:
             return _content_sha256(f) == CONTENT_SHA256[name]
@@ -181,7 +257,7 @@ class _Meter:
         self._callback(done, max(done, sum(self._sizes.values())))
 
 
-def _fetch(url: str, target: Path, name: str, meter: _Meter, cancel: threading.Event | None, timeout: float) -> None:
+def _fetch(url: str, target: Path, name: str, meter: _Meter, limits: _Limits, *, replace: bool) -> None:
     """Download ``url`` to ``target`` through a verified temporary file, or raise _FetchFailed."""
     try:
         fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
@@ -190,7 +266,9 @@ def _fetch(url: str, target: Path, name: str, meter: _Meter, cancel: threading.E
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "w+b") as out:
-            received, announced = _stream(url, out, target.parent, name, meter, cancel, timeout)
+            if hasattr(os, "fchmod"):  # mkstemp's 0600 would hide the data from other users
+                os.fchmod(out.fileno(), file_mode())
+            received, announced = _stream(url, out, target.parent, name, meter, limits)
             if announced is not None and received < announced:
                 raise _FetchFailed(f"{url}: connection dropped after {received} of {announced} bytes")
             out.flush()
@@ -203,10 +281,7 @@ def _fetch(url: str, target: Path, name: str, meter: _Meter, cancel: threading.E
             raise _FetchFailed(
                 f"{url}: checksum mismatch: content SHA-256 {actual[:12]}…, expected {CONTENT_SHA256[name][:12]}…"
             )
-        try:
-            os.replace(tmp, target)
-        except OSError as exc:
-            raise _cannot_write(target.parent, exc) from exc
+        _place(tmp, target, replace)
         meter.complete(name)
     except BaseException:
         meter.abandon()
@@ -215,33 +290,140 @@ def _fetch(url: str, target: Path, name: str, meter: _Meter, cancel: threading.E
         tmp.unlink(missing_ok=True)
 
 
-def _stream(
-    url: str, out: BinaryIO, folder: Path, name: str, meter: _Meter, cancel: threading.Event | None, timeout: float
-) -> tuple[int, int | None]:
+def _place(tmp: Path, target: Path, replace: bool) -> None:
+    """Move the verified file into place; outside the cache, never over a file that is there."""
+    try:
+        if replace:
+            os.replace(tmp, target)
+            return
+        try:
+            os.link(tmp, target)  # fails, atomically, if target exists
+        except FileExistsError:
+            raise DownloadError(f"could not download MNIST: {target} appeared meanwhile; it was not replaced") from None
+        except OSError:  # a file system without hard links: check, then rename
+            if os.path.lexists(target):
+                raise DownloadError(f"could not download MNIST: {target} appeared meanwhile; "
+                                    f"it was not replaced") from None
+            os.replace(tmp, target)
+    except OSError as exc:
+        raise _cannot_write(target.parent, exc) from exc
+
+
+_END = object()
+
+
+class _Reader:
+    """Reads one URL on a daemon thread and hands the caller ("start", length), chunks, then _END or
+    an exception. The caller can abandon it at any moment: it stops at its next chance, and its
+    socket is shut down so that a blocked read returns at once."""
+
+    def __init__(self, url: str, timeout: float) -> None:
+        self.url = url
+        self.timeout = timeout
+        self.items: queue.Queue = queue.Queue()
+        self.abandoned = threading.Event()
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._run, name="nnstudio-download", daemon=True).start()
+
+    def _run(self) -> None:
+        request = urllib.request.Request(self.url, headers={"User-Agent": f"nnstudio/{__version__}"})
+        try:
+            with self._opener().open(request, timeout=self.timeout) as response:
+                length = response.headers.get("Content-Length")
+                self.items.put(("start", int(length) if length and length.isdigit() else None))
+                while not self.abandoned.is_set():
+                    chunk = response.read1(_CHUNK)
+                    if not chunk:
+                        break
+                    self.items.put(chunk)
+            self.items.put(_END)
+        except BaseException as exc:  # handed over; raised by the caller unless it has left
+            self.items.put(exc)
+
+    def _opener(self) -> urllib.request.OpenerDirector:
+        """urllib's opener (proxies and redirects included) with connections that record their socket."""
+        reader = self
+
+        def recording(connection_class):
+            class Recording(connection_class):
+                def connect(self) -> None:
+                    super().connect()
+                    reader._keep(self.sock)
+            return Recording
+
+        class HTTP(urllib.request.HTTPHandler):
+            def do_open(self, http_class, req, **kwargs):
+                return super().do_open(recording(http_class), req, **kwargs)
+
+        class HTTPS(urllib.request.HTTPSHandler):
+            def do_open(self, http_class, req, **kwargs):
+                return super().do_open(recording(http_class), req, **kwargs)
+
+        return urllib.request.build_opener(HTTP, HTTPS)
+
+    def _keep(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            if self.abandoned.is_set():
+                self._shut(sock)
+
+    def abandon(self) -> None:
+        self.abandoned.set()
+        with self._lock:
+            for sock in self._sockets:
+                self._shut(sock)
+
+    @staticmethod
+    def _shut(sock: socket.socket) -> None:
+        try:
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's: wakes a blocked read
+        except OSError:
+            pass
+
+
+def _stream(url: str, out: BinaryIO, folder: Path, name: str, meter: _Meter, limits: _Limits) -> tuple[int, int | None]:
     """Copy the body of ``url`` into ``out``; return (bytes received, Content-Length or None).
 
     The caller compares the two: ``http.client`` returns a short body, without error, when
     the server closes the connection before sending all it announced.
     """
-    request = urllib.request.Request(url, headers={"User-Agent": f"nnstudio/{__version__}"})
     received = 0
     announced: int | None = None
+    reader = _Reader(url, limits.timeout)
+    started = time.monotonic()
+    marks = [(started, 0)]  # (time, bytes received): the recent past, for the rate
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            length = response.headers.get("Content-Length")
-            announced = int(length) if length and length.isdigit() else None
-            meter.start(name, announced)
-            while True:
-                _check_cancel(cancel)
-                chunk = response.read(_CHUNK)
-                if not chunk:
-                    break
-                try:
-                    out.write(chunk)
-                except OSError as exc:  # the disk, not the network: no other mirror will help
-                    raise _cannot_write(folder, exc) from exc
-                received += len(chunk)
-                meter.advance(len(chunk))
+        while True:
+            _check_cancel(limits.cancel)
+            now = time.monotonic()
+            if now >= limits.deadline_at:
+                raise DownloadError(f"could not download MNIST: not done within {_duration(limits.deadline)} "
+                                    f"(the network is too slow); try again later")
+            while len(marks) > 1 and marks[1][0] <= now - limits.window:
+                marks.pop(0)
+            if now - started >= limits.window and received - marks[0][1] < limits.min_rate * limits.window:
+                raise _FetchFailed(f"{url}: too slow: {received - marks[0][1]} bytes in the last "
+                                   f"{limits.window:g} s (at least {limits.min_rate / 1000:g} kB/s needed)")
+            try:
+                item = reader.items.get(timeout=_TICK)
+            except queue.Empty:
+                continue
+            if item is _END:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            if isinstance(item, tuple):
+                announced = item[1]
+                meter.start(name, announced)
+                continue
+            try:
+                out.write(item)
+            except OSError as exc:  # the disk, not the network: no other mirror will help
+                raise _cannot_write(folder, exc) from exc
+            received += len(item)
+            marks.append((time.monotonic(), received))
+            meter.advance(len(item))
     except urllib.error.HTTPError as exc:
         raise _FetchFailed(f"{url}: HTTP error {exc.code} {exc.reason}") from exc
     except urllib.error.URLError as exc:
@@ -250,7 +432,13 @@ def _stream(
         raise _FetchFailed(f"{url}: connection dropped after {received + len(exc.partial)} bytes") from exc
     except (http.client.HTTPException, OSError) as exc:
         raise _FetchFailed(f"{url}: {_describe(exc)}") from exc
+    finally:
+        reader.abandon()
     return received, announced
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:g} minutes" if seconds >= 120 else f"{seconds:g} s"
 
 
 def _cannot_write(folder: Path, exc: OSError) -> DownloadError:

@@ -28,7 +28,9 @@ UBYTE = 0x08
 _OTHER_TYPES = {0x09: "int8", 0x0B: "int16", 0x0C: "int32", 0x0D: "float32", 0x0E: "float64"}
 # numpy 1.x cannot hold more than 32 dimensions; real IDX files have 1 to 3.
 MAX_DIMS = 32
+MAX_BYTES = 1 << 31  # 2 GiB of pixels: 40 times MNIST; a header announcing more is refused unread
 _CHUNK = 1 << 20
+_MAX_TRAILING_COUNT = 1 << 20  # trailing bytes counted for the message, no more: a gzip bomb stays unopened
 
 
 class DataError(ValueError):
@@ -58,7 +60,12 @@ def read_idx(path: str | Path) -> np.ndarray:
                     return _parse(stream, name)
             except EOFError as exc:
                 raise DataError(f"{name}: truncated: gzip stream ends early ({exc})") from exc
-            except (gzip.BadGzipFile, zlib.error) as exc:
+            except gzip.BadGzipFile as exc:
+                if str(exc).startswith("Not a gzipped file"):  # the first member started with the magic
+                    raise DataError(f"{name}: junk after the end of the gzip data (the file goes on past "
+                                    f"its compressed stream with bytes that are not gzip)") from exc
+                raise DataError(f"{name}: not gzip data / corrupt gzip stream ({exc})") from exc
+            except zlib.error as exc:
                 raise DataError(f"{name}: not gzip data / corrupt gzip stream ({exc})") from exc
     except DataError:
         raise
@@ -96,12 +103,16 @@ def _parse(stream: BinaryIO, name: str) -> np.ndarray:
         raise DataError(f"{name}: dimension {shape.index(0)} is 0 in shape {shape}: no data")
 
     expected = math.prod(shape)
+    if expected > MAX_BYTES:
+        raise DataError(f"{name}: shape {shape} declares {expected:,} bytes, more than the "
+                        f"{MAX_BYTES:,} nnstudio reads")
     payload = _read_at_most(stream, expected + 1)
     if len(payload) < expected:
         raise DataError(f"{name}: truncated: expected {expected} bytes of pixels, found {len(payload)}")
     if len(payload) > expected:
-        extra = 1 + _count_rest(stream)
-        raise DataError(f"{name}: {extra} trailing bytes after the {expected} bytes of data of shape {shape}")
+        extra = 1 + _count_rest(stream, _MAX_TRAILING_COUNT)
+        amount = f"{extra}" if extra <= _MAX_TRAILING_COUNT else f"more than {_MAX_TRAILING_COUNT}"
+        raise DataError(f"{name}: {amount} trailing bytes after the {expected} bytes of data of shape {shape}")
     return np.frombuffer(payload, dtype=np.uint8).reshape(shape)
 
 
@@ -116,9 +127,9 @@ def _read_at_most(stream: BinaryIO, limit: int) -> bytearray:
     return buffer
 
 
-def _count_rest(stream: BinaryIO) -> int:
-    """Count (and discard) the bytes left in ``stream``."""
+def _count_rest(stream: BinaryIO, limit: int) -> int:
+    """Count (and discard) the bytes left in ``stream``, stopping once past ``limit``."""
     count = 0
-    while chunk := stream.read(_CHUNK):
+    while count <= limit and (chunk := stream.read(min(_CHUNK, limit + 1 - count))):
         count += len(chunk)
     return count

@@ -9,8 +9,10 @@ and users can substitute smaller or different digit sets.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,6 +91,26 @@ def find_file(folder: str | Path, name: str) -> Path | None:
     return None
 
 
+def _not_a_file(folder: Path, name: str) -> str:
+    """What stands where the file ``name`` (or ``name.gz``) should be, if anything: a folder, a
+    symbolic link that loops or leads nowhere, a named pipe. Empty when nothing is there."""
+    for candidate in (folder / f"{name}.gz", folder / name):
+        if not os.path.lexists(candidate):
+            continue
+        try:
+            mode = candidate.stat().st_mode
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return f"{candidate.name} is a symbolic link that loops back on itself"
+            if candidate.is_symlink():
+                return f"{candidate.name} is a symbolic link to {os.readlink(candidate)}, which does not exist"
+            return f"{candidate.name} cannot be read ({exc.strerror or exc})"
+        if stat.S_ISDIR(mode):
+            return f"{candidate.name} is a folder, not a file"
+        return f"{candidate.name} is not a regular file (a named pipe or a device)"
+    return ""
+
+
 def has_mnist(folder: str | Path) -> bool:
     """Whether all four files are present in ``folder`` (names only; nothing is read)."""
     return all(find_file(folder, name) is not None for name in FILE_NAMES.values())
@@ -100,6 +122,9 @@ def load_mnist(folder: str | Path) -> Mnist:
     if not folder.is_dir():
         raise DataError(f"no MNIST in {folder}: the folder does not exist")
     paths = {key: find_file(folder, name) for key, name in FILE_NAMES.items()}
+    odd = [why for key, path in paths.items() if path is None and (why := _not_a_file(folder, FILE_NAMES[key]))]
+    if odd:
+        raise DataError(f"no MNIST in {folder}: {'; '.join(odd)}")
     missing = [f"{FILE_NAMES[key]}(.gz)" for key, path in paths.items() if path is None]
     if missing:
         raise DataError(f"no MNIST in {folder}: missing {', '.join(missing)}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ import numpy as np
 
 from nnstudio import __version__
 from nnstudio.core.atomic_file import atomic_write
+from nnstudio.core.capacity import MAX_PARAMETERS, parameter_count
 from nnstudio.core.network import ACTIVATIONS, Network
 
 FORMAT = "nnstudio-model"
@@ -77,10 +79,10 @@ def load_model(path: str | Path) -> SavedModel:
     return SavedModel(network, meta)
 
 
-MAX_PARAMETERS = 50_000_000  # 200 MB of float32: far beyond any MLP this app trains
 MAX_METADATA_CHARS = 20_000_000
-_READ_ERRORS = (OSError, ValueError, EOFError, NotImplementedError, RecursionError, MemoryError,
-                zipfile.BadZipFile, zlib.error)
+# RuntimeError: zipfile's answer to an entry flagged as encrypted ("password required").
+_READ_ERRORS = (OSError, ValueError, EOFError, NotImplementedError, RecursionError, MemoryError, OverflowError,
+                RuntimeError, zipfile.BadZipFile, zlib.error)
 
 
 class _Archive:
@@ -89,6 +91,8 @@ class _Archive:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
+            if not stat.S_ISREG(path.stat().st_mode):  # a folder, or a named pipe that would block
+                raise ModelFileError(f"{path}: not a regular file")
             with open(path, "rb") as f:
                 magic = f.read(4)
         except FileNotFoundError:
@@ -101,6 +105,10 @@ class _Archive:
             self.zip = zipfile.ZipFile(path)
         except _READ_ERRORS as exc:
             raise ModelFileError(f"{path.name}: not an nnstudio model file ({exc})") from None
+        if any(info.flag_bits & 0x1 for info in self.zip.infolist()):
+            self.zip.close()
+            raise ModelFileError(f"{path.name}: its entries are encrypted (password-protected), "
+                                 "which an nnstudio model never is")
         self.names = [n.removesuffix(".npy") for n in self.zip.namelist()]
 
     def __enter__(self) -> "_Archive":
@@ -149,7 +157,7 @@ def _metadata(path: Path, archive: _Archive) -> dict:
         raise ModelFileError(f"{path.name}: not an nnstudio model file (no metadata)")
     try:
         meta = json.loads(str(archive.array("metadata")[()]))
-    except (ValueError, RecursionError) as exc:
+    except (ValueError, RecursionError, OverflowError) as exc:
         raise ModelFileError(f"{path.name}: unreadable metadata ({exc})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelFileError(f"{path.name}: not an nnstudio model file (format is not {FORMAT!r})")
@@ -159,7 +167,7 @@ def _metadata(path: Path, archive: _Archive) -> dict:
     if (not isinstance(sizes, list) or len(sizes) < 2
             or not all(isinstance(s, int) and not isinstance(s, bool) and 0 < s <= 100_000 for s in sizes)):
         raise ModelFileError(f"{path.name}: layer sizes {sizes!r} are not a list of positive integers")
-    if sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])) > MAX_PARAMETERS:
+    if parameter_count(sizes) > MAX_PARAMETERS:
         raise ModelFileError(f"{path.name}: layer sizes {sizes} make more than {MAX_PARAMETERS:,} parameters")
     if meta.get("activation") not in ACTIVATIONS:
         raise ModelFileError(f"{path.name}: unknown activation {meta.get('activation')!r}")

@@ -11,7 +11,11 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import math
+import os
 import time
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +45,29 @@ class Run:
     @property
     def model_path(self) -> Path:
         return self.folder / MODEL
+
+
+@dataclass(frozen=True)
+class UnreadableRun:
+    """A run folder the app cannot read: listed as such, with the reason, never fatal."""
+
+    folder: Path
+    reason: str
+
+    @property
+    def name(self) -> str:
+        return self.folder.name
+
+    def __str__(self) -> str:
+        return f"{self.folder.name}: unreadable run ({self.reason})"
+
+
+# Whatever a damaged or hostile run folder can make the readers raise (zipfile raises RuntimeError
+# for an entry flagged as encrypted, int() OverflowError for Infinity, deep JSON RecursionError).
+_DAMAGE = (ModelFileError, AttributeError, KeyError, TypeError, ValueError, OverflowError, OSError, csv.Error,
+           RuntimeError, RecursionError, MemoryError, EOFError, NotImplementedError, zipfile.BadZipFile,
+           zlib.error, UnicodeError)
+MAX_EPOCH = 10_000_000  # far beyond any run; bounds the integers a history row may hold
 
 
 def new_run_folder(root: str | Path) -> Path:
@@ -93,45 +120,113 @@ def save_run(folder: str | Path, trainer, *, name: str | None = None) -> Path:
 
 
 def load_run(folder: str | Path) -> Run:
-    """Read a run folder's metadata; raises ModelFileError if it is unusable."""
+    """Read a run folder's metadata; raises ModelFileError (and only that) if it is unusable."""
+    run = read_run(folder)
+    if isinstance(run, UnreadableRun):
+        raise ModelFileError(str(run))
+    return run
+
+
+def read_run(folder: str | Path) -> Run | UnreadableRun:
+    """A run folder as a :class:`Run`, or as an :class:`UnreadableRun` saying why; never raises
+    for anything in the folder's files."""
     folder = Path(folder)
-    meta = read_metadata(folder / MODEL)
     try:
-        config = meta.get("config")
-        summary = meta.get("summary", {})
-        live = meta.get("live_settings", {})
-        rows = meta.get("history")
-        if not all(isinstance(d, (dict, type(None))) for d in (config, summary, live)):
-            raise TypeError("config, summary and live settings must be JSON objects")
-        for key, value in {**(summary or {}), **(live or {})}.items():
-            if key not in ("reason", "message") and not isinstance(value, (int, float, type(None))):
-                raise TypeError(f"{key} must be a number, not {value!r}")
-        if not isinstance(rows, (list, type(None))) or not all(isinstance(r, dict) for r in rows or ()):
-            raise TypeError("history must be a list of JSON objects")
-        try:
-            config = TrainingConfig.from_dict(config) if config else None
-        except (TypeError, ValueError):
-            config = None  # a run from another version: its figures still show
-        history = tuple(report_from_row(r) for r in rows) if rows else read_history_csv(folder / HISTORY)
-    except (AttributeError, KeyError, TypeError, ValueError, OSError, csv.Error) as exc:
-        raise ModelFileError(f"{folder.name}: unreadable run ({exc})") from None
-    return Run(folder, str(meta.get("name", folder.name)), config, history, summary or {},
-               str(meta.get("created", "")), dict(live or {}))
+        return _load_run(folder)
+    except ModelFileError as exc:
+        reason = str(exc)
+        for prefix in (f"{folder / MODEL}: ", f"{MODEL}: "):
+            reason = reason.removeprefix(prefix)
+    except _DAMAGE as exc:
+        reason = _describe(exc)
+    return UnreadableRun(folder, reason)
 
 
-def list_runs(root: str | Path) -> tuple[list[Run], list[str]]:
-    """Every readable run below ``root``, oldest first, and a message for each unreadable one."""
-    runs, problems = [], []
-    root = Path(root)
-    if not root.is_dir():
-        return runs, problems
-    for folder in sorted(p for p in root.iterdir() if (p / MODEL).is_file()):
-        try:
-            runs.append(load_run(folder))
-        except (ModelFileError, OSError) as exc:
-            problems.append(str(exc))
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "data nested too deeply"
+    if isinstance(exc, MemoryError):
+        return "too large to read"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 200 else text[:200] + "…"
+
+
+def _load_run(folder: Path) -> Run:
+    meta = read_metadata(folder / MODEL)
+    config = meta.get("config")
+    summary = meta.get("summary", {})
+    live = meta.get("live_settings", {})
+    rows = meta.get("history")
+    if not all(isinstance(d, (dict, type(None))) for d in (config, summary, live)):
+        raise TypeError("config, summary and live settings must be JSON objects")
+    summary, live = dict(summary or {}), dict(live or {})
+    for values in (summary, live):
+        for key, value in values.items():
+            if key in ("reason", "message"):
+                values[key] = _short_text(value)
+            elif value is not None:
+                values[key] = _finite(value, key)
+    if not isinstance(rows, (list, type(None))) or not all(isinstance(r, dict) for r in rows or ()):
+        raise TypeError("history must be a list of JSON objects")
+    try:
+        config = TrainingConfig.from_dict(config) if config else None
+    except (TypeError, ValueError, OverflowError):
+        config = None  # a run from another version: its figures still show
+    history = tuple(report_from_row(r) for r in rows) if rows else read_history_csv(folder / HISTORY)
+    return Run(folder, _short_text(meta.get("name", folder.name)), config, history, summary,
+               _short_text(meta.get("created", "")), live)
+
+
+def _short_text(value) -> str:
+    """A name or note for display: a string as is (clipped), anything else refused."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        value = str(value)
+    if not isinstance(value, str):
+        raise TypeError(f"expected text, not {type(value).__name__}")
+    return value[:1000]
+
+
+def _finite(value, key: str) -> float | int:
+    """A summary figure: a finite number of a size a float can hold."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{key} must be a number, not {str(value)[:40]!r}")
+    if isinstance(value, int):
+        if abs(value) > MAX_EPOCH * 1000:
+            raise ValueError(f"{key} is out of range ({len(str(abs(value)))} digits)")
+        return value
+    if not math.isfinite(value):
+        raise ValueError(f"{key} is {value}, not a finite number")
+    return value
+
+
+def list_runs(root: str | Path) -> tuple[list[Run], list[UnreadableRun]]:
+    """Every readable run below ``root``, oldest first, and an :class:`UnreadableRun` (with the
+    reason) for each folder that looks like a run but cannot be read. Never raises: a folder
+    that vanishes or cannot be listed gives no runs."""
+    runs: list[Run] = []
+    problems: list[UnreadableRun] = []
+    for folder in run_folders(root):
+        run = read_run(folder)
+        (problems if isinstance(run, UnreadableRun) else runs).append(run)
     runs.sort(key=lambda r: (r.created, r.folder.name))
     return runs, problems
+
+
+def run_folders(root: str | Path) -> list[Path]:
+    """The folders below ``root`` that hold a model file, by name (cheap: nothing is read)."""
+    try:
+        return sorted(p for p in Path(root).iterdir() if _looks_like_run(p))
+    except OSError:
+        return []
+
+
+def _looks_like_run(folder: Path) -> bool:
+    try:
+        return folder.is_dir() and os.path.lexists(folder / MODEL)
+    except OSError:  # a permission error below, a name the file system refuses
+        return False
 
 
 def history_row(report: EpochReport) -> dict:
@@ -139,18 +234,44 @@ def history_row(report: EpochReport) -> dict:
 
 
 def report_from_row(row: dict) -> EpochReport:
-    """An EpochReport from a CSV or JSON row; missing optional figures are filled in."""
-    def number(key, default=None, kind=float):
-        value = row.get(key, "")
-        return default if value in ("", None) else kind(value)
+    """An EpochReport from a CSV or JSON row; missing optional figures are filled in, missing
+    required ones (epoch, losses, accuracies, learning rate) or non-finite ones raise ValueError."""
+    get = row.get
 
-    epoch = number("epoch", kind=int)
-    if epoch is None:
-        raise ValueError("a history row without an epoch")
-    val_loss = number("val_loss")
+    def number(key, default=None, kind=float, required=False):
+        value = get(key)
+        kind_of = type(value)
+        if kind_of is float:  # the common case (JSON): no conversion
+            x = value
+        elif kind_of is int:
+            if not -MAX_EPOCH <= value <= MAX_EPOCH:
+                raise ValueError(f"{key} is out of range ({len(str(abs(value)))} digits)")
+            x = float(value)
+        elif value is None or value == "":
+            if required:
+                raise ValueError(f"a history row without {key}")
+            return default
+        elif kind_of is str and len(value) <= 40:
+            x = float(value)
+        else:
+            raise ValueError(f"{key} must be a number, not {str(value)[:40]!r}")
+        if x - x != 0:  # infinite or NaN
+            raise ValueError(f"{key} is {value}, not a finite number")
+        if kind is int:
+            if not x.is_integer() or abs(x) > MAX_EPOCH:
+                raise ValueError(f"{key} must be a whole number up to {MAX_EPOCH:,}, not {str(value)[:40]}")
+            return int(x)
+        return x
+
+    epoch = number("epoch", kind=int, required=True)
+    if epoch < 1:
+        raise ValueError(f"epoch {epoch} is not positive")
+    val_loss = number("val_loss", required=True)
     return EpochReport(
-        epoch=epoch, train_loss=number("train_loss"), train_accuracy=number("train_accuracy"),
-        val_loss=val_loss, val_accuracy=number("val_accuracy"), learning_rate=number("learning_rate"),
+        epoch=epoch, train_loss=number("train_loss", required=True),
+        train_accuracy=number("train_accuracy", required=True),
+        val_loss=val_loss, val_accuracy=number("val_accuracy", required=True),
+        learning_rate=number("learning_rate", required=True),
         seconds=number("seconds", 0.0), best_epoch=number("best_epoch", epoch, int),
         best_val_loss=number("best_val_loss", val_loss), best_val_accuracy=number("best_val_accuracy", 0.0),
         patience_left=number("patience_left", None, int),

@@ -10,12 +10,17 @@ import sys
 from pathlib import Path
 
 
+def user_path(text: str) -> Path:
+    """A folder given on the command line, ``~`` expanded (a shell leaves ``--runs-dir=~/runs`` as is)."""
+    return Path(text).expanduser()
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="nnstudio", description="A training dashboard for a NumPy neural network.")
-    parser.add_argument("--data-dir", type=Path, default=None,
+    parser.add_argument("--data-dir", type=user_path, default=None,
                         help="the folder holding MNIST (default: the last one used, else $NNSTUDIO_DATA, "
                              "else the user cache)")
-    parser.add_argument("--runs-dir", type=Path, default=None,
+    parser.add_argument("--runs-dir", type=user_path, default=None,
                         help="where runs are saved and listed from (default: a 'runs' folder in the app's data dir)")
     return parser.parse_args(argv)
 

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from nnstudio.core.dataset import Split
 from nnstudio.core.mnist import resolve_data_dir
+from nnstudio.core.run_folder import run_folders
 from nnstudio.gui.about import show_about
 from nnstudio.gui.controls import ControlsPanel
 from nnstudio.gui.messages import show_error
@@ -44,7 +45,7 @@ from nnstudio.gui.panels.train_tab import TrainTab
 from nnstudio.gui.file_actions import FileActions
 from nnstudio.gui.run_actions import RunActions, make_action
 from nnstudio.gui.run_session import RunSession
-from nnstudio.gui.settings import Settings
+from nnstudio.gui.settings import Settings, from_environment
 from nnstudio.gui.workspace import Workspace
 from nnstudio.resources import resource_path
 
@@ -52,6 +53,7 @@ DEFAULT_SIZE = (1400, 900)
 MINIMUM_SIZE = (1100, 700)
 SKETCH_WIDTH = 340
 SKETCH_MIN_WIDTH = 300
+RUNS_LISTED_AT_ONCE = 100  # more run folders than this are listed on a worker thread
 CLOSE_WAIT_MS = 3000  # closing waits this long for a run or a download to end, then closes once they have
 TEXT_KEYS = (QLineEdit, QAbstractSpinBox, QTextEdit, QPlainTextEdit)  # keep Space and Esc
 SPACE_KEYS = TEXT_KEYS + (QAbstractButton, QAbstractItemView, QComboBox, QAbstractSlider, QTabBar)  # keep Space
@@ -84,7 +86,10 @@ class MainWindow(QMainWindow):
             self.setWindowIcon(QIcon(str(icon)))
 
         self.workspace = Workspace(runs_root, self)
-        self.workspace.load_runs()
+        if len(run_folders(runs_root)) <= RUNS_LISTED_AT_ONCE:
+            self.workspace.load_runs()
+        else:  # thousands of runs list in the background: the window opens at once
+            self.workspace.load_runs_in_background()
         self.session = RunSession(self.workspace, self)
         self.controls = ControlsPanel()
         if settings.training_config is not None:
@@ -205,13 +210,14 @@ class MainWindow(QMainWindow):
             s.preset = self.controls.current_preset()
         s.log_loss = self.train.plots.log_loss
         if self.workspace.data_folder is not None and self.workspace.split is not None:
-            s.data_dir = self.workspace.data_folder
+            self._remember_data_folder(True)
         s.sync()
 
     @Slot(bool)
     def _remember_data_folder(self, has_data: bool) -> None:
-        if has_data and self.workspace.data_folder is not None:
-            self.settings.data_dir = self.workspace.data_folder
+        folder = self.workspace.data_folder
+        if has_data and folder is not None and (folder == self.banner.chosen_folder or not from_environment(folder)):
+            self.settings.data_dir = folder  # but not a folder only $NNSTUDIO_DATA named: it ends with the variable
 
     # -- state -------------------------------------------------------------------------------
 
@@ -248,6 +254,7 @@ class MainWindow(QMainWindow):
             self.banner.download_thread.finished.connect(self._close_when_idle)
             self._wait_to_close(event, "Cancelling the download… the window closes when it has stopped")
             return
+        self.workspace.stop_listing()
         self._remember()
         QApplication.instance().removeEventFilter(self)
         super().closeEvent(event)

@@ -326,6 +326,7 @@ class RunSession(QObject):
         if not result.epochs and result.reason != "diverged":
             return  # stopped before its first epoch ended: nothing to keep (a divergence is kept, to learn from)
         trainer, name = self.trainer, self.run_name
+        made = self.run_folder is None
         try:
             if self.run_folder is None:
                 self.run_folder = new_run_folder(self.workspace.runs_root)
@@ -340,6 +341,12 @@ class RunSession(QObject):
             run = load_run(folder)
         except (OSError, ModelFileError) as exc:
             log.exception("could not save the run")
+            if made and self.run_folder is not None:  # leave no empty run folder behind
+                try:
+                    self.run_folder.rmdir()
+                    self.run_folder = None
+                except OSError:
+                    pass  # not empty: what was written stays
             self.save_failed.emit(f"The run could not be saved in {self.workspace.runs_root}: {exc}")
             return
         self.workspace.add_run(run)

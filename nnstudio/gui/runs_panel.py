@@ -107,6 +107,7 @@ class RunsPanel(QWidget):
         """``color_of(index) -> QColor`` gives the overlay colour of the index-th run listed."""
         super().__init__(parent)
         self._color_of = color_of or (lambda i: QColor.fromHsv((i * 67) % 360, 200, 200))
+        self._rows: dict[Path, QTreeWidgetItem] = {}  # each listed run's row, by folder
         self.tree = QTreeWidget()
         self.tree.setObjectName("runsTree")
         self.tree.setColumnCount(len(COLUMNS))
@@ -149,21 +150,38 @@ class RunsPanel(QWidget):
         named(self.clear_button, "untickAllButton", "Untick all")
         self.tree.itemChanged.connect(self._on_item_changed)
         self.tree.itemSelectionChanged.connect(self._on_selection_changed)
-        self.tree.itemDoubleClicked.connect(lambda item, _column: self.model_requested.emit(item.data(0, RUN_ROLE)))
+        self.tree.itemDoubleClicked.connect(self._on_double_clicked)
         self.sketch_button.clicked.connect(self._on_sketch_clicked)
         self.clear_button.clicked.connect(self.untick_all)
 
     # -- contents --------------------------------------------------------------------------------
 
     def runs(self) -> list[Run]:
-        return [self.tree.topLevelItem(i).data(0, RUN_ROLE) for i in range(self.tree.topLevelItemCount())]
+        return [run for run, _ in self._items()]
 
     def item_of(self, folder: Path) -> QTreeWidgetItem | None:
-        for i in range(self.tree.topLevelItemCount()):
-            item = self.tree.topLevelItem(i)
-            if item.data(0, RUN_ROLE).folder == Path(folder):
-                return item
-        return None
+        return self._rows.get(Path(folder))
+
+    def unreadable(self) -> list[tuple[str, str]]:
+        """The rows of run folders that cannot be read: (text, the reason shown on hover)."""
+        rows = (self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount()))
+        return [(item.text(0), item.toolTip(0)) for item in rows if item.data(0, RUN_ROLE) is None]
+
+    def set_unreadable(self, problems) -> None:
+        """Show each :class:`~nnstudio.core.run_folder.UnreadableRun` as a greyed row after the runs,
+        its reason on hover; they can be neither ticked nor used."""
+        with QSignalBlocker(self.tree):
+            for i in reversed(range(self.tree.topLevelItemCount())):
+                if self.tree.topLevelItem(i).data(0, RUN_ROLE) is None:
+                    self.tree.takeTopLevelItem(i)
+            for problem in problems:
+                item = QTreeWidgetItem([f"{problem.name} (unreadable)"] + [""] * (len(COLUMNS) - 2)
+                                       + ["cannot be read: hover for why"])
+                item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+                item.setForeground(0, QColor("gray"))
+                for column in (0, SETTINGS_COLUMN):
+                    item.setToolTip(column, f"{problem.folder}\ncannot be read: {problem.reason}")
+                self.tree.addTopLevelItem(item)
 
     def color(self, run: Run) -> QColor:
         item = self.item_of(run.folder)
@@ -172,12 +190,15 @@ class RunsPanel(QWidget):
     def add_run(self, run: Run) -> QTreeWidgetItem:
         """List ``run``, or refresh its row if its folder is listed already (its tick stays)."""
         item = self.item_of(run.folder)
+        if item is not None and item.data(0, RUN_ROLE) is run:
+            return item  # listed as it is: nothing to redraw (thousands of runs list in chunks)
         with QSignalBlocker(self.tree):
             if item is None:
                 item = QTreeWidgetItem()
                 item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
                 item.setCheckState(0, Qt.CheckState.Unchecked)
-                self.tree.addTopLevelItem(item)
+                self.tree.insertTopLevelItem(len(self._rows), item)  # before the unreadable rows
+                self._rows[run.folder] = item
                 item.setIcon(0, swatch(self._color_of(self.tree.indexOfTopLevelItem(item))))
             item.setData(0, RUN_ROLE, run)
             for column, text in enumerate(run_cells(run)):
@@ -213,7 +234,8 @@ class RunsPanel(QWidget):
     def _items(self):
         for i in range(self.tree.topLevelItemCount()):
             item = self.tree.topLevelItem(i)
-            yield item.data(0, RUN_ROLE), item
+            if item.data(0, RUN_ROLE) is not None:  # not an unreadable run's row
+                yield item.data(0, RUN_ROLE), item
 
     # -- reactions -------------------------------------------------------------------------------
 
@@ -225,6 +247,11 @@ class RunsPanel(QWidget):
         run = self.selected_run()
         self.sketch_button.setEnabled(run is not None)
         self.selection_changed.emit(run)
+
+    def _on_double_clicked(self, item: QTreeWidgetItem, _column: int) -> None:
+        run = item.data(0, RUN_ROLE)
+        if run is not None:
+            self.model_requested.emit(run)
 
     def _on_sketch_clicked(self) -> None:
         run = self.selected_run()

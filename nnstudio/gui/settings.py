@@ -8,11 +8,25 @@ never stop the app from opening.
 from __future__ import annotations
 
 import json
+import logging
+import os
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
 from nnstudio.core.config import TrainingConfig
+from nnstudio.core.mnist import ENV_VAR
+
+log = logging.getLogger(__name__)
+
+
+def from_environment(folder: Path) -> bool:
+    """Whether ``folder`` is the one ``$NNSTUDIO_DATA`` names."""
+    configured = os.environ.get(ENV_VAR, "")
+    try:
+        return bool(configured) and Path(configured).expanduser().resolve() == Path(folder).expanduser().resolve()
+    except (OSError, RuntimeError, ValueError):
+        return False
 
 
 def user_settings() -> QSettings:
@@ -47,7 +61,8 @@ class Settings:
             return None
         try:
             return TrainingConfig.from_dict(json.loads(text))
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, OverflowError, RecursionError) as exc:  # e.g. "[1, 2]": valid JSON, no config
+            log.warning("the saved training settings cannot be used, so the defaults are: %s", str(exc)[:200])
             return None
 
     @training_config.setter
@@ -77,7 +92,7 @@ class Settings:
     def tab(self) -> int:
         """The index of the tab shown last (0, the Train tab, when none or unreadable)."""
         value = str(self.store.value("window/tab", "0"))
-        return int(value) if value.isdigit() else 0
+        return int(value) if value.isascii() and value.isdigit() and len(value) < 4 else 0  # not "²", not 10**20
 
     @tab.setter
     def tab(self, index: int) -> None:

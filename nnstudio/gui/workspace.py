@@ -20,6 +20,7 @@ it only through its methods, so each change is announced once to all of them:
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,8 @@ from nnstudio.core.limits import validation_size_for
 from nnstudio.core.mnist import load_mnist
 from nnstudio.core.model_file import ModelFileError, load_model
 from nnstudio.core.network import Network
-from nnstudio.core.run_folder import Run, list_runs, load_run
+from nnstudio.core.run_folder import Run, UnreadableRun, list_runs, load_run, read_run, run_folders
+from nnstudio.gui.worker import Worker, join
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,9 @@ class Workspace(QObject):
         self.mnist = None  # the data as loaded, re-split when the validation size changes (None: a given split)
         self.validation_size = DEFAULT_VALIDATION_SIZE
         self.runs: list[Run] = []
+        self.unreadable_runs: list[UnreadableRun] = []  # run folders that cannot be read, with the reason
+        self.runs_thread = None  # listing a large runs folder, see load_runs_in_background
+        self._stop_listing: threading.Event | None = None
         self.compared: list[Run] = []
         self.selected_run: Run | None = None
         self.model: Network | None = None
@@ -141,14 +146,51 @@ class Workspace(QObject):
 
     # -- runs --------------------------------------------------------------------------------
 
-    def load_runs(self) -> list[str]:
-        """List the runs saved under the runs folder; returns the problems of the folders skipped."""
+    def load_runs(self) -> list[UnreadableRun]:
+        """List the runs saved under the runs folder; returns the folders that cannot be read (kept
+        in :attr:`unreadable_runs`, each with its reason, for the runs list to show)."""
         runs, problems = list_runs(self.runs_root)
         for problem in problems:
-            log.warning("skipped a run folder: %s", problem)
+            log.warning("cannot read a run folder: %s", problem)
         self.runs = list(runs)
+        self.unreadable_runs = list(problems)
         self.runs_changed.emit()
         return problems
+
+    def load_runs_in_background(self, chunk: int = 50):
+        """List the runs folder on a worker thread, ``chunk`` runs at a time, so that thousands of
+        runs never block the window; returns the worker's thread (see :func:`~nnstudio.gui.worker.join`)."""
+        folders = run_folders(self.runs_root)
+
+        stop = self._stop_listing = threading.Event()
+
+        def job():
+            for start in range(0, len(folders), chunk):
+                if stop.is_set():
+                    return
+                yield [read_run(folder) for folder in folders[start:start + chunk]]
+
+        self.runs, self.unreadable_runs = [], []
+        worker = Worker(job, name="runs")
+        worker.yielded.connect(self._runs_read)
+        self.runs_thread = worker.start()
+        return self.runs_thread
+
+    def _runs_read(self, chunk: list) -> None:
+        listed = {r.folder for r in self.runs}  # a run saved meanwhile is listed already
+        for run in chunk:
+            if isinstance(run, UnreadableRun):
+                log.warning("cannot read a run folder: %s", run)
+                self.unreadable_runs.append(run)
+            elif run.folder not in listed:
+                self.runs.append(run)
+        self.runs_changed.emit()
+
+    def stop_listing(self, timeout_ms: int = 10_000) -> bool:
+        """End a background listing (closing); True once its thread has ended."""
+        if self._stop_listing is not None:
+            self._stop_listing.set()
+        return join(self.runs_thread, timeout_ms)
 
     def add_run(self, run: Run) -> None:
         """List ``run``, or replace the listed run of the same folder (its tick stays)."""

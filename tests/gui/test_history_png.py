@@ -73,3 +73,20 @@ def test_the_command_line_picture_loads_no_plotting_widgets():
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr.decode()
     assert done.stdout.decode().strip() == "False"
+
+
+def test_a_full_disk_is_an_error_and_keeps_the_old_png(qapp, history, tmp_path, monkeypatch):
+    """The PNG goes through atomic_write: a failed write raises and leaves the old picture whole."""
+    from nnstudio.core import atomic_file
+
+    path = write_history_png(tmp_path / "training_history.png", history)
+    before = path.read_bytes()
+
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(atomic_file.os, "fsync", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        write_history_png(path, history[:1])
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["training_history.png"]

@@ -23,6 +23,7 @@ class DataBannerPanel(DataBanner):
         self.download_dialog: DownloadDialog | None = None
         self.download_thread = None  # kept until it ends (a cancel may take a while)
         self.closing = False
+        self.chosen_folder: Path | None = None
         self.hide()
         self.download_requested.connect(self.download_data)
         self.choose_folder_requested.connect(self.choose_data_folder)
@@ -69,6 +70,7 @@ class DataBannerPanel(DataBanner):
         folder = choose_folder(self.window(), "Choose the MNIST folder",
                                self.workspace.data_folder or default_data_dir())
         if folder is not None:
+            self.chosen_folder = folder  # the user's choice, to remember (unlike one from $NNSTUDIO_DATA)
             self.load(folder)
 
     @Slot()
@@ -78,7 +80,7 @@ class DataBannerPanel(DataBanner):
         if is_running(self.download_thread):
             self.workspace.post_message("The cancelled download is still ending: try again in a moment")
             return
-        dest = self.workspace.data_folder or default_data_dir()
+        dest = default_data_dir()  # nnstudio's own cache: a download never writes over the user's files
         self.download_dialog = DownloadDialog(dest, self.window())
         self.download_thread = self.download_dialog.thread_
         self.download_dialog.downloaded.connect(self.load)

@@ -29,6 +29,7 @@ class RunsListPanel(RunsPanel):
     @Slot()
     def _show_runs(self) -> None:
         self.set_runs(self.workspace.runs)
+        self.set_unreadable(self.workspace.unreadable_runs)
 
     @Slot(object)
     def _use_model(self, run) -> None:
