@@ -8,6 +8,10 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# README's test command gives a relative NNSTUDIO_DATA (../shared/mnist): make it absolute, since
+# tests link its files from temporary folders and the app may change folders.
+if os.environ.get("NNSTUDIO_DATA"):
+    os.environ["NNSTUDIO_DATA"] = os.path.abspath(os.environ["NNSTUDIO_DATA"])
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
