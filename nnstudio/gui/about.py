@@ -8,7 +8,7 @@ import platform
 import numpy as np
 import PySide6
 import pyqtgraph
-from PySide6.QtCore import Qt, QTimer, qVersion
+from PySide6.QtCore import QCoreApplication, Qt, QTimer, qVersion
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from nnstudio import __version__
@@ -63,7 +63,8 @@ def add_desktop_entry_button(box: QMessageBox, parent: QWidget) -> None:
     button.setObjectName("desktopEntryButton")
     button.setAccessibleName(button.text())
     # The box closes on the click: answer once it is gone (a box opened while it is torn down crashes Qt).
-    button.clicked.connect(lambda: QTimer.singleShot(0, parent, lambda: toggle_desktop_entry(parent, not installed)))
+    context = parent if parent is not None else QCoreApplication.instance()
+    button.clicked.connect(lambda: QTimer.singleShot(0, context, lambda: toggle_desktop_entry(parent, not installed)))
 
 
 def toggle_desktop_entry(parent: QWidget, install: bool) -> QMessageBox:
