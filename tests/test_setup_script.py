@@ -42,9 +42,8 @@ def system(tmp_path):
     stub(bin_, "apt-get", f'echo "apt-get $*" >> {log}')
     venv = tmp_path / "venv" / "bin"
     venv.mkdir(parents=True)
-    stub(venv, "python", f'echo "python $*" >> {log}\n'
-                         'case "$*" in *PySide6*) [ -n "$FAKE_NO_QT" ] && echo "ImportError: libGL.so.1: cannot open" >&2 && exit 1;; esac\n'
-                         'exit 0')
+    no_qt = '[ -n "$FAKE_NO_QT" ] && echo "ImportError: libGL.so.1: cannot open" >&2 && exit 1'
+    stub(venv, "python", f'echo "python $*" >> {log}\ncase "$*" in *PySide6*) {no_qt};; esac\nexit 0')
     stub(venv, "nnstudio", 'echo "nnstudio 0.1.0"')
 
     def run(*args, uid=1000, sudo=False, apt=True, installed=False, qt=True):
@@ -73,7 +72,7 @@ def test_as_root_apt_get_installs_the_missing_libraries_without_sudo(system):
     [install] = installs(calls, "")
     assert all(f" {package}" in install for package in QT_PACKAGES + ["libxcb-cursor0"])
     assert "apt-get update -qq" in calls
-    assert f"python -m pip install -q --disable-pip-version-check -e .[test]" in calls
+    assert "python -m pip install -q --disable-pip-version-check -e .[test]" in calls
 
 
 def test_a_user_with_sudo_installs_through_sudo(system):
@@ -104,7 +103,8 @@ def test_present_libraries_are_not_installed_again(system):
 def test_without_apt_it_names_the_packages_and_the_readme_s_lines(system):
     result, calls = system(apt=False)
     assert result.returncode == 0, result.stderr
-    lines = [line.split(": ", 2)[-1].strip() for line in result.stdout.splitlines() if "sudo dnf" in line or "sudo pacman" in line]
+    lines = [line.split(": ", 2)[-1].strip() for line in result.stdout.splitlines()
+             if "sudo dnf" in line or "sudo pacman" in line]
     assert len(lines) == 2 and lines[0].startswith("sudo dnf install ") and lines[1].startswith("sudo pacman -S ")
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert all(line in readme for line in lines)
