@@ -13,6 +13,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # spinning against a busy core makes timings, and so event orders, vary from run to run.
 for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_name] = "1"
+# README's test command gives a relative NNSTUDIO_DATA (../shared/mnist): make it absolute, since
+# tests link its files from temporary folders and the app may change folders.
+if os.environ.get("NNSTUDIO_DATA"):
+    os.environ["NNSTUDIO_DATA"] = os.path.abspath(os.environ["NNSTUDIO_DATA"])
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 

@@ -124,7 +124,7 @@ def test_real_copy_with_one_file_corrupted(tmp_path, mnist_dir):
     """A realistic fault: a label file cut short in a full-size set, named in the error."""
     for name in FILE_NAMES.values():
         if name != FILE_NAMES["train_images"]:
-            shutil.copy(mnist_dir / f"{name}.gz", tmp_path)
+            shutil.copyfile(mnist_dir / f"{name}.gz", tmp_path / f"{name}.gz")  # not its mode: CI's is read-only
     (tmp_path / f"{FILE_NAMES['train_images']}.gz").symlink_to(mnist_dir / f"{FILE_NAMES['train_images']}.gz")
     labels = gzip.decompress((mnist_dir / "t10k-labels-idx1-ubyte.gz").read_bytes())
     (tmp_path / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(labels[:1208]))

@@ -8,7 +8,7 @@ import platform
 import numpy as np
 import PySide6
 import pyqtgraph
-from PySide6.QtCore import Qt, qVersion
+from PySide6.QtCore import QCoreApplication, Qt, QTimer, qVersion
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from nnstudio import __version__
@@ -47,6 +47,43 @@ def show_about(parent: QWidget) -> QMessageBox:
     if parent is not None and not parent.windowIcon().isNull():
         box.setIconPixmap(parent.windowIcon().pixmap(64, 64))
     box.setStandardButtons(QMessageBox.StandardButton.Close)
+    add_desktop_entry_button(box, parent)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.open()
+    return box
+
+
+def add_desktop_entry_button(box: QMessageBox, parent: QWidget) -> None:
+    """Offer to add nnstudio to the applications menu, or to take it out when it is there."""
+    from nnstudio import desktop_entry
+
+    installed = desktop_entry.is_installed()
+    button = box.addButton("Remove from applications menu" if installed else "Add to applications menu",
+                           QMessageBox.ButtonRole.ActionRole)
+    button.setObjectName("desktopEntryButton")
+    button.setAccessibleName(button.text())
+    # The box closes on the click: answer once it is gone (a box opened while it is torn down crashes Qt).
+    context = parent if parent is not None else QCoreApplication.instance()
+    button.clicked.connect(lambda: QTimer.singleShot(0, context, lambda: toggle_desktop_entry(parent, not installed)))
+
+
+def toggle_desktop_entry(parent: QWidget, install: bool) -> QMessageBox:
+    """Install or remove the desktop entry and say what happened in a box (returned)."""
+    from nnstudio import desktop_entry
+    from nnstudio.gui.messages import show_error
+
+    try:
+        if install:
+            entry = desktop_entry.install()[-1]
+            text = f"nnstudio is in the applications menu now.\n\nThe entry is {entry}."
+        else:
+            removed = desktop_entry.uninstall()
+            text = "nnstudio is no longer in the applications menu." if removed else "nnstudio was not in the menu."
+    except OSError as error:
+        return show_error(parent, "Applications menu", f"The applications menu entry could not be "
+                          f"{'written' if install else 'removed'}: {error}")
+    box = QMessageBox(QMessageBox.Icon.Information, "Applications menu", text, QMessageBox.StandardButton.Ok, parent)
+    box.setObjectName("desktopEntryBox")
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     box.open()
     return box

@@ -22,6 +22,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "else the user cache)")
     parser.add_argument("--runs-dir", type=user_path, default=None,
                         help="where runs are saved and listed from (default: a 'runs' folder in the app's data dir)")
+    from nnstudio import __version__
+
+    parser.add_argument("--version", action="version", version=f"nnstudio {__version__}")
+    parser.add_argument("--install-desktop-entry", action="store_true",
+                        help="add nnstudio (this install) to the desktop's applications menu, then exit")
+    parser.add_argument("--uninstall-desktop-entry", action="store_true",
+                        help="remove nnstudio from the applications menu, then exit")
     return parser.parse_args(argv)
 
 
@@ -33,6 +40,10 @@ def default_runs_root() -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.install_desktop_entry or args.uninstall_desktop_entry:  # no window, no QApplication
+        from nnstudio.desktop_entry import main as desktop_entry_main
+
+        return desktop_entry_main(install_entry=args.install_desktop_entry)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     # One BLAS thread for the whole app: on a 2-core machine a second BLAS thread fights the GUI thread.
     from threadpoolctl import threadpool_limits
