@@ -154,8 +154,8 @@ def _rotation(images: np.ndarray, degrees: float) -> np.ndarray:
     y, x = np.mgrid[0:h, 0:w].astype(np.float64)
     dy, dx = y - cy, x - cx
     # The inverse rotation maps each output pixel to where it comes from (rows grow downwards).
-    rows = cy + np.cos(a) * dy - np.sin(a) * dx
-    cols = cx + np.sin(a) * dy + np.cos(a) * dx
+    rows = cy + np.cos(a) * dy + np.sin(a) * dx
+    cols = cx - np.sin(a) * dy + np.cos(a) * dx
     return _sample(images, rows, cols)
 
 
