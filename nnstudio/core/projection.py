@@ -62,8 +62,8 @@ class TsneProgress:
         return self.iteration / self.iterations if self.iterations else 1.0
 
 
-def tsne(x: np.ndarray, *, perplexity: float = 30.0, iterations: int = 500, exaggeration: float = 12.0,
-         exaggeration_iterations: int = 125, report_every: int = 25, block: int = 256,
+def tsne(x: np.ndarray, *, perplexity: float = 30.0, iterations: int = 400, exaggeration: float = 12.0,
+         exaggeration_iterations: int = 100, report_every: int = 20, block: int = 256,
          ) -> Iterator[TsneProgress]:
     """Yield :class:`TsneProgress` while mapping the rows of ``x`` to 2-D; returns the map ``(n, 2)``.
 

@@ -121,29 +121,17 @@ def _noise(images: np.ndarray, sigma: float) -> np.ndarray:
 
 def _sample(images: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """Bilinear sampling of every image at the same source coordinates ``rows``/``cols`` (each
-    ``(h, w)``), zero outside the image."""
+    ``(h, w)``), zero outside the image: one matrix product with the resampling's linear map."""
     n, h, w = images.shape
-    if n == 0:
-        return images.copy()
-    padded = np.zeros((n, h + 2, w + 2), np.float32)
-    padded[:, 1:-1, 1:-1] = images
-    rows = np.clip(rows + 1, 0, h + 1 - 1e-4)
-    cols = np.clip(cols + 1, 0, w + 1 - 1e-4)
-    r0 = np.floor(rows).astype(np.intp)
-    c0 = np.floor(cols).astype(np.intp)
-    fr = (rows - r0).astype(np.float32)
-    fc = (cols - c0).astype(np.float32)
-    r1 = np.minimum(r0 + 1, h + 1)
-    c1 = np.minimum(c0 + 1, w + 1)
-    flat = padded.reshape(n, -1)
-    stride = w + 2
-
-    def pick(r: np.ndarray, c: np.ndarray) -> np.ndarray:
-        return flat[:, (r * stride + c).ravel()].reshape(n, h, w)
-
-    top = pick(r0, c0) * (1 - fc) + pick(r0, c1) * fc
-    bottom = pick(r1, c0) * (1 - fc) + pick(r1, c1) * fc
-    return top * (1 - fr) + bottom * fr
+    r0, c0 = np.floor(rows).astype(np.intp), np.floor(cols).astype(np.intp)
+    fr, fc = rows - r0, cols - c0
+    resample = np.zeros((h * w, h * w), np.float32)  # input pixel -> output pixel
+    target = np.arange(h * w).reshape(h, w)
+    for dr, dc, weight in ((0, 0, (1 - fr) * (1 - fc)), (0, 1, (1 - fr) * fc), (1, 0, fr * (1 - fc)), (1, 1, fr * fc)):
+        r, c = r0 + dr, c0 + dc
+        inside = (r >= 0) & (r < h) & (c >= 0) & (c < w) & (weight > 0)
+        np.add.at(resample, ((r * w + c)[inside], target[inside]), weight[inside])
+    return (images.reshape(n, h * w) @ resample).reshape(n, h, w)
 
 
 def _rotation(images: np.ndarray, degrees: float) -> np.ndarray:
