@@ -32,11 +32,11 @@ def read_csv(path):
         return list(csv.reader(f))
 
 
-def test_default_model_tables_and_files_match_the_evaluation(tmp_path, mnist_dir, split, capsys):
+def test_tables_and_files_match_the_evaluation(tmp_path, run_folder, mnist_dir, split, capsys):
     out = tmp_path / "out"
-    assert main(["--data-dir", str(mnist_dir), "--out", str(out)]) == 0
+    assert main(["--model", str(run_folder), "--data-dir", str(mnist_dir), "--out", str(out)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    network = load_model(BUNDLED_MODEL).network
+    network = load_model(run_folder / "model.npz").network
     with threadpool_limits(limits=1):
         expected = evaluate(network, split.x_test, split.y_test)
     assert lines[-1] == f"test accuracy: {expected.accuracy:.4f}"
@@ -66,7 +66,10 @@ def test_default_model_tables_and_files_match_the_evaluation(tmp_path, mnist_dir
     assert all(float(r[2]) == pytest.approx(plain, abs=1e-6) for r in curves[1:] if float(r[1]) == 0)
 
     gallery = read_png((out / "mistakes.png").read_bytes())
-    assert gallery.shape[1] == 10 * 58 - 2 and gallery.shape[0] == 10 * (56 + 14 + 2) - 2  # 97 mistakes, 10 a row
+    assert len(expected.mistakes()) > 100  # a small network: the gallery shows the 100 most confident
+    assert gallery.shape[1] == 10 * 58 - 2 and gallery.shape[0] == 10 * (56 + 14 + 2) - 2
+    first = gallery[:56:2, :56:2]
+    assert np.array_equal(first, split.x_test[expected.mistakes()[0]].reshape(28, 28))
 
 
 def test_an_epoch_of_a_run_on_the_validation_set(run_folder, mnist_dir, split, capsys):
@@ -119,8 +122,10 @@ def test_bad_models_data_epochs_and_outputs_exit_2(tmp_path, run_folder, mnist_d
         (tmp_path / "moved.npz").rename(run_folder / "checkpoints.npz")
 
 
-def test_the_installed_script_runs_in_a_fresh_process(mnist_dir):
+def test_the_bundled_model_by_default_in_a_fresh_process(mnist_dir, split):
     result = subprocess.run([sys.executable, "-m", "nnstudio.cli.evaluate", "--data-dir", str(mnist_dir)],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-1].startswith("test accuracy: 0.99")
+    accuracy = load_model(BUNDLED_MODEL).network.evaluate(split.x_test, split.y_test)[1]
+    assert result.stdout.splitlines()[-1] == f"test accuracy: {accuracy:.4f}"
+    assert f"model: {BUNDLED_MODEL} (784-400-200-10, relu)" in result.stdout
