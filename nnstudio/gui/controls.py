@@ -349,6 +349,11 @@ class ControlsPanel(QWidget):
         self._show_preset(preset)
         self._revalidate()
 
+    def live_settings(self) -> dict[str, float]:
+        """The settings a run may take live, as the form shows them."""
+        return {"learning_rate": self.learning_rate_box.value(), "momentum": self.momentum_box.value(),
+                "patience": self.patience_box.value()}
+
     def current_preset(self) -> str:
         return self.preset_combo.currentData() or CUSTOM
 

@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QFileDialog, QFrame, QHBoxLayout, QLabel, QProgressDialog, QPushButton, QWidget
 
 from nnstudio.core.download import DownloadCancelled, DownloadError, download_mnist
-from nnstudio.gui.threads import join, start_in_thread
+from nnstudio.gui.worker import join, start_in_thread
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,8 @@ class DownloadWorker(QObject):
     succeeded = Signal(str)  # the folder
     failed = Signal(str)  # the reason
     cancelled = Signal()
-    done = Signal()
+    finished = Signal()  # the job is over, however it ended (quits the thread)
+    name = "download"
 
     def __init__(self, dest: Path) -> None:
         super().__init__()
@@ -84,7 +85,7 @@ class DownloadWorker(QObject):
         else:
             self.succeeded.emit(str(self.dest))
         finally:
-            self.done.emit()
+            self.finished.emit()
 
 
 class DownloadDialog(QProgressDialog):
