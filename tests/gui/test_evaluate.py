@@ -124,7 +124,7 @@ def test_tsne_map_separates_digits_and_a_click_puts_a_point_on_the_pad(qtbot, wi
     index = clicked.args[0]
     position = list(fixed_subset(len(panel.evaluation.labels))).index(index)
     assert np.hypot(*(points[position] - points[target])) < 0.02 * np.ptp(points)
-    assert f"Image {index}: true {labels[position]}" in view.preview_text.text()
+    assert f"Image {index}: true {labels[position]}" in view.status.text()
 
     # A new t-SNE is cancelled by leaving the tab.
     with qtbot.waitSignal(view.job.yielded, timeout=20_000):

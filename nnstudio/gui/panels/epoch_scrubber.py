@@ -76,13 +76,16 @@ class EpochScrubber(QWidget):
     def epoch(self) -> int | None:
         return self._epochs[self.slider.value()] if self._epochs else None
 
-    def set_checkpoints(self, checkpoints: Checkpoints | None, activation: str, name: str) -> None:
-        """Scrub over ``checkpoints`` (None: nothing to scrub); the slider rests at the latest epoch."""
+    def set_checkpoints(self, checkpoints: Checkpoints | None, activation: str, name: str,
+                        stay_at: int | None = None) -> None:
+        """Scrub over ``checkpoints`` (None: nothing to scrub); the slider rests at the latest epoch, or
+        at ``stay_at`` if it is kept. Nothing changes the model in use until the user moves the slider."""
         self.checkpoints, self.activation, self.run_name = checkpoints, activation, name
         self._epochs = checkpoints.epochs if checkpoints is not None else []
         self._quiet = True
         self.slider.setRange(0, max(len(self._epochs) - 1, 0))
-        self.slider.setValue(len(self._epochs) - 1 if self._epochs else 0)
+        at = self._epochs.index(stay_at) if stay_at in self._epochs else len(self._epochs) - 1
+        self.slider.setValue(max(at, 0))
         self._quiet = False
         usable = len(self._epochs) > 1
         self.slider.setEnabled(usable)
@@ -128,9 +131,10 @@ class EpochScrubber(QWidget):
         trainer = self.session.trainer
         if trainer is None or not hasattr(trainer, "checkpoints"):
             return
-        at_end = not self._epochs or self.slider.value() == len(self._epochs) - 1
-        if at_end or self.checkpoints is not trainer.checkpoints:
-            self.set_checkpoints(trainer.checkpoints, trainer.network.activation, self.session.run_name or "this run")
+        same_run = self.checkpoints is trainer.checkpoints and self._epochs
+        moved = same_run and self.slider.value() != len(self._epochs) - 1
+        self.set_checkpoints(trainer.checkpoints, trainer.network.activation, self.session.run_name or "this run",
+                             stay_at=self.epoch if moved else None)
 
     def _on_selection(self, run) -> None:
         if run is None or self.session.running:

@@ -82,21 +82,21 @@ class LayerMapView(QWidget):
                                                     enableMenu=False)
         self.preview_box.setFixedWidth(70)
         self.preview_box.addItem(self.preview)
-        self.preview_text = QLabel("")
-        self.preview_text.setObjectName("layerMapHover")
 
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Layer"))
         bar.addWidget(self.layer_choice, 1)
         bar.addWidget(self.tsne_button)
         bar.addWidget(self.cancel_button)
+        key_row = QHBoxLayout()
+        key_row.addWidget(self.key, 1)
+        key_row.addWidget(self.progress)
+        self.progress.setMaximumWidth(80)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)
-        layout.addWidget(self.key)
+        layout.addLayout(key_row)
         layout.addWidget(self.graphics, 1)
-        layout.addWidget(self.preview_text)
-        layout.addWidget(self.progress)
         layout.addWidget(self.status)
         self.layer_choice.currentIndexChanged.connect(lambda *_: self.compute_pca())
         self.tsne_button.clicked.connect(self.compute_tsne)
@@ -190,7 +190,7 @@ class LayerMapView(QWidget):
         index = int(self._subset[position])
         _, images, labels, predictions = self._source
         self.preview.setImage(255 - images[index].reshape(28, 28), autoLevels=False, levels=(0, 255))
-        self.preview_text.setText(f"Image {index}: true {labels[index]}, read as {predictions[index]}")
+        self.status.setText(f"Image {index}: true {labels[index]}, read as {predictions[index]}")
 
     def _on_clicked(self, item, points, event) -> None:
         if self._source is None or not len(points):
