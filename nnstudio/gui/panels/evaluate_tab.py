@@ -171,9 +171,10 @@ class EvaluatePanel(QWidget):
         self.job.request(lambda: _evaluation_job(network, images, labels, which))
 
     def _on_evaluated(self, result: Evaluated | None) -> None:
-        if result is None or result.which != self.which:
+        data = self.images()
+        if result is None or result.which != self.which or data is None or len(data[1]) != result.evaluation.count:
             return
-        images, labels = self.images()
+        images, labels = data
         self._show(result.evaluation, images)
         self.evaluated_network = result.network
         self.robustness.compute(result.network, images, labels)
@@ -192,7 +193,7 @@ class EvaluatePanel(QWidget):
 
     def cancel(self) -> None:
         """Stop every computation under way (the tab is left or the window closes)."""
-        for job in (self.job, self.robustness.job, self.layer_map.job, self.scrubber.loader):
+        for job in (self.job, self.robustness.job, self.layer_map.job):
             job.cancel()
         if self.job.busy or self.robustness.job.busy or self.layer_map.job.busy:
             self._stale = True

@@ -54,6 +54,9 @@ class LayerMapView(QWidget):
         self.layer_choice = QComboBox()
         self.layer_choice.setObjectName("layerChoice")
         self.layer_choice.setAccessibleName("Layer to map")
+        self.layer_choice.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.layer_choice.setMinimumContentsLength(8)
+        self.layer_choice.setMinimumWidth(80)
         self.tsne_button = QPushButton("t-SNE")
         self.tsne_button.setObjectName("tsneButton")
         self.tsne_button.setAccessibleName("Map with t-SNE")
@@ -77,6 +80,7 @@ class LayerMapView(QWidget):
         self.plot.addItem(self.scatter)
         self.key = QLabel("  ".join(f"<span style='color:{c}'>●</span>{d}" for d, c in enumerate(DIGIT_COLORS)))
         self.key.setObjectName("layerMapKey")
+        self.key.setWordWrap(True)
         self.preview = pg.ImageItem(axisOrder="row-major")
         self.preview_box = self.graphics.addViewBox(row=0, col=1, lockAspect=True, invertY=True, enableMouse=False,
                                                     enableMenu=False)
@@ -84,7 +88,6 @@ class LayerMapView(QWidget):
         self.preview_box.addItem(self.preview)
 
         bar = QHBoxLayout()
-        bar.addWidget(QLabel("Layer"))
         bar.addWidget(self.layer_choice, 1)
         bar.addWidget(self.tsne_button)
         bar.addWidget(self.cancel_button)
@@ -92,6 +95,9 @@ class LayerMapView(QWidget):
         key_row.addWidget(self.key, 1)
         key_row.addWidget(self.progress)
         self.progress.setMaximumWidth(80)
+        self.progress.setMinimumWidth(50)
+        for button in (self.tsne_button, self.cancel_button):
+            button.setMinimumWidth(50)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)
