@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from nnstudio.core.evaluation import Evaluation, evaluate
@@ -83,6 +83,10 @@ class EvaluatePanel(QWidget):
         self.threshold = ConfidenceThresholdView()
         self.robustness = RobustnessView()
         self.layer_map = LayerMapView(workspace)
+        self._steps = None  # showing an evaluation, a view per event-loop turn
+        self._step_timer = QTimer(self)
+        self._step_timer.setInterval(0)
+        self._step_timer.timeout.connect(self._next_step)
         self.job = LatestJob("evaluation", self)
         self.job.returned.connect(self._on_evaluated)
         self.job.errored.connect(lambda message: self.status.setText(f"Evaluation failed: {message}"))
@@ -174,17 +178,38 @@ class EvaluatePanel(QWidget):
         data = self.images()
         if result is None or result.which != self.which or data is None or len(data[1]) != result.evaluation.count:
             return
-        images, labels = data
-        self._show(result.evaluation, images)
+        self._steps = self._show_steps(result, *data)
+        self._step_timer.start()
+
+    def _next_step(self) -> None:
+        try:
+            next(self._steps)
+        except StopIteration:
+            self._step_timer.stop()
+            self._steps = None
+
+    def _show_steps(self, result: Evaluated, images: np.ndarray, labels: np.ndarray):
+        """Hand the evaluation to the views, one per turn of the event loop, so no turn holds the
+        window for long; then start the robustness curves and the layer map off the GUI thread."""
+        evaluation = self.evaluation = result.evaluation
+        self.confusion.show_matrix(evaluation.confusion)
+        yield
+        self.per_digit.show_figures(evaluation.per_digit())
+        yield
+        self.gallery.set_evaluation(evaluation, images)
+        yield
+        self.threshold.set_evaluation(evaluation)
+        yield
         self.evaluated_network = result.network
         self.robustness.compute(result.network, images, labels)
-        self.layer_map.set_source(result.network, images, labels, result.evaluation.predictions)
+        self.layer_map.set_source(result.network, images, labels, evaluation.predictions)
         name = dict((key, text) for text, key in SETS)[result.which].lower()
-        self.status.setText(f"{result.evaluation.accuracy:.2%} of the {result.evaluation.count:,} "
-                            f"{name} images right")
-        self.evaluated.emit(result.evaluation)
+        self.status.setText(f"{evaluation.accuracy:.2%} of the {evaluation.count:,} {name} images right")
+        self.evaluated.emit(evaluation)
 
     def _show(self, evaluation: Evaluation | None, images: np.ndarray | None) -> None:
+        self._step_timer.stop()
+        self._steps = None
         self.evaluation = evaluation
         self.confusion.show_matrix(None if evaluation is None else evaluation.confusion)
         self.per_digit.show_figures(None if evaluation is None else evaluation.per_digit())
