@@ -84,6 +84,7 @@ class EvaluatePanel(QWidget):
         self.robustness = RobustnessView()
         self.layer_map = LayerMapView(workspace)
         self._steps = None  # showing an evaluation, a view per event-loop turn
+        self._deferred = None  # (network, images, labels, predictions) whose curves and map are still to come
         self._step_timer = QTimer(self)
         self._step_timer.setInterval(0)
         self._step_timer.timeout.connect(self._next_step)
@@ -117,6 +118,7 @@ class EvaluatePanel(QWidget):
         self.set_choice.currentIndexChanged.connect(lambda *_: self.invalidate())
         session.started.connect(lambda *_: self._follow_run("val"))
         session.ended.connect(lambda *_: self._follow_run("test"))
+        session.phase_changed.connect(self._run_deferred)
         self.confusion.cell_clicked.connect(self.gallery.set_filter)
         self.gallery.filter_changed.connect(self.confusion.select)
         self._on_model_changed(workspace.model, workspace.model_description)
@@ -201,11 +203,26 @@ class EvaluatePanel(QWidget):
         self.threshold.set_evaluation(evaluation)
         yield
         self.evaluated_network = result.network
-        self.robustness.compute(result.network, images, labels)
-        self.layer_map.set_source(result.network, images, labels, evaluation.predictions)
+        self._deferred = (result.network, images, labels, evaluation.predictions)
+        if self.session.phase == "running":
+            # The curves and the map cost seconds of CPU: measured after every epoch they would slow the
+            # training thread (two cores, one GIL). They catch up when the run pauses or ends.
+            self.robustness.status.setText("Robustness is measured when the run pauses or ends.")
+            self.layer_map.status.setText("The map is drawn when the run pauses or ends.")
+        else:
+            self._run_deferred()
         name = dict((key, text) for text, key in SETS)[result.which].lower()
         self.status.setText(f"{evaluation.accuracy:.2%} of the {evaluation.count:,} {name} images right")
         self.evaluated.emit(evaluation)
+
+    def _run_deferred(self, *_: object) -> None:
+        """Measure the robustness curves and map the layer of the last evaluation, if not done yet."""
+        if self._deferred is None or self.session.phase == "running" or not self.isVisible():
+            return
+        network, images, labels, predictions = self._deferred
+        self._deferred = None
+        self.robustness.compute(network, images, labels)
+        self.layer_map.set_source(network, images, labels, predictions)
 
     def _show(self, evaluation: Evaluation | None, images: np.ndarray | None) -> None:
         self._step_timer.stop()
@@ -218,15 +235,17 @@ class EvaluatePanel(QWidget):
 
     def cancel(self) -> None:
         """Stop every computation under way (the tab is left or the window closes)."""
-        for job in (self.job, self.robustness.job, self.layer_map.job):
-            job.cancel()
         if self.job.busy or self.robustness.job.busy or self.layer_map.job.busy:
             self._stale = True
+        for job in (self.job, self.robustness.job, self.layer_map.job):
+            job.cancel()
 
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
         if self._stale:
             self.refresh()
+        else:
+            self._run_deferred()
 
     def hideEvent(self, event) -> None:  # noqa: N802
         super().hideEvent(event)
