@@ -116,7 +116,7 @@ class EvaluatePanel(QWidget):
         workspace.data_changed.connect(lambda *_: self.invalidate())
         self.set_choice.activated.connect(self._on_set_chosen)
         self.set_choice.currentIndexChanged.connect(lambda *_: self.invalidate())
-        session.started.connect(lambda *_: self._follow_run("val"))
+        session.started.connect(self._on_run_started)
         session.ended.connect(lambda *_: self._follow_run("test"))
         session.phase_changed.connect(self._run_deferred)
         self.confusion.cell_clicked.connect(self.gallery.set_filter)
@@ -146,6 +146,12 @@ class EvaluatePanel(QWidget):
     def _follow_run(self, which: str) -> None:
         if not self._set_chosen:
             self.set_choice.setCurrentIndex([key for _, key in SETS].index(which))
+
+    def _on_run_started(self, *_: object) -> None:
+        # Curves and a map of the model before the run would only slow its first epochs down.
+        self.robustness.cancel()
+        self.layer_map.job.cancel()
+        self._follow_run("val")
 
     def _on_model_changed(self, network, description: str) -> None:
         self.model_label.setText(f"<b>Model in use:</b> {description or 'none'}" if network is not None
