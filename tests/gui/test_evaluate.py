@@ -186,3 +186,36 @@ def test_nnstudio_evaluate_prints_the_panels_figures(qtbot, make_window, split, 
     assert lines[-1] == f"test accuracy: {panel.evaluation.accuracy:.4f}"
     recall = [float(line.split()[2]) for line in lines[lines.index("digit  precision  recall      f1  images") + 1:][:10]]
     assert recall == pytest.approx(panel.per_digit.figures().recall.tolist(), abs=5e-5)
+
+
+def test_a_run_chosen_in_the_list_brings_its_checkpoints_to_the_scrubber(qtbot, window, small_split, tmp_path,
+                                                                        monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    from nnstudio.core.checkpoints import load_checkpoints
+    from nnstudio.core.config import TrainingConfig
+    from nnstudio.core.run_folder import save_run
+    from nnstudio.core.trainer import Trainer
+
+    trainer = Trainer(TrainingConfig(max_epochs=3, hidden=(32,), patience=0), small_split)
+    for _ in trainer.run():
+        pass
+    folder = save_run(tmp_path / "elsewhere" / "run", trainer, name="three epochs")
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(folder))
+    window.open_run_action.trigger()
+    panel = show_evaluate(qtbot, window)
+    scrubber = panel.scrubber
+    tree = window.train.runs_panel.tree
+    bar = window.tabs.tabBar()
+    qtbot.mouseClick(bar, LEFT, pos=bar.tabRect(0).center())
+    with qtbot.waitSignal(scrubber.checkpoints_changed, timeout=10_000):
+        qtbot.mouseClick(tree.viewport(), LEFT, pos=tree.visualItemRect(tree.topLevelItem(0)).center())
+    assert scrubber.epochs == [1, 2, 3] and "three epochs" in scrubber.label.text()
+    qtbot.mouseClick(bar, LEFT, pos=bar.tabRect(1).center())
+    qtbot.waitUntil(lambda: panel.up_to_date, timeout=20_000)  # evaluated again if it was left unfinished
+    scrubber.slider.setFocus()
+    qtbot.keyClick(scrubber.slider, Qt.Key.Key_Home)
+    qtbot.waitUntil(lambda: panel.up_to_date, timeout=20_000)
+    network = load_checkpoints(folder / "checkpoints.npz").network(1)
+    assert np.array_equal(panel.confusion.matrix(), direct_confusion(network, small_split.x_test, small_split.y_test))
+    assert "three epochs, epoch 1" in panel.model_label.text()

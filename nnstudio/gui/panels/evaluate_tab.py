@@ -166,8 +166,16 @@ class EvaluatePanel(QWidget):
         if self.isVisible():
             self.refresh()
 
+    @property
+    def up_to_date(self) -> bool:
+        """Whether every view shows the evaluation of the model in use now (the curves and map may follow)."""
+        return (not self._stale and not self.job.busy and self._steps is None
+                and self.evaluated_network is self.workspace.model)
+
     def refresh(self) -> None:
         self._stale = False
+        self._step_timer.stop()  # a newer evaluation is coming: the views wait for it
+        self._steps = None
         network, data = self.workspace.model, self.images()
         if network is None or data is None or not len(data[1]):
             self.status.setText("No model in use" if network is None else "No data: choose a data folder")
