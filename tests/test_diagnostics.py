@@ -96,6 +96,8 @@ def test_the_trainer_reports_diagnostics_each_epoch_and_the_history_file_ignores
         assert isinstance(r.diagnostics, Diagnostics) and len(r.diagnostics.layers) == 3
         assert np.all(r.diagnostics.update_ratios > 0) and np.isfinite(r.diagnostics.update_ratios).all()
         assert r.diagnostics.learning_rate == r.learning_rate
+        assert r.diagnostics.first_layer.shape == (784, 32)
+    np.testing.assert_allclose(reports[-1].diagnostics.first_layer, trainer.network.weights[0], rtol=1e-3, atol=1e-4)
     # The histograms move while the initial ones stay.
     a, b = (r.diagnostics.layers[0] for r in reports)
     np.testing.assert_array_equal(a.initial_histogram, b.initial_histogram)

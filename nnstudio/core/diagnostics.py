@@ -25,6 +25,8 @@ HEALTHY_UPDATE_RATIO = 1e-3
 BINS = 41
 PROBE_BATCH = 256
 PROBE_VALIDATION = 1000
+#: First-layer units whose weights each epoch's diagnostics carry (as float16, for the weight tiles).
+TILE_UNITS = 400
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,6 +57,8 @@ class Diagnostics:
     probe_images: int
     validation_images: int
     seconds: float  # what measuring cost
+    # The first layer's weights now, columns of its first TILE_UNITS units, float16 (a copy to keep).
+    first_layer: np.ndarray | None = None
 
     @property
     def update_ratios(self) -> np.ndarray:
@@ -122,8 +126,9 @@ class DiagnosticsProbe:
                     layer=i + 1, update_ratio=ratio, gradient_norm=gradient_norm, weight_norm=weight_norm,
                     dead_units=dead[i], units=w.shape[1], histogram=_histogram(w, self.edges[i]),
                     initial_histogram=self.initial[i], edges=self.edges[i]))
+        first_layer = network.weights[0][:, :TILE_UNITS].astype(np.float16)
         return Diagnostics(tuple(layers), float(learning_rate), len(self.x), len(self.x_val),
-                           time.perf_counter() - started)
+                           time.perf_counter() - started, first_layer)
 
 
 def _spread(n: int, k: int) -> np.ndarray:
