@@ -11,7 +11,7 @@ from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from nnstudio.core.diagnostics import HEALTHY_UPDATE_RATIO
-from nnstudio.gui.panels.inside_style import layer_colour, style_axes
+from nnstudio.gui.panels.inside_style import layer_colour, steady_label, style_axes
 
 EXPLANATION = ("Update ratio ‖lr·g‖/‖W‖: how much one step changes a layer's weights. Around 1e-3 (dashed) "
                "is healthy; far above, the learning rate is too high; far below, training crawls.")
@@ -26,10 +26,11 @@ class DiagnosticsPlots(QWidget):
         self.setAccessibleName("Training diagnostics")
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground(None)
+        self.graphics.setMinimumHeight(170)
         self.ratio_plot = self._plot(0, 0, "update / weight ratio", log=True)
-        self.gradient_plot = self._plot(1, 0, "gradient norm ‖g‖", log=True)
-        self.dead_plot = self._plot(0, 1, "dead ReLU units (%)")
-        self.histogram_plot = self._plot(1, 1, "weights: now (filled) vs start (line)")
+        self.gradient_plot = self._plot(0, 1, "gradient norm ‖g‖", log=True)
+        self.dead_plot = self._plot(0, 2, "dead ReLU units (%)")
+        self.histogram_plot = self._plot(0, 3, "weights: now (filled) vs start (dashed)")
         self.dead_plot.setYRange(0, 100, padding=0.02)
         self.dead_plot.getViewBox().setLimits(yMin=-1, yMax=101)
         self.healthy_line = pg.InfiniteLine(pos=math.log10(HEALTHY_UPDATE_RATIO), angle=0,
@@ -39,7 +40,8 @@ class DiagnosticsPlots(QWidget):
         self.ratio_plot.addLegend(offset=(-5, 5), labelTextSize="8pt")
         self.histogram_now = pg.PlotDataItem(stepMode="center", fillLevel=0, pen=pg.mkPen(layer_colour(0)),
                                              brush=pg.mkBrush(*layer_colour(0), 90))
-        self.histogram_start = pg.PlotDataItem(stepMode="center", pen=pg.mkPen((160, 160, 160), width=1.5))
+        self.histogram_start = pg.PlotDataItem(stepMode="center", pen=pg.mkPen((230, 120, 0), width=1.5,
+                                                                                style=pg.QtCore.Qt.PenStyle.DashLine))
         self.histogram_plot.addItem(self.histogram_now)
         self.histogram_plot.addItem(self.histogram_start)
 
@@ -47,9 +49,7 @@ class DiagnosticsPlots(QWidget):
         self.layer_box.setObjectName("histogramLayer")
         self.layer_box.setAccessibleName("Layer of the weight histogram")
         self.layer_box.currentIndexChanged.connect(self._show_histogram)
-        self.caption = QLabel("Train a network to see inside it, epoch by epoch.")
-        self.caption.setObjectName("diagnosticsCaption")
-        self.caption.setWordWrap(True)
+        self.caption = steady_label("diagnosticsCaption", 2, "Train a network to see inside it, epoch by epoch.")
         self.caption.setToolTip(EXPLANATION)
         top = QHBoxLayout()
         top.addWidget(self.caption, 1)
@@ -77,7 +77,7 @@ class DiagnosticsPlots(QWidget):
         style_axes(plot, self)
         if log:
             plot.setLogMode(y=True)
-        if title != "weights: now (filled) vs start (line)":
+        if column < 3:
             plot.setLabel("bottom", "epoch")
         return plot
 
@@ -102,10 +102,17 @@ class DiagnosticsPlots(QWidget):
             gradient.setData(x, np.array([max(r.layers[i].gradient_norm, 1e-12) for r in self.records]))
             if dead is not None:
                 dead.setData(x, np.array([100 * r.layers[i].dead_share for r in self.records]))
-        ratios = ", ".join(f"layer {layer.layer}: {layer.update_ratio:.1e}" for layer in d.layers)
-        dead_text = ", ".join(f"{100 * layer.dead_share:.0f}%" for layer in d.layers if layer.dead_share is not None)
-        self.caption.setText(f"Epoch {report.epoch} · update ratios {ratios}"
-                             + (f" · dead units {dead_text}" if dead_text else ""))
+        # At least three decades, the 1e-3 line always in view: the scale itself tells the story.
+        ratios_all = np.array([[layer.update_ratio for layer in r.layers] for r in self.records])
+        ratios_all = ratios_all[np.isfinite(ratios_all) & (ratios_all > 0)]
+        if ratios_all.size:
+            low = min(math.floor(math.log10(ratios_all.min())), -4)
+            high = max(math.ceil(math.log10(ratios_all.max())), -1)
+            self.ratio_plot.setYRange(low, high, padding=0)
+        ratios = " / ".join(f"{layer.update_ratio:.1e}" for layer in d.layers)
+        dead_text = " / ".join(f"{100 * layer.dead_share:.0f}%" for layer in d.layers if layer.dead_share is not None)
+        self.caption.setText(f"Epoch {report.epoch} · update ratios by layer {ratios}"
+                             + (f" · dead units {dead_text}" if dead_text else "") + " (1e-3 is healthy)")
         self._show_histogram()
 
     @Slot()

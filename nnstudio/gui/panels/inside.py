@@ -1,6 +1,6 @@
-"""The "Inside the network" workspace: training diagnostics and weight tiles on the left; the
-network at work on the sketch, its saliency and the probabilities with a temperature in the
-middle; the neuron inspector and lab on the right. The panels talk through this container:
+"""The "Inside the network" workspace: training diagnostics along the top; below, the first
+layer's weight tiles, the network at work on the sketch with its saliency and the probabilities
+with a temperature, and the neuron inspector and lab. The panels talk through this container:
 a clicked neuron or tile opens in the inspector, and the lab's edits show in the diagram."""
 
 from __future__ import annotations
@@ -29,22 +29,27 @@ class InsidePanel(QWidget):
         self.bars = TemperatureBars(workspace)
         self.inspector = NeuronInspector(workspace)
 
-        left = QSplitter(Qt.Orientation.Vertical)
-        left.addWidget(self.diagnostics)
-        left.addWidget(self.tiles)
-        bottom = QSplitter(Qt.Orientation.Horizontal)
-        bottom.addWidget(self.saliency)
-        bottom.addWidget(self.bars)
+        # Top: how training changes the layers. Below: the first layer's tiles; the network at
+        # work on the sketch with its saliency and probabilities; the neuron inspector and lab.
+        at_work = QSplitter(Qt.Orientation.Horizontal)
+        at_work.addWidget(self.saliency)
+        at_work.addWidget(self.bars)
         middle = QSplitter(Qt.Orientation.Vertical)
         middle.addWidget(self.network_view)
-        middle.addWidget(bottom)
+        middle.addWidget(at_work)
         middle.setStretchFactor(0, 3)
         middle.setStretchFactor(1, 2)
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        below = QSplitter(Qt.Orientation.Horizontal)
+        for widget, stretch in ((self.tiles, 2), (middle, 4), (self.inspector, 2)):
+            below.addWidget(widget)
+            below.setStretchFactor(below.indexOf(widget), stretch)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setObjectName("insideSplitter")
-        for widget, stretch in ((left, 3), (middle, 4), (self.inspector, 2)):
-            self.splitter.addWidget(widget)
-            self.splitter.setStretchFactor(self.splitter.indexOf(widget), stretch)
+        self.splitter.addWidget(self.diagnostics)
+        self.splitter.addWidget(below)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setSizes([240, 600])
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.splitter)

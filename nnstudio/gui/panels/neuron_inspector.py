@@ -18,7 +18,7 @@ from nnstudio.core.model_file import save_model
 from nnstudio.core.network_at_work import NeuronDetail, neuron_detail
 from nnstudio.core.neuron_lab import NeuronEdit, accuracy, apply_edits
 from nnstudio.core.softmax import softmax
-from nnstudio.gui.panels.inside_style import bare_plot, diverging_lut
+from nnstudio.gui.panels.inside_style import bare_plot, diverging_lut, steady_label
 from nnstudio.gui.worker import Worker
 
 PROMPT = "Click a neuron in the diagram or a weight tile to inspect it."
@@ -43,21 +43,15 @@ class NeuronInspector(QWidget):
         self.setObjectName("neuronInspector")
         self.setAccessibleName("Neuron inspector and lab")
         self.workspace = workspace
-        self.title = QLabel(PROMPT)
-        self.title.setObjectName("neuronTitle")
-        self.title.setWordWrap(True)
-        self.figures = QLabel("")
-        self.figures.setObjectName("neuronFigures")
-        self.figures.setWordWrap(True)
+        self.title = steady_label("neuronTitle", 2, PROMPT)
+        self.figures = steady_label("neuronFigures", 2)
         self.plot = bare_plot()
         self.plot.setMinimumHeight(90)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setLookupTable(diverging_lut())
         self.plot.addItem(self.image)
         self.image_caption = QLabel("incoming weights · the sketch × the weights")
-        self.inputs = QLabel("")
-        self.inputs.setObjectName("neuronInputs")
-        self.inputs.setWordWrap(True)
+        self.inputs = steady_label("neuronInputs", 4)
 
         self.off = QCheckBox("Switch off")
         self.off.setObjectName("neuronOff")
@@ -81,12 +75,8 @@ class NeuronInspector(QWidget):
         self.save_button = QPushButton("Save as model…")
         self.save_button.setObjectName("neuronSave")
         self.save_button.setAccessibleName("Save the edited network as a model")
-        self.lab = QLabel("")
-        self.lab.setObjectName("labAccuracy")
-        self.lab.setWordWrap(True)
-        self.prediction = QLabel("")
-        self.prediction.setObjectName("labPrediction")
-        self.prediction.setWordWrap(True)
+        self.lab = steady_label("labAccuracy", 3)
+        self.prediction = steady_label("labPrediction", 2)
         form = QFormLayout()
         form.addRow(self.off)
         form.addRow("incoming weights ×", self.scale)

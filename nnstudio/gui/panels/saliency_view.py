@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Slot
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from nnstudio.core.saliency import Saliency, saliency
-from nnstudio.gui.panels.inside_style import bare_plot, diverging_lut, diverging_rgb
+from nnstudio.gui.panels.inside_style import bare_plot, diverging_lut, diverging_rgb, steady_label, text_item
 
 GAP = 4  # pixels between the two maps
 EXPLANATION = ("The gradient of each digit's score with respect to every input pixel, over the drawing "
@@ -33,14 +33,12 @@ class SaliencyView(QWidget):
         self.plot = bare_plot()
         self.image = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.image)
-        self.titles = [pg.TextItem("", anchor=(0.5, 1.0), color=(200, 200, 200)) for _ in range(2)]
+        self.titles = [text_item("", anchor=(0.5, 1.0), color=(200, 200, 200)) for _ in range(2)]
         for i, title in enumerate(self.titles):
             title.setPos(14 + i * (28 + GAP), -0.5)
             self.plot.addItem(title)
         self.plot.getViewBox().setRange(QRectF(-0.5, -4, 28 * 2 + GAP + 1, 33), padding=0)
-        self.caption = QLabel("Draw a digit to see which pixels decide.")
-        self.caption.setObjectName("saliencyCaption")
-        self.caption.setWordWrap(True)
+        self.caption = steady_label("saliencyCaption", 2, "Draw a digit to see which pixels decide.")
         self.caption.setToolTip(EXPLANATION)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -101,9 +99,11 @@ class SaliencyView(QWidget):
         rgb = np.zeros((28, 28 * 2 + GAP, 3), dtype=np.float32)
         rgb[:, :28] = overlay(x, s.predicted_map, self.lut)
         rgb[:, 28 + GAP:] = overlay(x, s.runner_up_map, self.lut)
-        rgb[:, 28:28 + GAP] = np.nan  # transparent gap
         self._rgb = rgb
-        self.image.setImage(rgb, levels=(0, 1))
+        rgba = np.zeros((28, 28 * 2 + GAP, 4), dtype=np.uint8)  # ready to show: no scaling on the GUI thread
+        rgba[..., :3] = np.rint(rgb * 255)
+        rgba[:, :28, 3] = rgba[:, 28 + GAP:, 3] = 255  # the gap stays transparent
+        self.image.setImage(rgba, levels=None, autoLevels=False)
         p = s.probabilities
         self.titles[0].setText(f"says {s.predicted} · {p[s.predicted]:.0%}")
         self.titles[1].setText(f"runner-up {s.runner_up} · {p[s.runner_up]:.0%}")

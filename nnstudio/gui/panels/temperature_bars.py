@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from nnstudio.core.layer_math import forward
 from nnstudio.core.softmax import MAX_TEMPERATURE, MIN_TEMPERATURE, explain_temperature, softmax
-from nnstudio.gui.panels.inside_style import style_axes
+from nnstudio.gui.panels.inside_style import steady_label, style_axes
 
 TOP_BRUSH = pg.mkBrush(64, 156, 255)
 OTHER_BRUSH = pg.mkBrush(110, 116, 128)
@@ -50,10 +50,8 @@ class TemperatureBars(QWidget):
         self.slider.setValue(0)
         self.slider.setToolTip("Softmax temperature: the scores are divided by it before softmax")
         self.value_label = QLabel()
-        self.value_label.setMinimumWidth(50)
-        self.explanation = QLabel()
-        self.explanation.setObjectName("temperatureExplanation")
-        self.explanation.setWordWrap(True)
+        self.value_label.setFixedWidth(self.value_label.fontMetrics().horizontalAdvance("0.000") + 6)
+        self.explanation = steady_label("temperatureExplanation", 2)
         row = QHBoxLayout()
         row.addWidget(QLabel("temperature"))
         row.addWidget(self.slider, 1)

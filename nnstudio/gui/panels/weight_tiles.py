@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, Qt, Signal, Slot
-from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
 
 from nnstudio.core import weight_tiles
-from nnstudio.gui.panels.inside_style import bare_plot, diverging_lut
+from nnstudio.gui.panels.inside_style import bare_plot, diverging_lut, steady_label
 
 HINT = "Red: ink there excites the unit; blue: inhibits it (each tile scaled to its own range). Click a tile."
 
@@ -31,10 +31,9 @@ class WeightTilesView(QWidget):
         self.highlight.setVisible(False)
         self.plot.addItem(self.highlight)
         self.plot.scene().sigMouseClicked.connect(self._on_clicked)
-        self.caption = QLabel("No model yet.")
-        self.caption.setObjectName("weightTilesCaption")
-        self.caption.setWordWrap(True)
+        self.caption = steady_label("weightTilesCaption", 2, "No model yet.")
         self.caption.setToolTip(HINT)
+        self.plot.setToolTip(HINT)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.caption)
@@ -68,7 +67,7 @@ class WeightTilesView(QWidget):
         self._mosaic = weight_tiles.mosaic(w1, self.image_shape)
         self.image.setImage(self._mosaic, autoLevels=False, levels=(-1, 1))
         self.plot.getViewBox().autoRange(padding=0.01)
-        self.caption.setText(f"{caption}: {self.units} first-layer units as 28×28 weight images. {HINT}")
+        self.caption.setText(f"{caption}: the {self.units} first-layer units' weights")
         if self.selected is not None and self.selected >= self.units:
             self.selected = None
         self._place_highlight()
