@@ -238,10 +238,10 @@ class NeuronInspector(QWidget):
             self.image_caption.setVisible(False)
             return
         layer, unit = self.selected
+        switched_off = bool(self.edits.get(self.selected, {}).get("off"))
         last = len(network.sizes) - 1
         kind = "output (digit)" if layer == last else f"hidden layer {layer}"
-        self.title.setText(f"<b>{kind}, unit {unit}</b>" + (" · switched off" if self.edits.get(
-            self.selected, {}).get("off") else ""))
+        self.title.setText(f"<b>{kind}, unit {unit}</b>" + (" · switched off" if switched_off else ""))
         x = self.input
         if x is None or x.size != network.sizes[0]:
             self._detail = None
@@ -253,6 +253,8 @@ class NeuronInspector(QWidget):
             activation = "linear" if layer == last else network.activation
             self.figures.setText(f"weighted sum {d.weighted_sum:+.3f} + bias {d.bias:+.3f} → {activation} → "
                                  f"output <b>{d.output:.3f}</b>")
+        if switched_off:  # its weights are zero now: show what it did before
+            d = neuron_detail(self.network, x, layer, unit)
         if layer == 1 and network.sizes[0] == 784:
             w = d.incoming.reshape(28, 28)
             c = d.contributions.reshape(28, 28)
@@ -270,7 +272,9 @@ class NeuronInspector(QWidget):
             self.image_caption.setVisible(False)
             source = "input" if layer == 1 else f"layer {layer - 1} unit"
             names = [f"{source} {i} {d.contributions[i]:+.2f}" for i in d.strongest[:5]]
-        self.inputs.setText("Strongest inputs (weight × activation): " + ", ".join(names) if self._detail else "")
+        before = " before it was switched off" if switched_off else ""
+        self.inputs.setText(f"Strongest inputs{before} (weight × activation): " + ", ".join(names)
+                            if self._detail else "")
 
     def _show_prediction(self) -> None:
         x = self.input

@@ -9,6 +9,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt, Signal, Slot
 from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
 
 from nnstudio.core import weight_tiles
+from nnstudio.core.diagnostics import TILE_UNITS
 from nnstudio.gui.panels.inside_style import bare_plot, diverging_lut, steady_label
 
 HINT = "Red: ink there excites the unit; blue: inhibits it (each tile scaled to its own range). Click a tile."
@@ -51,6 +52,9 @@ class WeightTilesView(QWidget):
             session.epoch_finished.connect(self._on_epoch)
             session.started.connect(self._on_started)
             session.ended.connect(self._on_ended)
+            for name in ("failed", "cleared"):  # a run that broke or was forgotten trains no more
+                if hasattr(session, name):
+                    getattr(session, name).connect(self._on_ended)
 
     # -- public API -----------------------------------------------------------------------------
 
@@ -63,11 +67,14 @@ class WeightTilesView(QWidget):
             self.highlight.setVisible(False)
             self.caption.setText("The first layer does not take a 28×28 image: no tiles to show.")
             return
+        total = w1.shape[1]
+        w1 = w1[:, :TILE_UNITS]  # a mosaic of thousands of tiles would show nothing and cost much
         self.units = w1.shape[1]
         self._mosaic = weight_tiles.mosaic(w1, self.image_shape)
         self.image.setImage(self._mosaic, autoLevels=False, levels=(-1, 1))
         self.plot.getViewBox().autoRange(padding=0.01)
-        self.caption.setText(f"{caption}: the {self.units} first-layer units' weights")
+        shown = f"the first {self.units} of {total}" if total > self.units else f"the {total}"
+        self.caption.setText(f"{caption}: {shown} first-layer units' weights")
         if self.selected is not None and self.selected >= self.units:
             self.selected = None
         self._place_highlight()
