@@ -159,3 +159,20 @@ def test_training_with_the_tab_open_plots_the_diagnostics_and_moves_the_tiles(qt
         np.testing.assert_array_equal(shown, expected)
     assert mosaics[0].shape != bundled_tiles.shape
     assert not np.array_equal(mosaics[0], mosaics[1], equal_nan=True)
+
+
+def test_a_model_that_does_not_take_digits_is_explained_not_drawn(qtbot, window):
+    from nnstudio.core.network import Network
+
+    open_inside(qtbot, window)
+    window.workspace.set_model(Network((20, 8, 3), seed=0), "a 20-input toy")
+    draw_seven(qtbot, window)
+    view, saliency, tiles = child(window, "networkView"), child(window, "saliencyView"), child(window, "weightTiles")
+    assert view.activity() is None and saliency.saliency() is None and tiles.mosaic() is None
+    assert "28×28" in child(window, "weightTilesCaption").plain_text()
+    assert child(window, "probabilityBars").probabilities() is None
+    inspector = child(window, "neuronInspector")
+    inspector.select_neuron(1, 3)  # the inspector still explains the unit, without a sketch it can use
+    assert "unit 3" in child(window, "neuronTitle").plain_text()
+    window.workspace.set_model(None, "")
+    assert "No model" in child(window, "networkViewCaption").plain_text()
