@@ -3,7 +3,7 @@
 Runs the real MainWindow (offscreen unless QT_QPA_PLATFORM says otherwise), trains the
 default configuration on full MNIST for 3 epochs through it, and meanwhile probes the
 event loop with a 10 ms timer: each tick's lateness is how much later than 10 ms after
-the previous tick it fired. The probe runs from the click on Start until ``run_finished``,
+the previous tick it fired. The probe runs from the click on Start until the session is idle again,
 so it includes the end of the run: the test-set evaluation's report, and saving the run
 folder (model, history CSV, training_history.png) on the GUI thread. One epoch is also
 trained headless in the same process, with the same configuration and one BLAS thread,
@@ -79,7 +79,7 @@ def headless_epoch_seconds(config, split) -> float:
 
 
 def gui_run(config, split, epochs: int) -> tuple[list[float], list[float], list[float]]:
-    """Train through the real window, from a click on Start until ``run_finished``.
+    """Train through the real window, from a click on Start until the session is idle again.
 
     Returns the epochs' seconds, the probe's lateness (ms) over the whole run, and the part of it
     after the last epoch was shown (the run's end: its result, saving and listing the run folder).
@@ -101,13 +101,17 @@ def gui_run(config, split, epochs: int) -> tuple[list[float], list[float], list[
         if len(seconds) == epochs:
             end_starts_at.append(len(probe.lateness_ms))
 
-    window.epoch_shown.connect(on_epoch)
+    def on_phase(phase: str) -> None:
+        if phase == "idle":  # the run has ended and its folder is saved and listed
+            probe.stop()
+            loop.quit()
+
+    session = window.session
+    session.epoch_finished.connect(on_epoch)
     loop = QEventLoop()
-    window.run_finished.connect(loop.quit)
-    window.run_failed.connect(loop.quit)
-    window.run_finished.connect(probe.stop)
+    session.phase_changed.connect(on_phase)
     probe.start()
-    window.start_button.click()
+    window.train.start_button.click()
     loop.exec()
     probe.stop()
     runs = sorted((folder / "runs").glob("*/training_history.png"))

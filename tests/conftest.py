@@ -8,8 +8,21 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# One BLAS thread everywhere, as the app runs: set before NumPy loads its BLAS (and for the
+# subprocesses tests start), then pinned again below for a BLAS already loaded. A second BLAS thread
+# spinning against a busy core makes timings, and so event orders, vary from run to run.
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_name] = "1"
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_blas_thread():
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        yield
 
 
 def real_mnist_dir() -> Path:

@@ -212,6 +212,12 @@ class Trainer:
                 outputs = net.feedforward(self._batch_inputs(index))
                 loss, hits, weight_grads, bias_grads = net.backprop(outputs, y)
             if not loss < DIVERGED_LOSS:  # also catches NaN
+                # The losses up to the blow-up (and its own, when finite), so a watcher can draw them.
+                end = b + 1 if math.isfinite(loss) else b
+                losses[b] = loss
+                if end > reported:
+                    yield BatchProgress(epoch, end, batches, reported, losses[reported:end].copy(),
+                                        time.perf_counter() - epoch_started - (self._paused_seconds - paused_at_start))
                 return "diverged", f"diverged at epoch {epoch}, batch {b + 1}: lower the learning rate"
             self._step(weight_grads, bias_grads, learning_rate)
             losses[b] = loss

@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.excepthook = sys.__excepthook__
         # The window waits for its threads before it closes; should the event loop end another way,
         # wait here: a QThread still running when Python exits aborts the process.
-        from nnstudio.gui.threads import running_threads
+        from nnstudio.gui.worker import running_threads
 
         for thread in running_threads():
             thread.wait()

@@ -15,7 +15,8 @@ from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QFileDialog, QFrame, QHBoxLayout, QLabel, QProgressDialog, QPushButton, QWidget
 
 from nnstudio.core.download import DownloadCancelled, DownloadError, download_mnist
-from nnstudio.gui.threads import join, start_in_thread
+from nnstudio.gui.naming import named
+from nnstudio.gui.worker import join, start_in_thread
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,9 @@ class DataBanner(QFrame):
         self.download_button.setToolTip("Fetch the four MNIST files from a public mirror into the folder above.")
         self.choose_button = QPushButton("Choose folder…")
         self.choose_button.setToolTip("Use a folder that already holds the MNIST files.")
+        named(self.message, "dataMessage", "Why there is no data")
+        named(self.download_button, "downloadButton", "Download MNIST")
+        named(self.choose_button, "chooseFolderButton", "Choose folder")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 6)
         layout.addWidget(self.message, 1)
@@ -63,7 +67,8 @@ class DownloadWorker(QObject):
     succeeded = Signal(str)  # the folder
     failed = Signal(str)  # the reason
     cancelled = Signal()
-    done = Signal()
+    finished = Signal()  # the job is over, however it ended (quits the thread)
+    name = "download"
 
     def __init__(self, dest: Path) -> None:
         super().__init__()
@@ -84,7 +89,7 @@ class DownloadWorker(QObject):
         else:
             self.succeeded.emit(str(self.dest))
         finally:
-            self.done.emit()
+            self.finished.emit()
 
 
 class DownloadDialog(QProgressDialog):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+
+from nnstudio.gui.naming import named
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QImage, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
@@ -76,6 +78,11 @@ class PredictionView(QWidget):
         layout.addLayout(seen)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
 
+        named(self, "predictionView", "Prediction")
+        named(self.headline, "predictionLabel", "Predicted digit")
+        named(self.detail, "predictionDetail", "Prediction detail")
+        named(self.plot, "probabilityBars", "Probability of each digit")
+        named(self.input_image, "networkInput", "What the network sees")
         self._probabilities: np.ndarray | None = None
         self.show_placeholder()
 

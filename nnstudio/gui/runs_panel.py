@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from nnstudio.core.run_folder import Run
+from nnstudio.gui.naming import named
 
 COLUMNS = ("Run", "Best val", "Test", "Epochs", "Time", "Ended by", "Settings")
 SETTINGS_COLUMN = COLUMNS.index("Settings")
@@ -143,6 +144,9 @@ class RunsPanel(QWidget):
         layout.addWidget(self.tree, 1)
         layout.addLayout(buttons)
 
+        named(self.tree, "runsTree", "Runs")
+        named(self.sketch_button, "useRunButton", "Use in sketch pad")
+        named(self.clear_button, "untickAllButton", "Untick all")
         self.tree.itemChanged.connect(self._on_item_changed)
         self.tree.itemSelectionChanged.connect(self._on_selection_changed)
         self.tree.itemDoubleClicked.connect(lambda item, _column: self.model_requested.emit(item.data(0, RUN_ROLE)))

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSl
 
 from nnstudio.core.network import Network
 from nnstudio.core.preprocess import to_mnist
+from nnstudio.gui.naming import named
 from nnstudio.gui.prediction_view import PredictionView
 from nnstudio.gui.sketch_pad import SketchPad
 
@@ -42,16 +43,18 @@ class SketchPanel(QWidget):
 
     predicted = Signal(int, float)
     """A prediction was shown: (digit, confidence)."""
+    input_changed = Signal(object)
+    """The 28x28 input the network sees now (float32), or None when the pad is blank."""
 
     def __init__(self, network: Network | None = None, model_description: str = "",
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, bundled: bool = True, seed: int | None = None) -> None:
         super().__init__(parent)
         self.network: Network | None = None
         self.last_prediction: tuple[int, float] | None = None
         self._test_images: np.ndarray | None = None
         self._test_labels: np.ndarray | None = None
         self._sample_label: int | None = None
-        self._rng = np.random.default_rng()
+        self._rng = np.random.default_rng(seed)  # which test digits "Sample" shows (tests give a seed)
 
         self.pad = SketchPad()
         self.prediction_view = PredictionView()
@@ -70,6 +73,12 @@ class SketchPanel(QWidget):
         # Two lines always: a new model's longer name must not push the column around mid-run.
         self.caption.setMinimumHeight(2 * self.caption.fontMetrics().lineSpacing())
         self.caption.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        named(self.pad, "sketchPad", "Sketch pad", "Draw a digit with the mouse; Esc clears, Ctrl+Z undoes")
+        named(self.undo_button, "undoButton", "Undo")
+        named(self.clear_button, "clearButton", "Clear")
+        named(self.sample_button, "sampleButton", "Sample from test set")
+        named(self.brush_slider, "penWidth", "Pen width")
+        named(self.caption, "modelCaption", "Model in use")
         self.pad.set_brush_fraction(BRUSH_DEFAULT / 1000)
         policy = self.pad.sizePolicy()
         policy.setVerticalPolicy(QSizePolicy.Policy.Preferred)  # the probability bars take the spare height
@@ -104,7 +113,7 @@ class SketchPanel(QWidget):
         self.sample_button.clicked.connect(self.show_random_sample)
         self.brush_slider.valueChanged.connect(self._brush_changed)
 
-        if network is None:
+        if network is None and bundled:
             self._load_bundled_model()
         else:
             self.set_network(network, model_description)
@@ -120,7 +129,7 @@ class SketchPanel(QWidget):
         """
         if network is None:
             self.network = None
-            self.caption.setText(NO_MODEL)
+            self.caption.setText(description or NO_MODEL)
         elif network.sizes[0] != 28 * 28 or network.sizes[-1] != 10:
             self.caption.setText(f"Cannot use a {_shape(network)} network here: "
                                  "the pad needs 784 inputs (28×28) and 10 outputs.")
@@ -160,6 +169,13 @@ class SketchPanel(QWidget):
         self.pad.set_image(np.asarray(self._test_images[index], dtype=np.uint8))
         self.predict()
 
+    @Slot(object, object)
+    def show_image(self, image: np.ndarray, label: int | None = None) -> None:
+        """Put a 28x28 uint8 ``image`` on the pad and predict it, showing its true ``label`` if given."""
+        self._sample_label = None if label is None else int(label)
+        self.pad.set_image(np.asarray(image, dtype=np.uint8))
+        self.predict()
+
     @property
     def shown_label(self) -> int | None:
         """The true label of the test digit on the pad, or ``None`` once the user draws on it."""
@@ -173,6 +189,7 @@ class SketchPanel(QWidget):
             self._show_nothing("No model", NO_MODEL)
             return
         digit_input = None if self.pad.is_empty() else to_mnist(self.pad.image())
+        self.input_changed.emit(digit_input)
         if digit_input is None:
             self._show_nothing()
             return
@@ -184,6 +201,15 @@ class SketchPanel(QWidget):
         self.predicted.emit(digit, confidence)
 
     # -- internals ---------------------------------------------------------------------------
+
+    @property
+    def throttle_ms(self) -> int:
+        """While the pen moves, predict at most this often."""
+        return self._timer.interval()
+
+    @throttle_ms.setter
+    def throttle_ms(self, ms: int) -> None:
+        self._timer.setInterval(int(ms))
 
     @Slot()
     def _schedule_prediction(self) -> None:
@@ -199,25 +225,9 @@ class SketchPanel(QWidget):
         self.prediction_view.show_placeholder(message, detail)
 
     def _load_bundled_model(self) -> None:
-        try:
-            from nnstudio.core.model_file import ModelFileError, load_model
-            from nnstudio.resources import BUNDLED_MODEL
-        except ImportError as exc:  # a partial installation: say so, keep the pad usable
-            log.warning("bundled model unavailable: %s", exc)
-            self.set_network(None)
-            return
-        if not BUNDLED_MODEL.exists():
-            self.set_network(None)
-            return
-        try:
-            saved = load_model(BUNDLED_MODEL)
-        except ModelFileError as exc:
-            self.set_network(None)
-            self.caption.setText(f"The bundled model cannot be used ({exc}). Train one or load a model file.")
-            return
-        accuracy = saved.metadata.get("test_accuracy")
-        note = f", {accuracy:.1%} on the test set" if isinstance(accuracy, float) else ""
-        self.set_network(saved.network, f"bundled with nnstudio{note}")
+        from nnstudio.gui.workspace import bundled_model
+
+        self.set_network(*bundled_model())
 
 
 def _shape(network: Network) -> str:

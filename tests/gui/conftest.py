@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import QSettings
 
 from nnstudio.core.dataset import split_mnist
-from nnstudio.gui.threads import running_threads
+from nnstudio.gui.worker import running_threads
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,7 @@ from nnstudio.core.config import TrainingConfig
 from nnstudio.core.run_folder import save_run
 from nnstudio.core.trainer import Trainer
 from nnstudio.gui.runs_panel import SETTINGS_COLUMN, run_cells
+from driving import run_ends
 
 LEFT = Qt.MouseButton.LeftButton
 
@@ -24,8 +25,8 @@ def retype(qtbot, box, text):
 def train(qtbot, window, rate: str, epochs: int = 2):
     retype(qtbot, window.controls.learning_rate_box, rate)
     retype(qtbot, window.controls.max_epochs_box, str(epochs))
-    with qtbot.waitSignal(window.run_finished, timeout=30_000):
-        qtbot.mouseClick(window.start_button, LEFT)
+    with run_ends(qtbot, window, 30_000):
+        qtbot.mouseClick(window.train.start_button, LEFT)
 
 
 def click_checkbox(qtbot, tree, row: int) -> None:
@@ -50,41 +51,41 @@ def two_runs(qtbot, window):
 
 
 def test_every_run_is_listed_with_its_settings_and_scores(two_runs):
-    runs = two_runs.runs_panel.runs()
+    runs = two_runs.train.runs_panel.runs()
     assert [r.config.learning_rate for r in runs] == [0.1, 0.001]
     fast, slow = runs
     assert fast.summary["best_val_accuracy"] > slow.summary["best_val_accuracy"]  # 0.001 crawls
     cells = run_cells(fast)
     assert cells[-1] == "lr 0.1 · 128-64 · batch 64 · patience 5"
     assert cells[1].endswith("%") and cells[2].endswith("%") and cells[3] == "2"
-    tree = two_runs.runs_panel.tree
+    tree = two_runs.train.runs_panel.tree
     assert tree.topLevelItem(1).text(SETTINGS_COLUMN).startswith("lr 0.001 ·")
 
 
 def test_two_clicks_overlay_two_runs_in_their_own_colours(qtbot, two_runs):
     window = two_runs
-    tree = window.runs_panel.tree
-    fast, slow = window.runs_panel.runs()
-    assert window.plots.overlay_keys() == []
+    tree = window.train.runs_panel.tree
+    fast, slow = window.train.runs_panel.runs()
+    assert window.train.plots.overlay_keys() == []
     click_checkbox(qtbot, tree, 0)
     click_checkbox(qtbot, tree, 1)
-    assert window.plots.overlay_keys() == [str(fast.folder), str(slow.folder)]
-    assert window.plots.overlay(str(fast.folder)).color != window.plots.overlay(str(slow.folder)).color
-    assert len(window.plots.overlay(str(slow.folder)).history) == 2
+    assert window.train.plots.overlay_keys() == [str(fast.folder), str(slow.folder)]
+    assert window.train.plots.overlay(str(fast.folder)).color != window.train.plots.overlay(str(slow.folder)).color
+    assert len(window.train.plots.overlay(str(slow.folder)).history) == 2
     click_checkbox(qtbot, tree, 0)
-    assert window.plots.overlay_keys() == [str(slow.folder)]
-    qtbot.mouseClick(window.runs_panel.clear_button, LEFT)
-    assert window.plots.overlay_keys() == []
+    assert window.train.plots.overlay_keys() == [str(slow.folder)]
+    qtbot.mouseClick(window.train.runs_panel.clear_button, LEFT)
+    assert window.train.plots.overlay_keys() == []
 
 
 def test_runs_are_still_listed_after_a_restart(qtbot, two_runs, make_window, small_split):
-    folders = [r.folder for r in two_runs.runs_panel.runs()]
+    folders = [r.folder for r in two_runs.train.runs_panel.runs()]
     two_runs.close()
     again = make_window(split=small_split)
-    assert [r.folder for r in again.runs_panel.runs()] == folders
+    assert [r.folder for r in again.train.runs_panel.runs()] == folders
     train(qtbot, again, "1e-2", epochs=1)
-    assert len(again.runs_panel.runs()) == 3
-    assert again.runs_panel.runs()[2].name.endswith("#3")  # numbering goes on
+    assert len(again.train.runs_panel.runs()) == 3
+    assert again.train.runs_panel.runs()[2].name.endswith("#3")  # numbering goes on
 
 
 def test_a_run_saved_elsewhere_opens_and_its_model_goes_to_the_sketch_pad(qtbot, window, small_split,
@@ -96,13 +97,13 @@ def test_a_run_saved_elsewhere_opens_and_its_model_goes_to_the_sketch_pad(qtbot,
     folder = save_run(tmp_path / "elsewhere" / "cli-run", trainer, name="from the CLI")
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(folder))
     window.open_run_action.trigger()
-    (run,) = window.runs_panel.runs()
+    (run,) = window.train.runs_panel.runs()
     assert run.name == "from the CLI"
-    assert window.plots.overlay_keys() == [str(folder)]
+    assert window.train.plots.overlay_keys() == [str(folder)]
 
-    tree = window.runs_panel.tree
+    tree = window.train.runs_panel.tree
     tree.setCurrentItem(tree.topLevelItem(0))
-    qtbot.mouseClick(window.runs_panel.sketch_button, LEFT)
+    qtbot.mouseClick(window.train.runs_panel.sketch_button, LEFT)
     assert window.sketch_panel.network.sizes == (784, 32, 10)
     assert "from the CLI" in window.sketch_panel.caption.text()
 
@@ -113,4 +114,4 @@ def test_a_folder_that_is_no_run_is_refused_with_a_reason(qtbot, window, tmp_pat
     (box,) = [b for b in window.findChildren(QMessageBox, "errorBox") if b.isVisible()]
     assert "is not a run folder" in box.text() and "no such file" in box.text()
     box.close()
-    assert window.runs_panel.runs() == []
+    assert window.train.runs_panel.runs() == []

@@ -25,7 +25,7 @@ def network(quick_network):
 
 @pytest.fixture
 def panel(qtbot, network, mnist):
-    widget = SketchPanel(network, "test model")
+    widget = SketchPanel(network, "test model", seed=0)
     widget.set_test_set(mnist.test_images[:500], mnist.test_labels[:500])
     qtbot.addWidget(widget)
     widget.resize(900, 520)
@@ -76,7 +76,7 @@ def test_predictions_are_live_while_drawing_and_coalesced(qtbot, panel):
     predictions = []
     panel.predicted.connect(lambda digit, confidence: predictions.append(digit))
     # A long throttle here: on a loaded machine sixty moves may take longer than the real 30 ms.
-    panel._timer.setInterval(1000)
+    panel.throttle_ms = 1000
     rect = panel.pad.canvas_rect()
     qtbot.mousePress(panel.pad, Qt.MouseButton.LeftButton, pos=rect.center())
     for i in range(60):  # sixty moves at once: at most one prediction may result

@@ -1,8 +1,8 @@
-"""The training worker on its own thread: events arrive as plain data, controls act within one batch."""
+"""The generic worker on its own thread: a training job's events arrive as plain data, controls act within
+one batch, and any generator job reports what it yields, returns or raises."""
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
@@ -11,9 +11,10 @@ from PySide6.QtCore import QObject, Signal, Slot
 from nnstudio.core.config import TrainingConfig
 from nnstudio.core.dataset import Split
 from nnstudio.core.network import Network
+from nnstudio.core.reports import BatchProgress, EpochReport, SettingChanged, TrainingResult
 from nnstudio.core.trainer import Trainer
-from nnstudio.gui.threads import is_running
-from nnstudio.gui.worker import TrainingWorker
+from nnstudio.gui.run_session import BestNetwork, training_job
+from nnstudio.gui.worker import Worker, is_running
 
 
 class CountingTrainer(Trainer):
@@ -26,23 +27,23 @@ class CountingTrainer(Trainer):
         return super()._batch_inputs(index)
 
 
-class Recorder(QObject):
-    """Lives in the GUI thread: records what the worker sent and relays it as GUI-thread signals."""
+KINDS = {BatchProgress: "batch", EpochReport: "epoch", BestNetwork: "network", SettingChanged: "setting",
+         TrainingResult: "finished"}
 
-    epoch_seen = Signal(object)
+
+class Recorder(QObject):
+    """Lives in the GUI thread: records what the worker sent and relays its end as a GUI-thread signal."""
+
     ended = Signal()
 
-    def __init__(self, worker: TrainingWorker) -> None:
+    def __init__(self, worker: Worker) -> None:
         super().__init__()
         self.events: list[tuple[str, object]] = []
         worker.started.connect(self.on_started)
-        worker.batch_progressed.connect(self.on_batch)
-        worker.epoch_finished.connect(self.on_epoch)
-        worker.best_network_changed.connect(self.on_network)
-        worker.setting_changed.connect(self.on_setting)
-        worker.finished.connect(self.on_finished)
-        worker.failed.connect(self.on_failed)
-        worker.done.connect(self.on_done)
+        worker.yielded.connect(self.on_yielded)
+        worker.returned.connect(self.on_returned)
+        worker.errored.connect(self.on_failed)
+        worker.finished.connect(self.on_done)
 
     def of(self, kind: str) -> list:
         return [payload for k, payload in self.events if k == kind]
@@ -52,25 +53,15 @@ class Recorder(QObject):
         self.events.append(("started", None))
 
     @Slot(object)
-    def on_batch(self, progress):
-        self.events.append(("batch", progress))
+    def on_yielded(self, value):
+        kind = KINDS.get(type(value), "value")
+        if isinstance(value, BestNetwork):
+            value = (value.network, value.report)
+        self.events.append((kind, value))
 
     @Slot(object)
-    def on_epoch(self, report):
-        self.events.append(("epoch", report))
-        self.epoch_seen.emit(report)
-
-    @Slot(object, object)
-    def on_network(self, network, report):
-        self.events.append(("network", (network, report)))
-
-    @Slot(object)
-    def on_setting(self, change):
-        self.events.append(("setting", change))
-
-    @Slot(object)
-    def on_finished(self, result):
-        self.events.append(("finished", result))
+    def on_returned(self, value):
+        self.events.append(("returned", value))
 
     @Slot(str)
     def on_failed(self, message):
@@ -82,20 +73,45 @@ class Recorder(QObject):
         self.ended.emit()
 
 
+def training_worker(trainer, epochs):
+    return Worker(lambda: training_job(trainer, epochs), name="training")
+
+
 def run_worker(qtbot, trainer, epochs, timeout=20_000):
-    worker = TrainingWorker(trainer)
+    worker = training_worker(trainer, epochs)
     recorder = Recorder(worker)
     with qtbot.waitSignal(recorder.ended, timeout=timeout):
-        thread = worker.start(epochs)
+        thread = worker.start()
     assert thread.wait(5000)
     return recorder
+
+
+def test_any_generator_job_reports_its_values_its_return_value_and_its_failure(qtbot):
+    def counting():
+        for i in range(3):
+            yield i
+        return "done"
+
+    def broken():
+        yield 1
+        raise ValueError("a bad input")
+
+    for job, expected in ((counting, [("started", None), ("value", 0), ("value", 1), ("value", 2),
+                                      ("returned", "done"), ("done", None)]),
+                          (broken, [("started", None), ("value", 1), ("failed", "a bad input"), ("done", None)])):
+        worker = Worker(job, name=job.__name__)
+        recorder = Recorder(worker)
+        with qtbot.waitSignal(recorder.ended, timeout=10_000):
+            thread = worker.start()
+        assert thread.wait(5000)
+        assert recorder.events == expected
 
 
 def test_a_run_reports_every_epoch_and_its_result_as_plain_data(qtbot, small_split):
     trainer = Trainer(TrainingConfig(max_epochs=3, patience=0), small_split)
     recorder = run_worker(qtbot, trainer, 3)
     kinds = [k for k, _ in recorder.events]
-    assert kinds[0] == "started" and kinds[-2:] == ["finished", "done"]
+    assert kinds[0] == "started" and kinds[-3:] == ["finished", "returned", "done"]
     epochs = recorder.of("epoch")
     assert [r.epoch for r in epochs] == [1, 2, 3]
     assert recorder.of("batch")[-1].batch == recorder.of("batch")[-1].batches  # each epoch's batches end
@@ -140,9 +156,9 @@ def long_run(small_split):
 
 def test_pause_resume_and_stop_act_within_one_batch(qtbot, small_split):
     trainer = long_run(small_split)
-    worker = TrainingWorker(trainer)
+    worker = training_worker(trainer, 50)
     recorder = Recorder(worker)
-    thread = worker.start(50)
+    thread = worker.start()
     qtbot.waitUntil(lambda: trainer.batches_started > 50)
 
     trainer.pause()
@@ -168,12 +184,12 @@ def test_pause_resume_and_stop_act_within_one_batch(qtbot, small_split):
 
 def test_stop_wakes_a_paused_run(qtbot, small_split):
     trainer = long_run(small_split)
-    worker = TrainingWorker(trainer)
+    worker = training_worker(trainer, 50)
     recorder = Recorder(worker)
-    worker.start(50)
+    worker.start()
     qtbot.waitUntil(lambda: trainer.batches_started > 10)
     trainer.pause()
-    time.sleep(0.05)
+    qtbot.wait(50)  # (a stop must wake the run however long it has been paused)
     with qtbot.waitSignal(recorder.ended, timeout=10_000):
         trainer.request_stop()
     assert recorder.of("finished")[0].reason == "stopped"
@@ -181,9 +197,9 @@ def test_stop_wakes_a_paused_run(qtbot, small_split):
 
 def test_a_live_learning_rate_change_applies_from_the_next_batch(qtbot, small_split):
     trainer = long_run(small_split)
-    worker = TrainingWorker(trainer)
+    worker = training_worker(trainer, 50)
     recorder = Recorder(worker)
-    worker.start(50)
+    worker.start()
     qtbot.waitUntil(lambda: trainer.batches_started > 10)
     trainer.set_learning_rate(0.05)
     at_change = trainer.batches_started

@@ -1,0 +1,47 @@
+"""The live plots of the Train tab, fed by the run session, with the runs ticked for comparison."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Slot
+from PySide6.QtWidgets import QWidget
+
+from nnstudio.core.reports import SettingChanged
+from nnstudio.gui.training_plots import TrainingPlots, run_color
+
+
+class PlotsPanel(TrainingPlots):
+    """:class:`TrainingPlots` connected to ``session`` (the live run) and ``workspace`` (overlays)."""
+
+    def __init__(self, workspace, session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("plotsPanel")
+        self.setAccessibleName("Training plots")
+        self.workspace, self.session = workspace, session
+        session.started.connect(self._on_started)
+        session.progressed.connect(lambda reports: self.add_batches(*reports))
+        session.setting_changed.connect(self._on_setting_changed)
+        session.epoch_finished.connect(self.add_epoch)
+        session.ended.connect(self.show_result)
+        session.cleared.connect(lambda: self.start_run("", 0, 0))
+        workspace.comparison_changed.connect(self._on_comparison_changed)
+
+    @Slot(object)
+    def _on_started(self, launch) -> None:
+        if not launch.continued:
+            self.start_run(self.session.title(), launch.config.max_epochs, launch.config.patience)
+        elif launch.restored_epoch:
+            self.mark_restored(launch.first_epoch, self.session.history[launch.restored_epoch - 1])
+
+    @Slot(object)
+    def _on_setting_changed(self, change: SettingChanged) -> None:
+        self.mark_change(change)
+        if change.name == "learning_rate":
+            self.set_label(self.session.title(change.new))
+
+    @Slot(object, bool)
+    def _on_comparison_changed(self, run, shown: bool) -> None:
+        key = str(run.folder)
+        if shown:
+            self.set_overlay(key, run.name, run.history, run_color(self.workspace.run_index(run)))
+        else:
+            self.remove_overlay(key)

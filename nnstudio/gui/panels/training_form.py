@@ -1,0 +1,96 @@
+"""The Train tab's left column: the run's buttons, the hyperparameter form and a few things to try."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtWidgets import QGridLayout, QGroupBox, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
+
+from nnstudio.gui.controls import ControlsPanel
+from nnstudio.gui.naming import named
+
+# Each tip is tried by a test in tests/gui/test_main_window.py (test_try_this_*): keep them true.
+TRY_THIS = (
+    "• <b>seed-slow</b>, then mid-run set the learning rate to 1e-1: the loss falls at once.<br>"
+    "• Learning rate 3, Start: the run diverges and says so.<br>"
+    "• Patience 1: it stops at the first epoch that does not improve.<br>"
+    "• Tick two runs below to compare them; draw while one trains."
+)
+
+
+def action_button(action, name: str) -> QToolButton:
+    button = QToolButton()
+    button.setObjectName(name)
+    button.setAccessibleName(action.text())
+    button.setDefaultAction(action)
+    button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+    button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+    button.setMinimumHeight(30)
+    return button
+
+
+class TrainingForm(QWidget):
+    """Start/Pause/Stop/+1 epoch/Reset (from ``actions``) over ``form``; live edits go to ``session``."""
+
+    def __init__(self, workspace, session, actions, form: ControlsPanel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("trainingForm")
+        self.setAccessibleName("Training settings")
+        self.session, self.actions, self.controls = session, actions, form
+        self.start_button = action_button(actions.start, "startButton")
+        self.start_button.setStyleSheet("QToolButton { font-weight: bold; }")
+        self.pause_button = action_button(actions.pause, "pauseButton")
+        self.stop_button = action_button(actions.stop, "stopButton")
+        self.one_more_button = action_button(actions.one_more, "oneMoreButton")
+        self.reset_button = action_button(actions.reset, "resetButton")
+        self.start_reason = named(QLabel(), "startReason", "Why Start is off")
+        self.start_reason.setWordWrap(True)
+        self.start_reason.setStyleSheet("color: #8a5a00;")
+        run_box = QGroupBox("Run")
+        grid = QGridLayout(run_box)
+        grid.addWidget(self.start_button, 0, 0, 1, 2)
+        grid.addWidget(self.pause_button, 1, 0)
+        grid.addWidget(self.stop_button, 1, 1)
+        grid.addWidget(self.one_more_button, 2, 0)
+        grid.addWidget(self.reset_button, 2, 1)
+        grid.addWidget(self.start_reason, 3, 0, 1, 2)
+
+        tips = named(QLabel(TRY_THIS), "tryThis", "Try this")
+        tips.setWordWrap(True)
+        tips.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # wraps to the form's width
+        tips_box = QGroupBox("Try this")
+        QVBoxLayout(tips_box).addWidget(tips)
+
+        column = QVBoxLayout(self)
+        column.setContentsMargins(6, 6, 6, 6)
+        column.addWidget(run_box)
+        column.addWidget(form)
+        column.addWidget(tips_box)
+        column.addStretch(1)
+
+        workspace.validation_size = form.validation_box.value()
+        form.validation_box.valueChanged.connect(self._on_validation_size_changed)
+        self.workspace = workspace
+        form.learning_rate_edited.connect(lambda value: session.edit_live("learning_rate", value))
+        form.momentum_edited.connect(lambda value: session.edit_live("momentum", value))
+        form.patience_edited.connect(lambda value: session.edit_live("patience", value))
+        form.learning_rate_slider.sliderPressed.connect(lambda: session.hold_live_edits(True))
+        form.learning_rate_slider.sliderReleased.connect(lambda: session.hold_live_edits(False))
+        session.phase_changed.connect(self._on_phase_changed)
+        actions.changed.connect(self._show_reason)
+        self._show_reason()
+
+    @Slot(int)
+    def _on_validation_size_changed(self, size: int) -> None:
+        self.workspace.set_validation_size(size)
+        if self.workspace.mnist is not None:
+            self.workspace.post_message(self.workspace.describe_data())
+
+    @Slot(str)
+    def _on_phase_changed(self, phase: str) -> None:
+        self.controls.set_structure_locked(phase != "idle")
+
+    @Slot()
+    def _show_reason(self) -> None:
+        reason = self.actions.reason
+        self.start_reason.setText(reason)
+        self.start_reason.setVisible(bool(reason))
