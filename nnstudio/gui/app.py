@@ -79,7 +79,7 @@ def close_on_signals(window, signals):
     socket (``signal.set_wakeup_fd``), whose notifier wakes the event loop into Python, and Python
     then runs the handler.
     """
-    from PySide6.QtCore import QSocketNotifier
+    from PySide6.QtCore import QSocketNotifier, QTimer
 
     reader, writer = socket.socketpair()
     for end in (reader, writer):
@@ -94,7 +94,9 @@ def close_on_signals(window, signals):
             pass
 
     notifier.activated.connect(drain)
-    previous = {number: signal.signal(number, lambda *_: window.close()) for number in signals}
+    # The handler runs wherever Python happens to be (inside a paint, say): closing there can be
+    # lost, so it only asks the event loop to close the window.
+    previous = {number: signal.signal(number, lambda *_: QTimer.singleShot(0, window.close)) for number in signals}
 
     def restore() -> None:
         notifier.setEnabled(False)

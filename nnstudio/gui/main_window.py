@@ -43,6 +43,7 @@ from nnstudio.gui.controls import ControlsPanel
 from nnstudio.gui.data_dialogs import choose_folder
 from nnstudio.gui.messages import show_error
 from nnstudio.gui.panels.data_banner import DataBannerPanel
+from nnstudio.gui.panels.inside import InsidePanel
 from nnstudio.gui.panels.placeholder import Placeholder
 from nnstudio.gui.panels.sketch import SketchDockPanel
 from nnstudio.gui.panels.status import StatusPanel
@@ -65,8 +66,7 @@ SPACE_KEYS = TEXT_KEYS + (QAbstractButton, QAbstractItemView, QComboBox, QAbstra
 TABS = (
     ("Train", lambda w: TrainTab(w.workspace, w.session, w.run_actions)),
     ("Evaluate", lambda w: Placeholder("evaluatePanel", "Evaluate", "Scores, confusion and mistakes of a model.")),
-    ("Inside the network", lambda w: Placeholder("insidePanel", "Inside the network",
-                                                 "What the network's layers have learnt.")),
+    ("Inside the network", lambda w: InsidePanel(w.workspace, w.session)),
 )
 
 

@@ -26,7 +26,7 @@ class DiagnosticsPlots(QWidget):
         self.setAccessibleName("Training diagnostics")
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground(None)
-        self.graphics.setMinimumHeight(170)
+        self.graphics.setMinimumHeight(110)
         self.ratio_plot = self._plot(0, 0, "update / weight ratio", log=True)
         self.gradient_plot = self._plot(0, 1, "gradient norm ‖g‖", log=True)
         self.dead_plot = self._plot(0, 2, "dead ReLU units (%)")

@@ -6,7 +6,7 @@ a clicked neuron or tile opens in the inspector, and the lab's edits show in the
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtWidgets import QHBoxLayout, QSplitter, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QScrollArea, QSplitter, QWidget
 
 from nnstudio.gui.panels.diagnostics_plots import DiagnosticsPlots
 from nnstudio.gui.panels.network_view import NetworkView
@@ -39,8 +39,14 @@ class InsidePanel(QWidget):
         middle.addWidget(at_work)
         middle.setStretchFactor(0, 3)
         middle.setStretchFactor(1, 2)
+        inspector = QScrollArea()  # tall: it scrolls rather than making the window taller
+        inspector.setWidget(self.inspector)
+        inspector.setWidgetResizable(True)
+        inspector.setFrameShape(QFrame.Shape.NoFrame)
+        inspector.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        inspector.setMinimumWidth(self.inspector.minimumSizeHint().width() + 16)
         below = QSplitter(Qt.Orientation.Horizontal)
-        for widget, stretch in ((self.tiles, 2), (middle, 4), (self.inspector, 2)):
+        for widget, stretch in ((self.tiles, 2), (middle, 4), (inspector, 2)):
             below.addWidget(widget)
             below.setStretchFactor(below.indexOf(widget), stretch)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
