@@ -79,7 +79,7 @@ def close_on_signals(window, signals):
     socket (``signal.set_wakeup_fd``), whose notifier wakes the event loop into Python, and Python
     then runs the handler.
     """
-    from PySide6.QtCore import QSocketNotifier, QTimer
+    from PySide6.QtCore import QSocketNotifier
 
     reader, writer = socket.socketpair()
     for end in (reader, writer):
@@ -94,8 +94,10 @@ def close_on_signals(window, signals):
             pass
 
     notifier.activated.connect(drain)
-    # The handler runs wherever Python happens to be (inside a paint, say): closing there can be
-    # lost, so it only asks the event loop to close the window.
+    from PySide6.QtCore import QTimer
+
+    # Queued, not called: a signal that comes just before app.exec() would close the window while no
+    # event loop runs, and the loop started afterwards would then wait for ever.
     previous = {number: signal.signal(number, lambda *_: QTimer.singleShot(0, window.close)) for number in signals}
 
     def restore() -> None:
