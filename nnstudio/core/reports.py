@@ -44,6 +44,8 @@ class EpochReport:
     best_val_accuracy: float
     patience_left: int | None  # None when early stopping is off
     improved: bool
+    # A look inside (nnstudio.core.diagnostics.Diagnostics), measured at the epoch's end; not saved.
+    diagnostics: object | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from nnstudio.core.reports import EpochReport
 MODEL = "model.npz"
 HISTORY = "history.csv"
 PLOT = "training_history.png"
-HISTORY_COLUMNS = tuple(f.name for f in dataclasses.fields(EpochReport))
+HISTORY_COLUMNS = tuple(f.name for f in dataclasses.fields(EpochReport) if f.name != "diagnostics")
 
 
 @dataclass(frozen=True)
@@ -238,7 +238,7 @@ def _looks_like_run(folder: Path) -> bool:
 
 
 def history_row(report: EpochReport) -> dict:
-    return dataclasses.asdict(report)
+    return {name: getattr(report, name) for name in HISTORY_COLUMNS}
 
 
 def report_from_row(row: dict) -> EpochReport:

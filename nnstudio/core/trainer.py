@@ -18,6 +18,7 @@ import numpy as np
 from nnstudio.core.checkpoints import Checkpoints
 from nnstudio.core.config import TrainingConfig
 from nnstudio.core.dataset import Split
+from nnstudio.core.diagnostics import DiagnosticsProbe
 from nnstudio.core.network import Network, as_inputs
 from nnstudio.core.reports import BatchProgress, EpochReport, SettingChanged, TrainingResult
 
@@ -78,6 +79,7 @@ class Trainer:
         self._paused_seconds = 0.0
         self._pixels: np.ndarray | None = None  # reused batch buffers
         self._inputs: np.ndarray | None = None
+        self.diagnostics: DiagnosticsProbe | None = DiagnosticsProbe.from_split(self.network, data)  # None: off
 
     # -- control, from any thread --------------------------------------------------------
 
@@ -248,6 +250,7 @@ class Trainer:
             seconds=time.perf_counter() - epoch_started - (self._paused_seconds - paused_at_start),
             best_epoch=self._best_epoch, best_val_loss=self._best_val_loss,
             best_val_accuracy=self._best_val_accuracy, patience_left=self.patience_left, improved=improved,
+            diagnostics=self.diagnostics and self.diagnostics.measure(net, learning_rate, self.config.weight_decay),
         )
         self.history.append(report)
         self.checkpoints.add(epoch, net.parameters(), best=improved)

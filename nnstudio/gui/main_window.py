@@ -39,6 +39,7 @@ from nnstudio.gui.controls import ControlsPanel
 from nnstudio.gui.messages import show_error
 from nnstudio.gui.panels.data_banner import DataBannerPanel
 from nnstudio.gui.panels.evaluate_tab import EvaluatePanel
+from nnstudio.gui.panels.inside import InsidePanel
 from nnstudio.gui.panels.placeholder import Placeholder
 from nnstudio.gui.panels.sketch import SketchDockPanel
 from nnstudio.gui.panels.status import StatusPanel
@@ -63,8 +64,7 @@ SPACE_KEYS = TEXT_KEYS + (QAbstractButton, QAbstractItemView, QComboBox, QAbstra
 TABS = (
     ("Train", lambda w: TrainTab(w.workspace, w.session, w.run_actions)),
     ("Evaluate", lambda w: EvaluatePanel(w.workspace, w.session)),
-    ("Inside the network", lambda w: Placeholder("insidePanel", "Inside the network",
-                                                 "What the network's layers have learnt.")),
+    ("Inside the network", lambda w: InsidePanel(w.workspace, w.session)),
 )
 
 

@@ -1,0 +1,102 @@
+"""What the "Inside the network" panels share: the diverging colours and a bare plot."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QAbstractTextDocumentLayout, QPainter, QPalette, QTextDocument
+from PySide6.QtWidgets import QGraphicsItem, QSizePolicy, QWidget
+
+POSITIVE = (214, 96, 77)  # red: excites, raises a score
+NEGATIVE = (67, 147, 195)  # blue: inhibits, lowers a score
+LAYER_COLOURS = ((64, 156, 255), (255, 159, 64), (92, 184, 92), (200, 90, 200), (230, 200, 60), (120, 200, 200))
+
+
+def diverging_lut(points: int = 256) -> np.ndarray:
+    """A blue-white-red lookup table, ``(points, 3)`` uint8: -1 blue, 0 white, +1 red."""
+    return pg.colormap.get("CET-D1").getLookupTable(0.0, 1.0, points, alpha=False)
+
+
+def diverging_rgb(values: np.ndarray, lut: np.ndarray | None = None) -> np.ndarray:
+    """Values in [-1, 1] as RGB floats in [0, 1] through :func:`diverging_lut`."""
+    lut = diverging_lut() if lut is None else lut
+    index = np.clip(((np.nan_to_num(values) + 1) / 2 * (len(lut) - 1)).round().astype(int), 0, len(lut) - 1)
+    return lut[index].astype(np.float32) / 255
+
+
+def text_item(text: str = "", **options) -> pg.TextItem:
+    """A pg.TextItem whose rendered text is cached until it changes: painting many uncached
+    text items costs more than the rest of a diagram."""
+    item = pg.TextItem(text, **options)
+    item.textItem.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+    return item
+
+
+def layer_colour(i: int) -> tuple[int, int, int]:
+    return LAYER_COLOURS[i % len(LAYER_COLOURS)]
+
+
+def bare_plot(widget_parent=None, *, invert_y: bool = True) -> pg.PlotWidget:
+    """A plot without axes, menu or mouse panning, its aspect locked: for images and diagrams."""
+    plot = pg.PlotWidget(widget_parent, background=None)
+    plot.hideAxis("left")
+    plot.hideAxis("bottom")
+    plot.setMenuEnabled(False)
+    plot.setMouseEnabled(x=False, y=False)
+    plot.hideButtons()
+    plot.getViewBox().setAspectLocked(True)
+    plot.getViewBox().invertY(invert_y)
+    return plot
+
+
+def style_axes(plot: pg.PlotItem, widget) -> None:
+    """Axes in the window's text colour."""
+    text = widget.palette().windowText().color()
+    for side in ("left", "bottom"):
+        plot.getAxis(side).setPen(text)
+        plot.getAxis(side).setTextPen(text)
+
+
+class SteadyLabel(QWidget):
+    """Text that changes on every stroke without moving anything: unlike a QLabel, setting its
+    text never asks the window to lay itself out again (that relayout cost more than the views)."""
+
+    def __init__(self, name: str, lines: int = 1, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(name)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setFixedHeight(self.fontMetrics().lineSpacing() * lines + 4)
+        self.document = QTextDocument()
+        self.document.setDefaultFont(self.font())
+        self.document.setDocumentMargin(1)
+        self._text = ""
+        self.setText(text)
+
+    def text(self) -> str:
+        return self._text
+
+    def plain_text(self) -> str:
+        """The text without its markup."""
+        return self.document.toPlainText()
+
+    def setText(self, text: str) -> None:  # noqa: N802 (QLabel's name)
+        if text == self._text:
+            return
+        self._text = text
+        self.document.setHtml(text)
+        self.setAccessibleDescription(self.document.toPlainText())
+        self.update()
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        painter = QPainter(self)
+        self.document.setTextWidth(self.width())
+        context = QAbstractTextDocumentLayout.PaintContext()
+        context.palette.setColor(QPalette.ColorRole.Text, self.palette().windowText().color())
+        context.clip = QRectF(self.rect())
+        painter.setClipRect(self.rect())
+        self.document.documentLayout().draw(painter, context)
+
+
+def steady_label(name: str, lines: int = 1, text: str = "") -> SteadyLabel:
+    return SteadyLabel(name, lines, text)

@@ -1,0 +1,112 @@
+"""Saliency of the sketch: which pixels raise (red) or lower (blue) the predicted digit's score,
+and the runner-up's, side by side over what the network sees."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Slot
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from nnstudio.core.saliency import Saliency, saliency
+from nnstudio.gui.panels.inside_style import bare_plot, diverging_lut, diverging_rgb, steady_label, text_item
+
+GAP = 4  # pixels between the two maps
+EXPLANATION = ("The gradient of each digit's score with respect to every input pixel, over the drawing "
+               "(gray): red pixels raise the score, blue ones lower it.")
+
+
+def overlay(network_input: np.ndarray, gradient: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    """RGB ``(28, 28, 3)`` floats: the gradient's colour over the gray input, as opaque as it is strong."""
+    gray = np.repeat((0.15 + 0.55 * np.asarray(network_input, dtype=np.float32))[..., None], 3, axis=2)
+    peak = float(np.abs(gradient).max())
+    scaled = gradient / peak if peak > 0 else np.zeros_like(gradient)
+    alpha = np.clip(np.abs(scaled) * 1.5, 0, 1)[..., None].astype(np.float32)
+    return gray * (1 - alpha) + diverging_rgb(scaled, lut) * alpha
+
+
+class SaliencyView(QWidget):
+    def __init__(self, workspace=None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("saliencyView")
+        self.setAccessibleName("Saliency map")
+        self.plot = bare_plot()
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.plot.addItem(self.image)
+        self.titles = [text_item("", anchor=(0.5, 1.0), color=(200, 200, 200)) for _ in range(2)]
+        for i, title in enumerate(self.titles):
+            title.setPos(14 + i * (28 + GAP), -0.5)
+            self.plot.addItem(title)
+        self.plot.getViewBox().setRange(QRectF(-0.5, -4, 28 * 2 + GAP + 1, 33), padding=0)
+        self.caption = steady_label("saliencyCaption", 2, "Draw a digit to see which pixels decide.")
+        self.caption.setToolTip(EXPLANATION)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.caption)
+        layout.addWidget(self.plot, 1)
+        self.lut = diverging_lut()
+        self.network = None
+        self.input: np.ndarray | None = None
+        self._saliency: Saliency | None = None
+        self._rgb: np.ndarray | None = None
+        self._dirty = False
+        self.updates = 0
+        if workspace is not None:
+            workspace.model_changed.connect(self.set_network)
+            workspace.sketch_changed.connect(self.set_input)
+            self.network = workspace.model
+            self.input = workspace.sketch
+
+    @Slot(object)
+    def set_network(self, network, *_: object) -> None:
+        self.network = network
+        self._refresh()
+
+    @Slot(object)
+    def set_input(self, network_input: np.ndarray | None) -> None:
+        self.input = None if network_input is None else np.asarray(network_input, dtype=np.float32)
+        self._refresh()
+
+    def saliency(self) -> Saliency | None:
+        """The saliency shown, or None."""
+        return self._saliency
+
+    def rgb(self) -> np.ndarray | None:
+        """The two overlays as shown, ``(28, 56 + GAP, 3)`` floats in [0, 1]."""
+        return None if self._rgb is None else self._rgb.copy()
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if self._dirty:
+            self._refresh()
+
+    def _refresh(self) -> None:
+        if not self.isVisible():
+            self._dirty = True
+            return
+        self._dirty = False
+        network, x = self.network, self.input
+        if network is None or x is None or x.size != 784 or network.sizes[0] != 784:
+            self._saliency = self._rgb = None
+            self.image.clear()
+            for title in self.titles:
+                title.setText("")
+            self.caption.setText("Draw a digit to see which pixels decide." if network is not None
+                                 else "No model in use.")
+            return
+        s = self._saliency = saliency(network, x.reshape(28, 28))
+        x = x.reshape(28, 28)
+        rgb = np.zeros((28, 28 * 2 + GAP, 3), dtype=np.float32)
+        rgb[:, :28] = overlay(x, s.predicted_map, self.lut)
+        rgb[:, 28 + GAP:] = overlay(x, s.runner_up_map, self.lut)
+        self._rgb = rgb
+        rgba = np.zeros((28, 28 * 2 + GAP, 4), dtype=np.uint8)  # ready to show: no scaling on the GUI thread
+        rgba[..., :3] = np.rint(rgb * 255)
+        rgba[:, :28, 3] = rgba[:, 28 + GAP:, 3] = 255  # the gap stays transparent
+        self.image.setImage(rgba, levels=None, autoLevels=False)
+        p = s.probabilities
+        self.titles[0].setText(f"says {s.predicted} · {p[s.predicted]:.0%}")
+        self.titles[1].setText(f"runner-up {s.runner_up} · {p[s.runner_up]:.0%}")
+        self.caption.setText(f"Which pixels made it say {s.predicted} rather than {s.runner_up}: "
+                             "red raises that digit's score, blue lowers it.")
+        self.updates += 1
