@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--validation-size", type=int, help="the last N training images validate (default 6000)")
     add("--seed", type=int, help="random seed: the same seed gives the same run")
     add("--out", type=Path, help="output folder (default: runs/<timestamp>)")
+    add("--find-lr", action="store_true", help="run the learning-rate range test (three runs), print the "
+        "suggested learning rate, write lr_finder.png and .csv into --out, train nothing")
     add("--quiet", action="store_true", help="no progress bar")
     add("--version", action="version", version=f"nnstudio {__version__}")
     return parser
@@ -212,6 +214,12 @@ def train(argv: list[str] | None, interrupt: Interrupt) -> int:
         parser.error(str(exc))
     if interrupt.requested:
         return give_up("interrupted before training", 130)
+    if args.find_lr:
+        from nnstudio.cli.find_lr import run_find_lr
+
+        with threadpool_limits(limits=1):
+            code = run_find_lr(config, data, out, title=f"nnstudio · {args.preset}", interrupt=interrupt)
+        return code if code == 0 else give_up("", code)
 
     print(f"nnstudio {__version__} · preset {args.preset} · {'-'.join(map(str, (data.inputs, *config.hidden, 10)))}"
           f" {config.activation} · lr {config.learning_rate:g} · momentum {config.momentum:g}"
