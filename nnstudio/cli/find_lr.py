@@ -13,27 +13,10 @@ from pathlib import Path
 from nnstudio.core.atomic_file import atomic_write
 from nnstudio.core.config import TrainingConfig
 from nnstudio.core.dataset import Split
-from nnstudio.core.lr_finder import LrFinderResult, LrProgress, curves_csv, find_learning_rate
-from nnstudio.core.network import Network
+from nnstudio.core.lr_finder import LrFinderResult, LrProgress, curves_csv, finder_job
 
 CSV_NAME = "lr_finder.csv"
 PNG_NAME = "lr_finder.png"
-
-
-def finder_network(config: TrainingConfig, data: Split) -> Network:
-    """The network a run with ``config`` would start from (the trainer draws it from the same seed)."""
-    import numpy as np
-
-    sizes = (data.inputs, *config.hidden, data.classes)
-    return Network(sizes, config.activation, seed=np.random.default_rng(config.seed))
-
-
-def finder_job(config: TrainingConfig, data: Split, network: Network | None = None):
-    """The range test (three runs) for ``config`` on ``data``'s training set: a generator of
-    :class:`LrProgress` returning an :class:`LrFinderResult`."""
-    network = network if network is not None else finder_network(config, data)
-    return find_learning_rate(network, data.x_train, data.y_train, seed=config.seed, batch_size=config.batch_size,
-                              momentum=config.momentum, weight_decay=config.weight_decay)
 
 
 def write_outputs(out: Path, result: LrFinderResult, title: str = "") -> None:

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nnstudio.core.config import TrainingConfig
+from nnstudio.core.dataset import Split
 from nnstudio.core.network import Network, as_inputs
 
 START_LR = 1e-6
@@ -198,6 +200,20 @@ def find_learning_rate(network: Network, x: np.ndarray, y: np.ndarray, *, runs: 
     suggestions = [c.suggestion for c in curves]
     return LrFinderResult(tuple(curves), float(np.median(suggestions)), float(min(suggestions)),
                           float(max(suggestions)))
+
+
+def finder_network(config: TrainingConfig, data: Split) -> Network:
+    """The network a run with ``config`` would start from (the trainer draws it from the same seed)."""
+    sizes = (data.inputs, *config.hidden, data.classes)
+    return Network(sizes, config.activation, seed=np.random.default_rng(config.seed))
+
+
+def finder_job(config: TrainingConfig, data: Split, network: Network | None = None):
+    """The range test (three runs) for ``config`` on ``data``'s training set: a generator of
+    :class:`LrProgress` returning an :class:`LrFinderResult`."""
+    network = network if network is not None else finder_network(config, data)
+    return find_learning_rate(network, data.x_train, data.y_train, seed=config.seed, batch_size=config.batch_size,
+                              momentum=config.momentum, weight_decay=config.weight_decay)
 
 
 def run_to_end(generator: Iterator) -> object:

@@ -46,6 +46,7 @@ from nnstudio.gui.panels.data_banner import DataBannerPanel
 from nnstudio.gui.panels.placeholder import Placeholder
 from nnstudio.gui.panels.sketch import SketchDockPanel
 from nnstudio.gui.panels.status import StatusPanel
+from nnstudio.gui.panels.teach_tab import TeachTab
 from nnstudio.gui.panels.train_tab import TrainTab
 from nnstudio.gui.run_actions import RunActions, make_action
 from nnstudio.gui.run_session import RunSession
@@ -67,6 +68,7 @@ TABS = (
     ("Evaluate", lambda w: Placeholder("evaluatePanel", "Evaluate", "Scores, confusion and mistakes of a model.")),
     ("Inside the network", lambda w: Placeholder("insidePanel", "Inside the network",
                                                  "What the network's layers have learnt.")),
+    ("Teach", lambda w: TeachTab(w.workspace, w.session, w.controls)),
 )
 
 

@@ -1,0 +1,45 @@
+"""The Teach tab: tools that answer "how much does this setting matter, and how would I have known?".
+
+Each tool is a panel placed by one line in :data:`TEACH_PANELS`, shown as a sub-tab.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
+
+from nnstudio.gui.panels.lr_finder import LrFinderPanel
+
+# (title, how to build the panel from the workspace, the session and the hyperparameter form)
+TEACH_PANELS = (
+    ("Learning rate", lambda workspace, session, form: LrFinderPanel(workspace, form)),
+)
+
+
+class TeachTab(QWidget):
+    """The teaching tools as sub-tabs; ``panels`` maps each panel's object name to it."""
+
+    def __init__(self, workspace, session, form, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("teachPanel")
+        self.setAccessibleName("Teach")
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("teachTabs")
+        self.tabs.setAccessibleName("Teaching tools")
+        self.tabs.setDocumentMode(True)
+        self.panels: dict[str, QWidget] = {}
+        for title, make in TEACH_PANELS:
+            panel = make(workspace, session, form)
+            self.panels[panel.objectName()] = panel
+            self.tabs.addTab(panel, title)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.tabs)
+
+    def show_panel(self, object_name: str) -> QWidget:
+        panel = self.panels[object_name]
+        self.tabs.setCurrentWidget(panel)
+        return panel
+
+    def shutdown(self, timeout_ms: int = 3000) -> bool:
+        """Cancel the panels' background jobs and wait for them."""
+        return all(panel.shutdown(timeout_ms) for panel in self.panels.values() if hasattr(panel, "shutdown"))
