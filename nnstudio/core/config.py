@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from nnstudio.core.limits import LIMITS, describe, within
 from nnstudio.core.network import ACTIVATIONS
 
 SCHEDULES = ("constant", "step", "cosine")
@@ -42,34 +43,27 @@ class TrainingConfig:
     def problems(self) -> list[str]:
         """Every reason this configuration cannot train, in plain words (empty when valid)."""
         found = []
-        if not self.hidden or any(h < 1 or h > 8192 for h in self.hidden):
-            found.append("hidden layers must be one or more sizes from 1 to 8192")
+        lo, hi = LIMITS["hidden"]
+        if not self.hidden or any(h < lo or h > hi for h in self.hidden):
+            found.append(f"hidden layers must be one or more sizes from {lo} to {hi}")
         if self.activation not in ACTIVATIONS:
             found.append(f"activation must be one of {', '.join(ACTIVATIONS)}")
-        if not 1e-5 <= self.learning_rate <= 10:
-            found.append("learning rate must be between 1e-5 and 10")
-        if not 0 <= self.momentum < 1:
-            found.append("momentum must be at least 0 and below 1")
-        if not 0 <= self.weight_decay <= 1:
-            found.append("weight decay (L2) must be between 0 and 1")
-        if not 1 <= self.batch_size <= 60000:
-            found.append("batch size must be between 1 and 60000")
-        if not 1 <= self.max_epochs <= 10000:
-            found.append("maximum epochs must be between 1 and 10000")
-        if not 0 <= self.patience <= 10000:
-            found.append("patience must be 0 (off) or more")
+        for name, text in (("learning_rate", "learning rate"), ("momentum", "momentum"),
+                           ("weight_decay", "weight decay (L2)"), ("batch_size", "batch size"),
+                           ("max_epochs", "maximum epochs"), ("validation_size", "validation size"),
+                           ("seed", "seed")):
+            if not within(name, getattr(self, name)):
+                found.append(f"{text} must be {describe(name)}")
+        if not within("patience", self.patience):
+            found.append(f"patience must be 0 (off) to {LIMITS['patience'][1]}")
         if self.min_delta < 0:
             found.append("min delta must not be negative")
         if self.schedule not in SCHEDULES:
             found.append(f"schedule must be one of {', '.join(SCHEDULES)}")
         if self.step_epochs < 1 or not 0 < self.step_gamma <= 1:
             found.append("step schedule needs step epochs >= 1 and 0 < gamma <= 1")
-        if not 0 <= self.augment_shift <= 4:
-            found.append("augmentation shift must be 0 to 4 pixels")
-        if self.validation_size < 1:
-            found.append("validation size must be at least 1")
-        if self.seed < 0:
-            found.append("seed must not be negative")
+        if not within("augment_shift", self.augment_shift):
+            found.append(f"augmentation shift must be 0 to {LIMITS['augment_shift'][1]} pixels")
         return found
 
     def replace(self, **changes) -> "TrainingConfig":

@@ -10,10 +10,9 @@ them to the trainer.
 from __future__ import annotations
 
 import math
-import re
 
-from PySide6.QtCore import QRegularExpression, QSignalBlocker, QSize, Qt, Signal
-from PySide6.QtGui import QRegularExpressionValidator, QValidator
+from PySide6.QtCore import QRegularExpression, QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QFontMetrics, QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -25,130 +24,19 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QSlider,
     QSpinBox,
-    QStyle,
-    QStyleOptionSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from nnstudio.core.config import PRESET_DESCRIPTIONS, PRESETS, SCHEDULES, TrainingConfig
+from nnstudio.core.limits import LIMITS, parse_hidden
 from nnstudio.core.network import ACTIVATIONS
 from nnstudio.gui.naming import named
+from nnstudio.gui.spin_boxes import LR_MAX, LR_MIN, EpochsBox, LearningRateBox, format_rate  # noqa: F401
 
-LR_MIN, LR_MAX = 1e-5, 10.0
 SLIDER_STEPS_PER_DECADE = 100
 CUSTOM = "custom"
-_NUMBER = re.compile(r"^\s*[0-9]*\.?[0-9]*(e[-+]?[0-9]*)?\s*$", re.IGNORECASE)
 INVALID_STYLE = "background-color: #ffd6d6;"
-WIDEST_RATE = "8.88e-5"  # the longest text format_rate gives in range
-
-
-def format_rate(value: float) -> str:
-    """A learning rate as a person writes it: 0.1 -> "1e-1", 0.03 -> "3e-2", 2.5e-4 -> "2.5e-4"."""
-    if value <= 0:
-        return "0"
-    exponent = math.floor(math.log10(value) + 1e-9)
-    mantissa = round(value / 10**exponent, 2)
-    if mantissa >= 10:
-        mantissa, exponent = mantissa / 10, exponent + 1
-    return f"{mantissa:g}e{exponent}"
-
-
-def parse_hidden(text: str) -> tuple[tuple[int, ...] | None, str]:
-    """``"128, 64"`` -> ``((128, 64), "")``; on a fault ``(None, reason)``."""
-    parts = [p.strip() for p in text.split(",")]
-    if not text.strip():
-        return None, "hidden layers: give at least one layer size, e.g. 128,64"
-    if any(not p for p in parts):
-        return None, "hidden layers: a size is missing between commas"
-    if any(not p.isdigit() for p in parts):
-        return None, "hidden layers: sizes must be whole numbers separated by commas"
-    sizes = tuple(int(p) for p in parts)
-    if any(not 1 <= s <= 8192 for s in sizes):
-        return None, "hidden layers: each size must be from 1 to 8192"
-    return sizes, ""
-
-
-class EpochsBox(QSpinBox):
-    """A count of epochs that reads "1 epoch", "5 epochs" (and typing "5" or "5 epochs" both work)."""
-
-    def textFromValue(self, value: int) -> str:  # noqa: N802 (Qt's name)
-        return f"{value} epoch" if value == 1 else f"{value} epochs"
-
-    def valueFromText(self, text: str) -> int:  # noqa: N802
-        digits = "".join(ch for ch in text if ch.isdigit())
-        return int(digits) if digits else 0
-
-    def validate(self, text: str, position: int):
-        digits = "".join(ch for ch in text if ch.isdigit())
-        stripped = text.replace("epochs", "").replace("epoch", "").strip()
-        if text == self.specialValueText() or (stripped.isdigit() and self.minimum() <= int(digits) <= self.maximum()):
-            return QValidator.State.Acceptable, text, position
-        if not stripped or stripped.isdigit() or self.specialValueText().startswith(text):
-            return QValidator.State.Intermediate, text, position
-        return QValidator.State.Invalid, text, position
-
-
-class LearningRateBox(QDoubleSpinBox):
-    """A spin box for a value on a log scale, shown in exponent notation ("1e-1").
-
-    The arrows step through 1, 2, 5 of each decade; any value in range may be typed.
-    """
-
-    LADDER = (1.0, 2.0, 5.0)
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setDecimals(8)
-        self.setRange(LR_MIN, LR_MAX)
-        self.setKeyboardTracking(False)
-        self.setAccelerated(True)
-
-    def textFromValue(self, value: float) -> str:  # noqa: N802 (Qt override)
-        return format_rate(value)
-
-    def valueFromText(self, text: str) -> float:  # noqa: N802
-        try:
-            return float(text)
-        except ValueError:
-            return self.value()
-
-    def validate(self, text: str, pos: int):
-        if not _NUMBER.match(text):
-            return QValidator.State.Invalid, text, pos
-        try:
-            value = float(text)
-        except ValueError:
-            return QValidator.State.Intermediate, text, pos
-        state = QValidator.State.Acceptable if LR_MIN <= value <= LR_MAX else QValidator.State.Intermediate
-        return state, text, pos
-
-    def fixup(self, text: str) -> str:
-        return format_rate(self.value())
-
-    def sizeHint(self) -> QSize:  # noqa: N802
-        """Wide enough for any rate: Qt sizes a spin box for the texts of its minimum and maximum
-        only, and "1e-5" and "1e1" are shorter than "3.2e-1". The sum is Qt's own."""
-        hint = super().sizeHint()
-        option = QStyleOptionSpinBox()
-        self.initStyleOption(option)
-        text = QSize(self.fontMetrics().horizontalAdvance(WIDEST_RATE) + 2, hint.height())  # +2: the cursor
-        needed = self.style().sizeFromContents(QStyle.ContentsType.CT_SpinBox, option, text, self)
-        return QSize(max(hint.width(), needed.width()), hint.height())
-
-    def minimumSizeHint(self) -> QSize:  # noqa: N802
-        return QSize(self.sizeHint().width(), super().minimumSizeHint().height())
-
-    def stepBy(self, steps: int) -> None:  # noqa: N802
-        ladder = [m * 10**e for e in range(-5, 2) for m in self.LADDER if LR_MIN <= m * 10**e <= LR_MAX]
-        value = self.value()
-        if steps > 0:
-            above = [v for v in ladder if v > value * (1 + 1e-9)]
-            target = above[min(steps, len(above)) - 1] if above else LR_MAX
-        else:
-            below = [v for v in ladder if v < value * (1 - 1e-9)]
-            target = below[-min(-steps, len(below))] if below else LR_MIN
-        self.setValue(target)
 
 
 class ControlsPanel(QWidget):
@@ -198,7 +86,7 @@ class ControlsPanel(QWidget):
         self.learning_rate_slider.setToolTip(self.learning_rate_box.toolTip() + " (log scale, 1e-5 to 10)")
 
         self.momentum_box = QDoubleSpinBox()
-        self.momentum_box.setRange(0.0, 0.99)
+        self.momentum_box.setRange(*LIMITS["momentum"])
         self.momentum_box.setSingleStep(0.05)
         self.momentum_box.setDecimals(2)
         self.momentum_box.setToolTip("How much of the previous step carries into the next (0 = plain gradient descent).")
@@ -206,15 +94,15 @@ class ControlsPanel(QWidget):
         self.nesterov_check.setToolTip("Look ahead along the momentum before taking the gradient.")
 
         self.patience_box = EpochsBox()
-        self.patience_box.setRange(0, 1000)
+        self.patience_box.setRange(*LIMITS["patience"])
         self.patience_box.setSpecialValueText("off")
         self.patience_box.setToolTip(
             "Stop after this many epochs without a better validation loss, keeping the best weights (0 = off).")
         self.max_epochs_box = QSpinBox()
-        self.max_epochs_box.setRange(1, 10000)
+        self.max_epochs_box.setRange(*LIMITS["max_epochs"])
         self.max_epochs_box.setToolTip("The most epochs (passes over the training set) a run may take.")
         self.batch_size_box = QSpinBox()
-        self.batch_size_box.setRange(1, 60000)
+        self.batch_size_box.setRange(*LIMITS["batch_size"])
         self.batch_size_box.setToolTip("How many images each gradient step averages over.")
         self.schedule_combo = QComboBox()
         self.schedule_combo.addItems(SCHEDULES)
@@ -229,18 +117,24 @@ class ControlsPanel(QWidget):
         self.activation_combo.addItems(ACTIVATIONS)
         self.activation_combo.setToolTip("The non-linearity after each hidden layer.")
         self.weight_decay_box = QDoubleSpinBox()
-        self.weight_decay_box.setRange(0.0, 1.0)
+        self.weight_decay_box.setRange(*LIMITS["weight_decay"])
         self.weight_decay_box.setDecimals(5)
         self.weight_decay_box.setSingleStep(1e-4)
         self.weight_decay_box.setToolTip("L2 weight decay: pulls weights towards zero to fight overfitting.")
         self.augment_box = QSpinBox()
-        self.augment_box.setRange(0, 4)
+        self.augment_box.setRange(*LIMITS["augment_shift"])
         self.augment_box.setSpecialValueText("off")
         self.augment_box.setSuffix(" px")
         self.augment_box.setToolTip("Shift each training image by up to this many pixels, for more varied data.")
         self.seed_box = QSpinBox()
-        self.seed_box.setRange(0, 2**31 - 1)
+        self.seed_box.setRange(*LIMITS["seed"])
         self.seed_box.setToolTip("The random seed of the initial weights and the shuffling: same seed, same run.")
+        self.validation_box = QSpinBox()
+        self.validation_box.setRange(*LIMITS["validation_size"])
+        self.validation_box.setSingleStep(500)
+        self.validation_box.setSuffix(" images")
+        self.validation_box.setToolTip("How many of the training images (the last ones) are kept aside to "
+                                       "validate each epoch, for early stopping and the best epoch.")
 
         for widget, name, text in (
                 (self.preset_combo, "preset", "Preset"), (self.learning_rate_box, "learningRate", "Learning rate"),
@@ -251,7 +145,8 @@ class ControlsPanel(QWidget):
                 (self.hidden_edit, "hiddenLayers", "Hidden layers"),
                 (self.activation_combo, "activation", "Activation"),
                 (self.weight_decay_box, "weightDecay", "L2 weight decay"),
-                (self.augment_box, "augmentation", "Augmentation"), (self.seed_box, "seed", "Seed")):
+                (self.augment_box, "augmentation", "Augmentation"), (self.seed_box, "seed", "Seed"),
+                (self.validation_box, "validationSize", "Validation size")):
             named(widget, name, text)
 
         self.problems_label = QLabel()
@@ -281,6 +176,7 @@ class ControlsPanel(QWidget):
         form.addRow("Patience", self.patience_box)
         form.addRow("Max epochs", self.max_epochs_box)
         form.addRow("Batch size", self.batch_size_box)
+        form.addRow("Validation", self.validation_box)
 
         model = QGroupBox("Network")
         form = QFormLayout(model)
@@ -308,9 +204,9 @@ class ControlsPanel(QWidget):
         self.momentum_box.valueChanged.connect(self._on_momentum_changed)
         self.patience_box.valueChanged.connect(self._on_patience_changed)
         for box in (self.momentum_box, self.patience_box, self.max_epochs_box, self.batch_size_box,
-                    self.weight_decay_box, self.augment_box, self.seed_box):
+                    self.weight_decay_box, self.augment_box, self.seed_box, self.validation_box):
             box.setKeyboardTracking(False)  # a typed number counts when it is complete (Enter, Tab, arrows)
-        for box in (self.max_epochs_box, self.batch_size_box, self.augment_box, self.seed_box):
+        for box in (self.max_epochs_box, self.batch_size_box, self.augment_box, self.seed_box, self.validation_box):
             box.valueChanged.connect(self._on_field_changed)
         self.weight_decay_box.valueChanged.connect(self._on_field_changed)
         self.nesterov_check.toggled.connect(self._on_field_changed)
@@ -341,7 +237,7 @@ class ControlsPanel(QWidget):
             widgets = (self.learning_rate_box, self.learning_rate_slider, self.momentum_box, self.nesterov_check,
                        self.patience_box, self.max_epochs_box, self.batch_size_box, self.schedule_combo,
                        self.hidden_edit, self.activation_combo, self.weight_decay_box, self.augment_box,
-                       self.seed_box)
+                       self.seed_box, self.validation_box)
             blockers = [QSignalBlocker(w) for w in widgets]
             self.learning_rate_box.setValue(config.learning_rate)
             self.learning_rate_slider.setValue(self._slider_position(config.learning_rate))
@@ -356,6 +252,7 @@ class ControlsPanel(QWidget):
             self.weight_decay_box.setValue(config.weight_decay)
             self.augment_box.setValue(config.augment_shift)
             self.seed_box.setValue(config.seed)
+            self.validation_box.setValue(config.validation_size)
             self._base = config
             del blockers
         finally:
@@ -389,6 +286,7 @@ class ControlsPanel(QWidget):
                 schedule=self.schedule_combo.currentText(),
                 augment_shift=self.augment_box.value(),
                 seed=self.seed_box.value(),
+                validation_size=self.validation_box.value(),
             )
         except ValueError as exc:  # TrainingConfig lists its problems, joined by "; "
             return None, str(exc).split("; ")
@@ -463,5 +361,16 @@ class ControlsPanel(QWidget):
         """While a run goes on only the live settings (learning rate, momentum, patience) stay editable."""
         for widget in (self.preset_combo, self.nesterov_check, self.max_epochs_box, self.batch_size_box,
                        self.schedule_combo, self.hidden_edit, self.activation_combo, self.weight_decay_box,
-                       self.augment_box, self.seed_box):
+                       self.augment_box, self.seed_box, self.validation_box):
             widget.setEnabled(not locked)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        """Room for the longest preset description at this width, so the form below it never moves
+        when another preset (with a shorter text) is chosen."""
+        super().resizeEvent(event)
+        label = self.preset_description
+        metrics, width = QFontMetrics(label.font()), max(label.width(), 50)
+        texts = [*PRESET_DESCRIPTIONS.values(), "Your own settings."]
+        height = max(metrics.boundingRect(0, 0, width, 10_000, Qt.TextFlag.TextWordWrap, t).height() for t in texts)
+        if label.minimumHeight() != height:
+            label.setMinimumHeight(height)

@@ -22,7 +22,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPaint
 from PySide6.QtWidgets import QApplication
 
 from nnstudio.core.reports import EpochReport
-from nnstudio.gui.training_plots import BEST_COLOR, FOREGROUND, TRAIN_COLOR, VALIDATION_COLOR
+from nnstudio.gui.colors import BEST_COLOR, FOREGROUND, TRAIN_COLOR, VALIDATION_COLOR
 
 WIDTH, HEIGHT = 1200, 500
 PNG_QUALITY = 70  # Qt's PNG "quality" sets zlib's effort: 70 writes in ~2/3 of the default time, ~15% larger

@@ -75,8 +75,11 @@ class RunActions(QObject):
         config = self.form.config()
         if self.session.busy or config is None or self.workspace.split is None or self.closing:
             return
+        split = self.workspace.split
+        if self.workspace.mnist is not None and len(split.x_val) != config.validation_size:
+            config = config.replace(validation_size=len(split.x_val))  # the run records what it validated on
         try:
-            self.session.start(config, self.workspace.split, self.form.current_preset())
+            self.session.start(config, split, self.form.current_preset())
         except ValueError as exc:
             show_error(self.parent(), "Cannot start", str(exc))
 

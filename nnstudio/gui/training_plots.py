@@ -1,244 +1,37 @@
 """The live plots of a training run: accuracy, loss and the per-batch loss on one epoch axis.
 
-:class:`TrainingPlots` is fed by the dashboard from GUI-thread slots: :meth:`~TrainingPlots.start_run`,
-then :meth:`~TrainingPlots.add_batches`, :meth:`~TrainingPlots.mark_change` and
-:meth:`~TrainingPlots.add_epoch` as the trainer reports, and :meth:`~TrainingPlots.show_result` at the end.
+:class:`TrainingPlots` is fed from GUI-thread slots (see :mod:`nnstudio.gui.panels.plots`):
+:meth:`~TrainingPlots.start_run`, then :meth:`~TrainingPlots.add_batches`, :meth:`~TrainingPlots.mark_change`
+and :meth:`~TrainingPlots.add_epoch` as the trainer reports, and :meth:`~TrainingPlots.show_result` at the end.
 Every plot item is created once and only ever given new data, so an update costs no more than the
-points it adds; finished runs can stay on screen as dashed *overlays* for comparison.
+points it adds; finished runs can stay on screen as dashed *overlays* for comparison. The parts live in
+their own modules: the batch trace (:mod:`~nnstudio.gui.batch_plot`), the view (:mod:`~nnstudio.gui.plot_view`),
+the overlays, readout and export (:mod:`~nnstudio.gui.plot_overlays`) and the style (:mod:`~nnstudio.gui.plot_style`).
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-
-import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, Signal, Slot
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
-from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QGraphicsItem, QHBoxLayout, QLabel, QSizePolicy,
-                               QSlider, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QToolButton,
+                               QVBoxLayout, QWidget)
 
-from nnstudio.core.reports import BatchProgress, EpochReport, SettingChanged, TrainingResult
+from nnstudio.core.reports import EpochReport, SettingChanged, TrainingResult
+from nnstudio.gui.batch_plot import MAX_SMOOTHING, BatchPlotMixin
+from nnstudio.gui.colors import (BEST_COLOR, CHANGE_COLOR, GREEN, RUN_COLORS, TRAIN_COLOR,  # noqa: F401
+                                  VALIDATION_COLOR, plot_colors, run_color)
 from nnstudio.gui.naming import named
+from nnstudio.gui.plot_overlays import Overlay, OverlaysMixin  # noqa: F401
+from nnstudio.gui.plot_style import (EpochColumns, GridAxis, GrowingArray, LossAxis, describe_change,  # noqa: F401
+                                     layer_axes, percent, short_ending, smoothed, style_plot)
+from nnstudio.gui.plot_view import PlotViewMixin
 
-
-
-# The Okabe-Ito palette: distinguishable with every common colour-vision deficiency.
-BLUE, ORANGE, GREEN = "#0072B2", "#E69F00", "#009E73"
-VERMILLION, PURPLE, SKY_BLUE, YELLOW = "#D55E00", "#CC79A7", "#56B4E9", "#F0E442"
-TRAIN_COLOR, VALIDATION_COLOR, BEST_COLOR = BLUE, ORANGE, GREEN
-CHANGE_COLOR = "#6E6E6E"
-# Comparison runs: the live run's own colours come last, so the first five never clash with it.
-RUN_COLORS = (PURPLE, VERMILLION, "#3A3A3A", SKY_BLUE, "#B8A300", GREEN, BLUE, ORANGE)
-BACKGROUND, FOREGROUND = "w", "#303030"
-AXIS_WIDTH = 62  # px: equal left axes keep the linked plots' epochs lined up on screen
-SETTING_NAMES = {"learning_rate": "lr", "momentum": "momentum", "patience": "patience"}
-MAX_SMOOTHING = 0.999
 NO_RUN = "no run yet"
+LABEL_POSITIONS = (0.22, 0.36, 0.5, 0.64)  # of a change's label on its line; close changes take the next
 
 
-def run_color(index: int) -> QColor:
-    """The colour of the ``index``-th run in comparisons (the runs list uses it too); cycles after 8."""
-    return QColor(RUN_COLORS[index % len(RUN_COLORS)])
-
-
-def smoothed(values: np.ndarray, alpha: float, previous: float | None = None) -> np.ndarray:
-    """The exponential moving average of ``values``, continuing from ``previous`` (the last EMA value).
-
-    ``s = alpha * s + (1 - alpha) * value``; without ``previous`` it starts at the first value.
-    """
-    out = []
-    s = None if previous is None else float(previous)
-    for value in values.tolist():
-        s = value if s is None else alpha * s + (1.0 - alpha) * value
-        out.append(s)
-    return np.array(out, dtype=np.float64)
-
-
-class GrowingArray:
-    """A float64 array that grows by doubling: amortised O(1) appends, and views for ``setData``."""
-
-    def __init__(self, capacity: int = 1024) -> None:
-        self._data = np.empty(max(capacity, 1))
-        self._size = 0
-
-    def __len__(self) -> int:
-        return self._size
-
-    @property
-    def capacity(self) -> int:
-        """How many values fit before the next reallocation."""
-        return len(self._data)
-
-    @property
-    def values(self) -> np.ndarray:
-        """The filled part, as a view (valid until the next append)."""
-        return self._data[:self._size]
-
-    def extend(self, values) -> None:
-        values = np.asarray(values, dtype=np.float64).ravel()
-        end = self._size + len(values)
-        if end > len(self._data):
-            grown = np.empty(max(end, 2 * len(self._data)))
-            grown[:self._size] = self._data[:self._size]
-            self._data = grown
-        self._data[self._size:end] = values
-        self._size = end
-
-    def clear(self) -> None:
-        self._size = 0
-
-
-@dataclass
-class Overlay:
-    """A finished run drawn for comparison."""
-
-    label: str
-    history: tuple[EpochReport, ...]
-    color: QColor
-    accuracy_curve: pg.PlotDataItem
-    loss_curve: pg.PlotDataItem
-
-    @property
-    def visible(self) -> bool:
-        return self.accuracy_curve.isVisible()
-
-
-@dataclass
-class _Columns:
-    """The live run's per-epoch figures, as growing arrays."""
-
-    epoch: GrowingArray = field(default_factory=lambda: GrowingArray(128))
-    train_accuracy: GrowingArray = field(default_factory=lambda: GrowingArray(128))
-    val_accuracy: GrowingArray = field(default_factory=lambda: GrowingArray(128))
-    train_loss: GrowingArray = field(default_factory=lambda: GrowingArray(128))
-    val_loss: GrowingArray = field(default_factory=lambda: GrowingArray(128))
-
-    def append(self, report: EpochReport, at: float | None = None) -> None:
-        """``report``'s figures, at its epoch (or at ``at``)."""
-        self.epoch.extend([report.epoch if at is None else at])
-        self.train_accuracy.extend([100.0 * report.train_accuracy])
-        self.val_accuracy.extend([100.0 * report.val_accuracy])
-        self.train_loss.extend([report.train_loss])
-        self.val_loss.extend([report.val_loss])
-
-    def append_break(self) -> None:
-        """A gap: the curves (drawn with connect="finite") do not join the points either side."""
-        for column in (self.epoch, self.train_accuracy, self.val_accuracy, self.train_loss, self.val_loss):
-            column.extend([np.nan])
-
-    def clear(self) -> None:
-        for column in (self.epoch, self.train_accuracy, self.val_accuracy, self.train_loss, self.val_loss):
-            column.clear()
-
-
-def percent(fraction: float) -> str:
-    return f"{100.0 * fraction:.2f}%"
-
-
-def nearest_report(history: Sequence[EpochReport], x: float) -> EpochReport:
-    return min(history, key=lambda report: abs(report.epoch - x))
-
-
-def describe_change(change: SettingChanged) -> str:
-    """``"lr 0.1→0.01"``, ``"patience 5→2"``, ``"momentum 0→0.9"``."""
-    name = SETTING_NAMES.get(change.name, change.name.replace("_", " "))
-    return f"{name} {change.old:g}→{change.new:g}"
-
-
-def short_ending(result: TrainingResult) -> str:
-    """How a run ended, in a few words for its title ("diverged at epoch 9"); the full message goes
-    in the tooltip and the status bar. A stopped or diverged run ended during the epoch after the
-    last one it completed."""
-    return {"early_stopping": f"early stopping after {result.epochs} epochs",
-            "max_epochs": f"{result.epochs} epochs done",
-            "stopped": f"stopped at epoch {result.epochs + 1}",
-            "diverged": f"diverged at epoch {result.epochs + 1}"}.get(result.reason, result.reason.replace("_", " "))
-
-
-class GridAxis(pg.AxisItem):
-    """An axis whose grid lines are opaque, pre-blended onto the white background, and sit under the data.
-
-    pyqtgraph draws a grid as translucent tick lines without antialiasing, which Qt's raster engine
-    blends pixel by pixel: some 7 ms for one axis's grid on a 700 px plot. Opaque lines of the
-    same resulting colour take a twentieth of that. Opaque lines must not cross the curves, so
-    :func:`layer_axes` puts the axes (and their grid) below the plot's data.
-    """
-
-    def drawPicture(self, p, axisSpec, tickSpecs, textSpecs):  # noqa: N802 (pyqtgraph's name)
-        super().drawPicture(p, axisSpec, [(on_white(pen), p1, p2) for pen, p1, p2 in tickSpecs], textSpecs)
-
-
-def on_white(pen: QPen) -> QPen:
-    """``pen`` with its translucent colour replaced by the opaque colour it shows on white."""
-    color = pen.color()
-    alpha = color.alphaF()
-    if alpha >= 1.0:
-        return pen
-    pen = QPen(pen)
-    pen.setColor(QColor(*(round(alpha * c + (1.0 - alpha) * 255) for c in color.getRgb()[:3])))
-    return pen
-
-
-class LossAxis(GridAxis):
-    """A left axis whose log mode labels only 1, 2 and 5 times a power of ten; the other minor ticks crowd."""
-
-    def tickStrings(self, values, scale, spacing):
-        strings = super().tickStrings(values, scale, spacing)
-        if self.logMode and spacing is None:  # the minor ticks of a log axis
-            mantissas = [10 ** (v - np.floor(v)) for v in values]
-            strings = [s if np.isclose(m, (1, 2, 5, 10)).any() else "" for s, m in zip(strings, mantissas)]
-        return strings
-
-
-def layer_axes(plots: Sequence[pg.PlotItem]) -> None:
-    """Draw each axis under its plot's data, and keep it as a pixmap redrawn only when its range changes.
-
-    An axis is the costliest thing on a plot to paint (text, and a grid line across the view per
-    tick), and most repaints during a run (a new batch on one plot, a moved marker) leave every
-    axis as it was: with the cache they blit it instead of drawing it again.
-    """
-    for plot in plots:
-        for name in ("left", "bottom"):
-            axis = plot.getAxis(name)
-            axis.setZValue(plot.vb.zValue() - 1)  # the grid under the curves
-            axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-
-
-def nice_end(end: float) -> float:
-    """Round the x axis's end up to a step of 5 epochs (10 past 50, 50 past 200): the view then
-    grows every few epochs, not at every one, and a grown axis costs a repaint of all three plots."""
-    step = 5 if end <= 50 else 10 if end <= 200 else 50
-    return float(np.ceil(end / step) * step)
-
-
-def style_plot(plot: pg.PlotItem, left: str, bottom: str | None = "epoch") -> None:
-    """The house style: soft grid, dark-grey axes, readable labels, equal left-axis widths."""
-    plot.showGrid(x=True, y=True, alpha=0.12)
-    plot.hideButtons()
-    font = QFont()
-    font.setPointSizeF(9)
-    for name in ("left", "bottom"):
-        axis = plot.getAxis(name)
-        axis.setPen(pg.mkPen(FOREGROUND))
-        axis.setTextPen(pg.mkPen(FOREGROUND))
-        axis.setTickFont(font)
-        axis.enableAutoSIPrefix(False)  # "loss (x0.001)" reads worse than 0.05
-    plot.getAxis("left").setWidth(AXIS_WIDTH)
-    label_style = {"color": FOREGROUND, "font-size": "10pt"}
-    plot.setLabel("left", left, **label_style)
-    if bottom:
-        plot.setLabel("bottom", bottom, **label_style)
-    else:  # the plot below shows the epochs; keep the grid, drop the repeated numbers
-        plot.getAxis("bottom").setStyle(showValues=False)
-        plot.getAxis("bottom").setHeight(6)
-    plot.setMenuEnabled(False)
-
-
-class TrainingPlots(QWidget):
+class TrainingPlots(BatchPlotMixin, PlotViewMixin, OverlaysMixin, QWidget):
     """Accuracy, loss and per-batch loss of the live run, sharing the epoch axis, plus comparison runs.
 
     The x range follows the run until the user zooms or pans; "fit" (or a new run) resumes following.
@@ -256,19 +49,22 @@ class TrainingPlots(QWidget):
         self._alpha = float(smoothing)
         self._log_loss = False
         self._history: list[EpochReport] = []
-        self._columns = _Columns()
+        self._columns = EpochColumns()
         self._batch_x = GrowingArray(8192)
         self._batch_loss = GrowingArray(8192)
         self._batch_ema = GrowingArray(8192)
         self._overlays: dict[str, Overlay] = {}
         self._change_lines: list[tuple[pg.PlotItem, pg.InfiniteLine]] = []
         self.restored_at: list[int] = []  # where a continuation restored the best weights (marked)
+        self.change_labels: list[tuple[float, float]] = []  # each live change's x and its label's position
         self._legend_groups: dict[int, list[pg.GraphicsObject]] = {}
         self._following = True
         self._accuracy_placeholder = False  # the accuracy plot shows 0-100 % while it has nothing to show
 
+        # The plots follow the system palette: a light card, or a dark one under a dark theme.
+        self.background, self.foreground = plot_colors(self.palette())
         self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.setBackground(BACKGROUND)
+        self.graphics.setBackground(self.background)
         self.graphics.ci.setSpacing(4)
         self.accuracy_plot = self.graphics.addPlot(row=0, col=0, axisItems={"left": GridAxis("left"),
                                                                             "bottom": GridAxis("bottom")})
@@ -277,9 +73,10 @@ class TrainingPlots(QWidget):
         self.batch_plot = self.graphics.addPlot(row=2, col=0, axisItems={"left": LossAxis("left"),
                                                                          "bottom": GridAxis("bottom")})
         self.plots = (self.accuracy_plot, self.loss_plot, self.batch_plot)
-        style_plot(self.accuracy_plot, "accuracy (%)", None)
-        style_plot(self.loss_plot, "loss", None)
-        style_plot(self.batch_plot, "batch loss", "epoch")
+        colors = {"background": self.background, "foreground": self.foreground}
+        style_plot(self.accuracy_plot, "accuracy (%)", None, **colors)
+        style_plot(self.loss_plot, "loss", None, **colors)
+        style_plot(self.batch_plot, "batch loss", "epoch", **colors)
         for plot in self.plots:
             plot.enableAutoRange(x=False, y=True)
             plot.vb.sigRangeChangedManually.connect(self._stop_following)
@@ -299,11 +96,13 @@ class TrainingPlots(QWidget):
     # -- construction ------------------------------------------------------------------------
 
     def _create_items(self) -> None:
-        self.accuracy_legend = self.accuracy_plot.addLegend(offset=(-10, -10), labelTextColor=FOREGROUND,
-                                                            brush=pg.mkBrush(255, 255, 255, 210))
+        card = QColor(self.background)
+        card.setAlpha(210)
+        self.accuracy_legend = self.accuracy_plot.addLegend(offset=(-10, -10), labelTextColor=self.foreground,
+                                                            brush=pg.mkBrush(card))
         self.accuracy_legend.sigSampleClicked.connect(self._sync_group_visibility)
-        self.batch_legend = self.batch_plot.addLegend(offset=(-10, 10), labelTextColor=FOREGROUND,
-                                                      brush=pg.mkBrush(255, 255, 255, 210))
+        self.batch_legend = self.batch_plot.addLegend(offset=(-10, 10), labelTextColor=self.foreground,
+                                                      brush=pg.mkBrush(card))
 
         self.patience_region = pg.LinearRegionItem((0, 0), movable=False, brush=pg.mkBrush(0, 158, 115, 28),
                                                    pen=pg.mkPen(0, 158, 115, 90))
@@ -343,7 +142,7 @@ class TrainingPlots(QWidget):
                                                            "anchors": [(1, 0), (1, 0)]})
         self.accuracy_plot.addItem(self.best_marker, ignoreBounds=True)
         self.loss_plot.addItem(self.best_loss_marker, ignoreBounds=True)
-        best_point = {"pen": None, "symbol": "star", "symbolSize": 16, "symbolPen": pg.mkPen("w", width=0.8),
+        best_point = {"pen": None, "symbol": "star", "symbolSize": 16, "symbolPen": pg.mkPen(self.background, width=0.8),
                       "symbolBrush": pg.mkBrush(BEST_COLOR)}
         self.best_accuracy_point = self.accuracy_plot.plot([], [], **best_point)
         self.best_loss_point = self.loss_plot.plot([], [], **best_point)
@@ -399,6 +198,12 @@ class TrainingPlots(QWidget):
         self.smoothing_box.valueChanged.connect(self.set_smoothing)
         self.set_smoothing(self._alpha)
 
+        self.overlay_train = False
+        self.overlay_train_box = QCheckBox("train curves of compared runs")
+        self.overlay_train_box.setToolTip("Draw the ticked runs' train curves too (dotted), not only their "
+                                          "validation curves (dashed); a star marks each run's best epoch")
+        self.overlay_train_box.toggled.connect(self.set_overlay_train)
+
         self.fit_button = QToolButton()
         self.fit_button.setText("fit")
         self.fit_button.setToolTip("Show the whole run and follow it again")
@@ -410,6 +215,7 @@ class TrainingPlots(QWidget):
                                    (self.smoothing_slider, "smoothingSlider", "Batch-loss smoothing"),
                                    (self.smoothing_box, "smoothing", "Batch-loss smoothing"),
                                    (self.fit_button, "fitButton", "Fit plots"),
+                                   (self.overlay_train_box, "overlayTrain", "Train curves of compared runs"),
                                    (self.graphics, "plotsView", "Accuracy, loss and batch loss plots")):
             named(widget, name, text)
         header = QHBoxLayout()
@@ -421,6 +227,8 @@ class TrainingPlots(QWidget):
         toolbar.addWidget(QLabel("batch-loss smoothing"))
         toolbar.addWidget(self.smoothing_slider)
         toolbar.addWidget(self.smoothing_box)
+        toolbar.addSpacing(12)
+        toolbar.addWidget(self.overlay_train_box)
         toolbar.addSpacing(12)
         toolbar.addWidget(self.fit_button)
         toolbar.addStretch(1)
@@ -452,6 +260,7 @@ class TrainingPlots(QWidget):
             plot.removeItem(line)
         self._change_lines.clear()
         self.restored_at.clear()
+        self.change_labels.clear()
         self.result_label.setText("")
         self._show_title()
         self.fit_view()
@@ -528,69 +337,33 @@ class TrainingPlots(QWidget):
         self._show_patience_window(last.epoch, last.best_epoch + self._patience if self._patience > 0 else None)
         self._follow()
 
-    def add_batches(self, *reports: BatchProgress) -> None:
-        """Append the batch losses of each report to the trace and extend the EMA, then redraw once.
+    def _label_fill(self) -> QColor:
+        fill = QColor(self.background)
+        fill.setAlpha(200)
+        return fill
 
-        The cost is that of the new points, plus one ``setData`` per curve however many reports came.
-        """
-        added = False
-        for progress in reports:
-            losses = np.asarray(progress.losses, dtype=np.float64)
-            if not len(losses):
-                continue
-            first = progress.epoch - 1 + progress.first_batch / progress.batches
-            self._batch_x.extend(first + np.arange(len(losses)) / progress.batches)
-            previous = self._batch_ema.values[-1] if len(self._batch_ema) else None
-            self._batch_ema.extend(smoothed(losses, self._alpha, previous))
-            self._batch_loss.extend(losses)
-            added = True
-        if added:
-            self._show_batches()
-            self._follow()
-
-    def _show_batches(self) -> None:
-        x = self._batch_x.values
-        self.batch_curve.setData(x, self._batch_loss.values)
-        self.ema_curve.setData(x, self._batch_ema.values)
-
-    def batch_trace(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Copies of the batch trace: x (in epochs), raw losses, and their EMA."""
-        return self._batch_x.values.copy(), self._batch_loss.values.copy(), self._batch_ema.values.copy()
-
-    @property
-    def smoothing(self) -> float:
-        return self._alpha
-
-    @Slot(float)
-    def set_smoothing(self, alpha: float) -> None:
-        """Set the EMA factor of the batch trace (0 = raw … 0.999) and recompute the smoothed line."""
-        alpha = float(alpha)
-        if not 0.0 <= alpha <= MAX_SMOOTHING:
-            raise ValueError(f"smoothing must be from 0 to {MAX_SMOOTHING}, got {alpha}")
-        changed = alpha != self._alpha
-        self._alpha = alpha
-        for control, value in ((self.smoothing_slider, round(alpha * 1000)), (self.smoothing_box, alpha)):
-            if control.value() != value:
-                control.blockSignals(True)
-                control.setValue(value)
-                control.blockSignals(False)
-        if len(self._batch_loss):
-            ema = smoothed(self._batch_loss.values, alpha)
-            self._batch_ema.clear()
-            self._batch_ema.extend(ema)
-            self._show_batches()
-        if changed:
-            self.smoothing_changed.emit(alpha)
+    def _change_label_position(self, x: float) -> float:
+        """Where (0 bottom … 1 top) the label of a change at ``x`` goes: one step below the previous
+        change's label when the two lines are close, so their labels do not overlap."""
+        low, high = self.accuracy_plot.viewRange()[0]
+        near = 0.12 * max(high - low, 1.0)  # a label is about this wide
+        position = LABEL_POSITIONS[0]
+        if self.change_labels and abs(self.change_labels[-1][0] - x) < near:
+            previous = LABEL_POSITIONS.index(self.change_labels[-1][1])
+            position = LABEL_POSITIONS[(previous + 1) % len(LABEL_POSITIONS)]
+        self.change_labels.append((x, position))
+        return position
 
     def mark_change(self, change: SettingChanged) -> None:
         """Draw a labelled vertical line where a live setting changed, on every plot."""
         text = describe_change(change)
         pen = pg.mkPen(CHANGE_COLOR, width=1, style=Qt.DotLine)
+        position = self._change_label_position(change.position)
         for plot in self.plots:
             label = text if plot is self.accuracy_plot else None
             line = pg.InfiniteLine(change.position, angle=90, pen=pen, label=label,
-                                   labelOpts={"position": 0.22, "color": CHANGE_COLOR,
-                                              "anchors": [(0, 0), (0, 0)], "fill": pg.mkBrush(255, 255, 255, 200)})
+                                   labelOpts={"position": position, "color": CHANGE_COLOR,
+                                              "anchors": [(0, 0), (0, 0)], "fill": pg.mkBrush(self._label_fill())})
             line.setToolTip(f"{text} at epoch {change.epoch}, batch {change.batch}")
             plot.addItem(line, ignoreBounds=True)
             self._change_lines.append((plot, line))
@@ -628,221 +401,3 @@ class TrainingPlots(QWidget):
         self.title_label.setText(text)
         self.title_label.setToolTip(text)
 
-    # -- view --------------------------------------------------------------------------------
-
-    @property
-    def log_loss(self) -> bool:
-        return self._log_loss
-
-    @Slot(bool)
-    def set_log_loss(self, on: bool) -> None:
-        """Show both loss plots on a log scale, or linear."""
-        on = bool(on)
-        if self.log_loss_box.isChecked() != on:
-            self.log_loss_box.blockSignals(True)
-            self.log_loss_box.setChecked(on)
-            self.log_loss_box.blockSignals(False)
-        if on == self.log_loss:
-            return
-        self._log_loss = on
-        x_range = self.accuracy_plot.viewRange()[0]
-        for plot in (self.loss_plot, self.batch_plot):
-            plot.setLogMode(x=False, y=on)  # this re-enables auto-range on both axes
-            plot.enableAutoRange(x=False, y=True)
-        self.accuracy_plot.setXRange(*x_range, padding=0)
-        self.log_loss_changed.emit(on)
-
-    @Slot()
-    def fit_view(self) -> None:
-        """Show the whole run (and overlays) and follow the run as it grows."""
-        self._following = True
-        for plot in self.plots:
-            plot.enableAutoRange(y=True)
-        self._accuracy_placeholder = False
-        self._show_accuracy_placeholder()
-        self._fit_x()
-
-    @Slot()
-    def _stop_following(self) -> None:
-        self._following = False
-
-    def _follow(self) -> None:
-        self._show_accuracy_placeholder()
-        if self._following:
-            self._fit_x(force=False)
-        # pyqtgraph recomputes a changed auto-range when it paints, and a range changed while painting
-        # makes every item on that plot ask for a second paint. Settle the ranges now: one paint.
-        for plot in self.plots:
-            plot.vb.prepareForPaint()
-
-    def _show_accuracy_placeholder(self) -> None:
-        """An empty accuracy plot spans 0-100 %, not pyqtgraph's 0-1; the first curve brings auto-range back."""
-        empty = not self._history and not self._overlays
-        if empty and not self._accuracy_placeholder:
-            self.accuracy_plot.setYRange(0, 100, padding=0.02)  # this turns the y auto-range off
-        elif not empty and self._accuracy_placeholder:
-            self.accuracy_plot.enableAutoRange(y=True)
-        self._accuracy_placeholder = empty
-
-    def _fit_x(self, force: bool = True) -> None:
-        """Show epoch 0 to the end of whatever is drawn, rounded up by :func:`nice_end`.
-
-        Rounding up means the range changes every few epochs, not on every batch: a range change
-        makes each plot item re-clip its data, which costs O(points) per item.
-        """
-        end = 1.0
-        if len(self._batch_x):
-            end = max(end, float(np.ceil(self._batch_x.values[-1])))
-        if self._history:
-            end = max(end, self._history[-1].epoch)
-        if self.patience_region.isVisible():
-            end = max(end, self.patience_region.getRegion()[1])
-        for overlay in self._overlays.values():
-            if overlay.visible and overlay.history:
-                end = max(end, overlay.history[-1].epoch)
-        end = nice_end(end)
-        if force or end != self._x_end:
-            self._x_end = end
-            self.accuracy_plot.setXRange(0, end, padding=0.02)
-
-    # -- overlays ----------------------------------------------------------------------------
-
-    def set_overlay(self, key: str, label: str, history: Sequence[EpochReport], color=None) -> None:
-        """Add or update a comparison run, drawn dashed in ``color`` (default: the next palette colour)."""
-        history = tuple(history)
-        existing = self._overlays.get(key)
-        color = pg.mkColor(color) if color is not None else (
-            existing.color if existing else run_color(len(self._overlays)))
-        pen = pg.mkPen(color, width=2, style=Qt.DashLine)
-        epochs = np.array([r.epoch for r in history], dtype=np.float64)
-        accuracy = np.array([100.0 * r.val_accuracy for r in history], dtype=np.float64)
-        loss = np.array([r.val_loss for r in history], dtype=np.float64)
-        if existing is None:
-            accuracy_curve = self.accuracy_plot.plot(epochs, accuracy, pen=pen, name=label)
-            accuracy_curve.setZValue(-5)
-            loss_curve = self.loss_plot.plot(epochs, loss, pen=pen)
-            loss_curve.setZValue(-5)
-            self._legend_groups[id(accuracy_curve)] = [loss_curve]
-            self._overlays[key] = Overlay(label, history, QColor(color), accuracy_curve, loss_curve)
-        else:
-            for curve, y in ((existing.accuracy_curve, accuracy), (existing.loss_curve, loss)):
-                curve.setPen(pen)
-                curve.setData(epochs, y)
-            self._rename_legend_entry(existing.accuracy_curve, label)
-            existing.label, existing.history, existing.color = label, history, QColor(color)
-        self._follow()
-
-    def remove_overlay(self, key: str) -> bool:
-        """Remove a comparison run; False if there was none under ``key``."""
-        overlay = self._overlays.pop(key, None)
-        if overlay is None:
-            return False
-        self.accuracy_plot.removeItem(overlay.accuracy_curve)  # also removes its legend entry
-        self.loss_plot.removeItem(overlay.loss_curve)
-        self._legend_groups.pop(id(overlay.accuracy_curve), None)
-        self._follow()
-        return True
-
-    def overlay_keys(self) -> list[str]:
-        return list(self._overlays)
-
-    def overlay(self, key: str) -> Overlay:
-        return self._overlays[key]
-
-    def _rename_legend_entry(self, item: pg.PlotDataItem, name: str) -> None:
-        for sample, label in self.accuracy_legend.items:
-            if sample.item is item:
-                label.setText(name)
-
-    @Slot(object)
-    def _sync_group_visibility(self, item) -> None:
-        """A legend click hides a run's accuracy curve; hide its loss curve with it."""
-        for partner in self._legend_groups.get(id(item), ()):
-            partner.setVisible(item.isVisible())
-
-    # -- hover readout -----------------------------------------------------------------------
-
-    def readout_at(self, x: float) -> str:
-        """Exact figures at the epoch nearest ``x``: the live run, then each visible overlay, one per line."""
-        lines = []
-        if self._history:
-            r = nearest_report(self._history, x)
-            name = f"{self._label}, " if self._label else ""
-            lines.append(f"{name}epoch {r.epoch}: accuracy train {percent(r.train_accuracy)} "
-                         f"val {percent(r.val_accuracy)} · loss train {r.train_loss:.4f} val {r.val_loss:.4f}")
-        for overlay in self._overlays.values():
-            if overlay.visible and overlay.history:
-                r = nearest_report(overlay.history, x)
-                lines.append(f"{overlay.label}, epoch {r.epoch}: accuracy val {percent(r.val_accuracy)} "
-                             f"· loss val {r.val_loss:.4f}")
-        return "\n".join(lines)
-
-    @Slot(object)
-    def _show_readout_at_scene(self, scene_pos: QPointF) -> None:
-        for plot in self.plots:
-            if plot.vb.sceneBoundingRect().contains(scene_pos):
-                x = plot.vb.mapSceneToView(scene_pos).x()
-                text = self.readout_at(x)
-                if text:
-                    self.readout_label.setText(text)
-                    epoch = self._nearest_epoch(x)
-                    for line in self.hover_lines:
-                        line.setValue(epoch)
-                        line.show()
-                    return
-        self._show_readout_hint()
-
-    def _nearest_epoch(self, x: float) -> float:
-        histories = [self._history] + [o.history for o in self._overlays.values() if o.visible]
-        epochs = [nearest_report(h, x).epoch for h in histories if h]
-        return min(epochs, key=lambda e: abs(e - x)) if epochs else x
-
-    def _show_readout_hint(self) -> None:
-        for line in self.hover_lines:
-            line.hide()
-        self.readout_label.setText("hover over the plots for the exact figures of an epoch")
-
-    def leaveEvent(self, event) -> None:
-        self._show_readout_hint()
-        super().leaveEvent(event)
-
-    # -- export ------------------------------------------------------------------------------
-
-    def picture(self) -> QImage:
-        """The plots as they are on screen, under a line with the run's title and result: no controls."""
-        hover = [line.isVisible() for line in self.hover_lines]
-        for line in self.hover_lines:
-            line.hide()
-        try:
-            plots = self.graphics.grab().toImage()
-        finally:
-            for line, shown in zip(self.hover_lines, hover):
-                line.setVisible(shown)
-        ratio = plots.devicePixelRatio()
-        font = QFont(self.title_label.font())
-        metrics = self.title_label.fontMetrics()
-        band = metrics.height() + 12
-        width, height = self.graphics.width(), self.graphics.height()
-        image = QImage(round(width * ratio), round((height + band) * ratio), QImage.Format.Format_RGB32)
-        image.setDevicePixelRatio(ratio)
-        image.fill(QColor("white"))
-        painter = QPainter(image)
-        painter.drawImage(0, band, plots)
-        painter.setFont(font)
-        painter.setPen(QColor(FOREGROUND))
-        text_box = (8, 0, width - 16, band)
-        painter.drawText(*text_box, Qt.AlignLeft | Qt.AlignVCenter,
-                         metrics.elidedText(self.title_label.text(), Qt.ElideRight, max(0, width // 2)))
-        painter.drawText(*text_box, Qt.AlignRight | Qt.AlignVCenter, self.result_label.text())
-        painter.end()
-        return image
-
-    def export_png(self, path: str | os.PathLike) -> Path:
-        """Save :meth:`picture` as PNG, atomically; returns the path."""
-        path = Path(path)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        if not self.picture().save(str(temporary), "PNG"):
-            temporary.unlink(missing_ok=True)
-            raise OSError(f"could not write the plot picture to {path}")
-        os.replace(temporary, path)
-        return path

@@ -27,6 +27,7 @@ from PySide6.QtCore import QObject, Signal
 
 from nnstudio.core.dataset import Split, split_mnist
 from nnstudio.core.formatting import percent
+from nnstudio.core.limits import validation_size_for
 from nnstudio.core.mnist import load_mnist
 from nnstudio.core.model_file import ModelFileError, load_model
 from nnstudio.core.network import Network
@@ -73,6 +74,8 @@ class Workspace(QObject):
         self.split: Split | None = None
         self.data_folder: Path | None = None
         self.data_problem = ""  # why there is no data, when there is none
+        self.data_note = ""  # e.g. why the validation size asked for is not the one used
+        self.mnist = None  # the data as loaded, re-split when the validation size changes (None: a given split)
         self.validation_size = DEFAULT_VALIDATION_SIZE
         self.runs: list[Run] = []
         self.compared: list[Run] = []
@@ -91,19 +94,40 @@ class Workspace(QObject):
         (the data loaded before, if any, stays in use)."""
         folder = Path(folder)
         try:
-            split = split_mnist(load_mnist(folder), self.validation_size)
+            mnist = load_mnist(folder)
+            split, note = self._split(mnist)
         except (ValueError, OSError) as exc:  # DataError is a ValueError, as is too small a training set
             reason = str(exc) or type(exc).__name__
             if self.split is None:
                 self.data_folder, self.data_problem = folder, reason
             self.data_changed.emit(self.split is not None)
             return reason
-        self.set_data(split, folder)
+        self.mnist, self.data_note = mnist, note
+        self.split, self.data_folder, self.data_problem = split, folder, ""
+        self.data_changed.emit(True)
         return ""
 
+    def _split(self, mnist) -> tuple[Split, str]:
+        """``mnist`` split with the validation size asked for, or 10% of a set too small for it (and why)."""
+        n, asked = len(mnist.train_images), self.validation_size
+        size = validation_size_for(n, asked)
+        note = "" if size == asked else (f"{n:,} training images cannot spare {asked:,} for validation: "
+                                         f"validating on the last {size:,} (10%)")
+        return split_mnist(mnist, size), note
+
+    def set_validation_size(self, size: int) -> None:
+        """Validate on the last ``size`` training images from now on (re-splits loaded data)."""
+        size = int(size)
+        if size == self.validation_size:
+            return
+        self.validation_size = size
+        if self.mnist is not None:
+            self.split, self.data_note = self._split(self.mnist)
+            self.data_changed.emit(True)
+
     def set_data(self, split: Split, folder: Path | None) -> None:
-        """Use ``split`` from now on (``folder`` is where it came from, if anywhere)."""
-        self.split, self.data_folder, self.data_problem = split, folder, ""
+        """Use ``split`` from now on, as given (``folder`` is where it came from, if anywhere)."""
+        self.split, self.data_folder, self.data_problem, self.data_note, self.mnist = split, folder, "", "", None
         self.data_changed.emit(True)
 
     def describe_data(self) -> str:
@@ -111,8 +135,9 @@ class Workspace(QObject):
         if split is None:
             return f"No training data: {self.data_problem}" if self.data_problem else "No training data"
         where = f" from {self.data_folder}" if self.data_folder else ""
+        note = f" ({self.data_note})" if self.data_note else ""
         return (f"{len(split.x_train):,} training, {len(split.x_val):,} validation and "
-                f"{len(split.x_test):,} test images{where}")
+                f"{len(split.x_test):,} test images{where}{note}")
 
     # -- runs --------------------------------------------------------------------------------
 

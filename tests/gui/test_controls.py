@@ -199,3 +199,21 @@ def test_patience_reads_in_words_and_takes_typed_numbers(qtbot, panel):
     qtbot.keyClicks(box, "x")  # not a number: refused as it is typed
     box.interpretText()
     assert box.value() == 12
+
+
+def test_the_form_does_not_move_when_the_preset_description_changes_length(qtbot, panel):
+    panel.resize(320, panel.sizeHint().height())
+    optimiser = panel.learning_rate_box.parentWidget()
+    tops = set()
+    descriptions = set()
+    for name in ("seed", "fast", "custom", "best", "seed-slow", "custom"):
+        if name == "custom":
+            retype(qtbot, panel.seed_box, "7")  # any edit makes the settings the user's own
+        else:
+            index = panel.preset_combo.findData(name)
+            panel.preset_combo.setCurrentIndex(index)
+            panel.preset_combo.activated.emit(index)
+        panel.layout().activate()
+        descriptions.add(panel.preset_description.text())
+        tops.add(optimiser.mapTo(panel, optimiser.rect().topLeft()).y())
+    assert len(descriptions) == 5 and len(tops) == 1, tops

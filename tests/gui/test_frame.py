@@ -4,7 +4,7 @@ the keyboard (Space acts on the focused widget)."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QAbstractButton, QAbstractItemView, QAbstractSlider, QAbstractSpinBox, QComboBox,
                                QLineEdit, QScrollBar, QTabBar)
 

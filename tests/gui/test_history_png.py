@@ -65,3 +65,11 @@ def test_works_from_a_headless_command_line_without_a_qapplication(history, tmp_
     assert done.returncode == 0, done.stderr.decode()
     assert done.stdout.decode().strip() == "offscreen"
     assert QImage(str(tmp_path / "cli.png")).width() == WIDTH
+
+
+def test_the_command_line_picture_loads_no_plotting_widgets():
+    """``nnstudio-train`` draws its PNG with the studio's colours without loading pyqtgraph."""
+    script = "import sys, nnstudio.gui.history_png; print('pyqtgraph' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.decode().strip() == "False"

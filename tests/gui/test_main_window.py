@@ -8,7 +8,8 @@ import threading
 import numpy as np
 import pytest
 from PySide6.QtCore import QObject, QPoint, Qt, QTimer, Slot
-from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QStyle, QStyleOptionSlider, QWidget
+from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QFileDialog, QMessageBox, QStyle, QStyleOptionSlider,
+                               QWidget)
 
 import nnstudio.gui.data_dialogs as data_dialogs
 from nnstudio.core.config import PRESETS
@@ -89,16 +90,45 @@ def test_start_plots_one_point_per_epoch_and_saves_the_run(qtbot, window, tmp_pa
 
 
 def test_progress_bar_and_status_show_the_epoch(qtbot, window):
-    configure(qtbot, window, epochs=2, batch=8)
+    configure(qtbot, window, epochs=50, batch=8)
     with qtbot.waitSignal(window.session.progressed, timeout=10_000):
         qtbot.mouseClick(window.train.start_button, LEFT)
-    assert 0 < window.status.progress_bar.value() <= 1000
-    assert "epoch 1:" in window.status.progress_bar.format() and "left" in window.status.progress_bar.format()
-    with qtbot.waitSignal(window.session.epoch_finished, timeout=10_000):
+    bar = window.status.progress_bar
+    assert 0 < bar.value() <= 1000
+    assert bar.format().startswith("epoch 1 of 50: ") and bar.format().endswith(" left")
+    with qtbot.waitSignal(window.session.epoch_finished, timeout=20_000):
         pass
     assert "best" in window.status.epoch_label.text() and "patience" in window.status.epoch_label.text()
+    assert " · lr " not in window.status.epoch_label.text(), "a constant rate is in the title already"
     with run_ends(qtbot, window, 20_000):
         qtbot.mouseClick(window.train.stop_button, LEFT)
+    # Stopped partway: the bar says so and stays where the run stopped, not "done" at 100%.
+    stopped = window.session.last_result
+    assert bar.format() == f"stopped at epoch {stopped.epochs + 1}" and bar.value() < 1000
+
+
+def test_the_time_left_is_the_runs_not_the_epochs():
+    from nnstudio.core.reports import BatchProgress
+    from nnstudio.gui.panels.status import run_time_left
+
+    halfway = BatchProgress(epoch=2, batch=50, batches=100, first_batch=0, losses=np.zeros(50), seconds=3.0)
+    # 3 s more for this epoch, then 8 epochs at the 5 s the finished epoch took.
+    assert run_time_left(halfway, 10, [5.0]) == pytest.approx(3.0 + 8 * 5.0)
+    assert run_time_left(halfway, 2, [5.0]) == pytest.approx(3.0)
+    first = BatchProgress(epoch=1, batch=25, batches=100, first_batch=0, losses=np.zeros(25), seconds=1.0)
+    assert run_time_left(first, 3, []) == pytest.approx(3.0 + 2 * 4.0)  # before any epoch: this one's pace
+
+
+def test_a_scheduled_learning_rate_is_shown_as_it_changes(qtbot, make_window, small_split):
+    window = make_window(split=small_split.head(500, 200, 100))
+    window.controls.schedule_combo.setCurrentText("cosine")
+    configure(qtbot, window, epochs=3, patience=0)
+    shown = []
+    window.session.epoch_finished.connect(lambda report: shown.append(window.status.epoch_label.text()))
+    result = train(qtbot, window)
+    rates = [report.learning_rate for report in result.history]
+    assert rates[0] > rates[1] > rates[2]
+    assert [text.split(" · lr ")[1] for text in shown] == [f"{rate:.3g}" for rate in rates]
 
 
 def test_pause_resume_and_stop_buttons_act_within_one_batch(qtbot, window, counting):
@@ -529,7 +559,8 @@ def test_after_choosing_the_data_folder_space_starts_a_run(qtbot, make_window, t
 def test_a_new_run_clears_the_last_runs_status_at_once(qtbot, window):
     configure(qtbot, window, epochs=2, patience=0)
     train(qtbot, window)
-    assert window.status.progress_bar.format() == "done" and "Epoch 2 of 2" in window.status.epoch_label.text()
+    assert window.status.progress_bar.format() == "done" and window.status.progress_bar.value() == 1000
+    assert "Epoch 2 of 2" in window.status.epoch_label.text()
     qtbot.mouseClick(window.train.start_button, LEFT)
     # The new run's first report needs the event loop to turn: nothing has come yet.
     assert window.status.progress_bar.value() == 0 and window.status.progress_bar.format() == "starting…"
@@ -743,9 +774,31 @@ def write_idx_folder(folder, mnist, train: int, test: int) -> None:
         (folder / name).write_bytes(idx_header(array.shape) + np.ascontiguousarray(array, np.uint8).tobytes())
 
 
+def test_a_small_idx_folder_trains_with_a_smaller_validation_set_and_says_so(qtbot, make_window, mnist, tmp_path):
+    folder = tmp_path / "small"
+    write_idx_folder(folder, mnist, 3000, 200)
+    window = make_window(data_dir=folder)
+    qtbot.waitUntil(lambda: window.workspace.split is not None)
+    assert not window.banner.isVisible() and window.train.start_button.isEnabled()
+    split = window.workspace.split
+    assert (len(split.x_train), len(split.x_val)) == (2700, 300)  # 10% validate, not the default 6,000
+    status = window.status.status_label.text()
+    assert "3,000 training images cannot spare 6,000 for validation: validating on the last 300" in status
+    # The form's validation size re-splits the data at once.
+    box = window.findChild(QAbstractSpinBox, "validationSize")
+    retype(qtbot, box, "500")
+    split = window.workspace.split
+    assert (len(split.x_train), len(split.x_val)) == (2500, 500)
+    assert "2,500 training, 500 validation and 200 test images" in window.status.status_label.text()
+    configure(qtbot, window, epochs=1)
+    train(qtbot, window)
+    (run,) = window.train.runs_panel.runs()
+    assert run.config.validation_size == 500
+
+
 def test_a_folder_too_small_to_split_says_why(qtbot, make_window, small_split, mnist, tmp_path, monkeypatch):
     folder = tmp_path / "mini"
-    write_idx_folder(folder, mnist, 1000, 100)
+    write_idx_folder(folder, mnist, 1, 100)
     window = make_window(split=small_split)
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(folder))
     window.open_data_action.trigger()
@@ -761,7 +814,7 @@ def test_a_folder_too_small_to_split_says_why(qtbot, make_window, small_split, m
     second = make_window(data_dir=folder)
     qtbot.waitUntil(lambda: second.banner.isVisible())
     assert "validation size" in second.banner.message.text()
-    assert second.status.status_label.text().startswith("No training data: 1000 training images cannot spare 6000")
+    assert second.status.status_label.text().startswith("No training data: 1 training images cannot spare 1")
     assert not second.train.start_button.isEnabled() and not message_boxes(second)
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QColor, QImage
 
 from nnstudio.core.config import TrainingConfig
 from nnstudio.core.dataset import split_mnist
@@ -377,3 +377,62 @@ def test_an_empty_accuracy_plot_spans_0_to_100_percent(qtbot, plots, run_events)
     assert plots.title_label.text() == "no run yet"
     low, high = accuracy_range()
     assert low <= 0 < 100 <= high < 105
+
+
+def test_a_compared_run_shows_its_best_epoch_and_on_request_its_train_curves(plots, qtbot, other_histories):
+    history = other_histories[0]
+    plots.set_overlay("a", "run A", history, run_color(0))
+    overlay = plots.overlay("a")
+    best = history[-1].best_epoch
+    report = history[best - 1]
+    x, y = overlay.best_points[0].getData()
+    assert list(x) == [best] and y[0] == pytest.approx(100 * report.val_accuracy)
+    assert list(overlay.best_points[1].getData()[1]) == [pytest.approx(report.val_loss)]
+    assert not overlay.train_accuracy_curve.isVisible()
+    plots.overlay_train_box.click()
+    assert overlay.train_accuracy_curve.isVisible() and overlay.train_loss_curve.isVisible()
+    np.testing.assert_allclose(overlay.train_loss_curve.getData()[1], [r.train_loss for r in history])
+    assert "accuracy train" in plots.readout_at(1)
+    plots.set_overlay("b", "run B", other_histories[1], run_color(1))
+    assert plots.overlay("b").train_accuracy_curve.isVisible(), "a run ticked later follows the choice"
+    plots.set_overlay_train(False)
+    assert not overlay.train_loss_curve.isVisible() and not plots.overlay_train_box.isChecked()
+    assert plots.remove_overlay("a")
+    assert all(item not in plot.items for item in overlay.items for plot in plots.plots)
+
+
+def test_two_live_changes_close_together_do_not_overlap_their_labels(plots):
+    plots.mark_change(SettingChanged(1, 10, 100, "learning_rate", 0.1, 0.05))
+    plots.mark_change(SettingChanged(1, 12, 100, "momentum", 0.0, 0.9))
+    plots.mark_change(SettingChanged(9, 50, 100, "patience", 5, 0))
+    positions = [position for _, position in plots.change_labels]
+    assert positions[0] != positions[1], "the second label goes below the first"
+    assert positions[2] == positions[0], "a change far away starts again at the top"
+    labels = [item.label for item in plots.accuracy_plot.items if isinstance(item, pg.InfiniteLine)
+              and getattr(item, "label", None) is not None and item.label.toPlainText() != ""]
+    assert sorted(label.orthoPos for label in labels[:2]) == sorted(positions[:2])
+    assert [label.toPlainText() for label in labels][-1] == "patience 5→off"
+
+
+def test_under_a_dark_system_palette_the_plots_are_dark_too(qapp, qtbot):
+    from PySide6.QtGui import QPalette
+
+    light = qapp.palette()
+    dark = QPalette(light)
+    for role, colour in ((QPalette.ColorRole.Window, "#202124"), (QPalette.ColorRole.WindowText, "#e8e8e8"),
+                         (QPalette.ColorRole.Base, "#1b1b1d"), (QPalette.ColorRole.Text, "#e8e8e8")):
+        dark.setColor(role, QColor(colour))
+    qapp.setPalette(dark)
+    try:
+        widget = TrainingPlots()
+        qtbot.addWidget(widget)
+    finally:
+        qapp.setPalette(light)
+    widget.resize(700, 500)
+    pixels = rgb(widget.graphics.grab().toImage())
+    assert np.median(pixels) < 80, "a dark card, not a white one"
+    assert widget.accuracy_plot.getAxis("left").pen().color().lightness() > 150  # light axes on it
+    fresh = TrainingPlots()
+    qtbot.addWidget(fresh)
+    fresh.resize(700, 500)
+    assert np.median(rgb(fresh.graphics.grab().toImage())) > 200, "a light palette keeps the light card"

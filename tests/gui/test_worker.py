@@ -3,7 +3,6 @@ one batch, and any generator job reports what it yields, returns or raises."""
 
 from __future__ import annotations
 
-import threading
 
 import numpy as np
 import pytest

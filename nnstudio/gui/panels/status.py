@@ -6,9 +6,19 @@ from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QWidget
 
 from nnstudio.core.formatting import percent, time_left
-from nnstudio.core.reports import EpochReport, SettingChanged, TrainingResult
+from nnstudio.core.reports import BatchProgress, EpochReport, SettingChanged, TrainingResult
+from nnstudio.gui.plot_style import setting_value
 
-WIDEST_EPOCH_TEXT = "Epoch 100 of 100 · val acc 100.00% · best 100.00% (epoch 100) · patience 100 left"
+WIDEST_EPOCH_TEXT = "Epoch 100 of 100 · val acc 100.00% · best 100.00% (epoch 100) · patience 100 left · lr 1.23e-4"
+
+
+def run_time_left(progress: BatchProgress, last_epoch: int, epoch_seconds: list[float]) -> float:
+    """Seconds until the launch reaches ``last_epoch``: the rest of this epoch at its own pace, then each
+    epoch still to come at the mean pace of the epochs done (or this one's, before any is done)."""
+    fraction = progress.fraction
+    this_epoch = progress.seconds / fraction if fraction > 0 else 0.0
+    per_epoch = sum(epoch_seconds) / len(epoch_seconds) if epoch_seconds else this_epoch
+    return (this_epoch - progress.seconds) + max(last_epoch - progress.epoch, 0) * per_epoch
 
 
 class StatusPanel(QWidget):
@@ -77,24 +87,32 @@ class StatusPanel(QWidget):
             self._first_batch_seen = True
             if self.message().endswith("starting…"):
                 self.show_message(f"Training {self.session.run_name}…")  # the first batches are in
-        progress = reports[-1]
-        fraction = progress.fraction
-        left = progress.seconds / fraction - progress.seconds if fraction > 0 else 0.0
-        self.progress_bar.setValue(round(1000 * fraction))
-        self.progress_bar.setFormat(f"epoch {progress.epoch}: {100 * fraction:.0f}% · {time_left(left)} left")
+        progress, launch = reports[-1], self.session.launch
+        last = launch.last_epoch if launch else progress.epoch
+        done = [r.seconds for r in self.session.history[launch.first_epoch if launch else 0:]]
+        left = run_time_left(progress, last, done)
+        self.progress_bar.setValue(round(1000 * progress.fraction))
+        self.progress_bar.setFormat(f"epoch {progress.epoch} of {last}: {100 * progress.fraction:.0f}% · "
+                                    f"{time_left(left)} left")
+        self.progress_bar.setToolTip("The progress of this epoch, and the time left until the run's last epoch "
+                                     "(less if early stopping ends it sooner)")
 
     @Slot(object)
     def _on_epoch(self, report: EpochReport) -> None:
         patience = "off" if report.patience_left is None else f"{report.patience_left} left"
-        last = self.session.launch.last_epoch if self.session.launch else report.epoch
+        launch = self.session.launch
+        last = launch.last_epoch if launch else report.epoch
+        # A scheduled learning rate changes every epoch: show the one this epoch trained with.
+        rate = f" · lr {report.learning_rate:.3g}" if launch and launch.config.schedule != "constant" else ""
         self.epoch_label.setText(
             f"Epoch {report.epoch} of {last} · val acc {percent(report.val_accuracy, '–')} · "
-            f"best {percent(report.best_val_accuracy, '–')} (epoch {report.best_epoch}) · patience {patience}")
+            f"best {percent(report.best_val_accuracy, '–')} (epoch {report.best_epoch}) · patience {patience}{rate}")
 
     @Slot(object)
     def _on_setting_changed(self, change: SettingChanged) -> None:
-        self.show_message(f"{change.name.replace('_', ' ')} {change.old:g} → {change.new:g} "
-                          f"from epoch {change.epoch}, batch {change.batch}")
+        old, new = setting_value(change.name, change.old), setting_value(change.name, change.new)
+        self.show_message(f"{change.name.replace('_', ' ')} {old} → {new} from epoch {change.epoch}, "
+                          f"batch {change.batch}")
 
     @Slot(bool)
     def _on_paused(self, paused: bool) -> None:
@@ -103,9 +121,11 @@ class StatusPanel(QWidget):
 
     @Slot(object)
     def _on_ended(self, result: TrainingResult) -> None:
-        if result.reason != "stopped":
+        if result.reason == "stopped":  # partway: the bar stays where the run was stopped
+            self.progress_bar.setFormat(f"stopped at epoch {result.epochs + 1}")
+        else:
             self.progress_bar.setValue(1000)
-        self.progress_bar.setFormat("done")
+            self.progress_bar.setFormat("diverged" if result.reason == "diverged" else "done")
         self.show_message(f"{self.session.run_name}: {result.message}; test accuracy "
                           f"{percent(result.test_accuracy, '–')}")
 

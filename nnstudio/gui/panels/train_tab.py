@@ -21,7 +21,7 @@ class TrainTab(QWidget):
         super().__init__(parent)
         self.setObjectName("trainPanel")
         self.setAccessibleName("Train")
-        self.form = TrainingForm(session, actions, actions.form)
+        self.form = TrainingForm(workspace, session, actions, actions.form)
         self.controls = actions.form
         self.plots = PlotsPanel(workspace, session)
         self.runs_panel = RunsListPanel(workspace)

@@ -31,7 +31,7 @@ def action_button(action, name: str) -> QToolButton:
 class TrainingForm(QWidget):
     """Start/Pause/Stop/+1 epoch/Reset (from ``actions``) over ``form``; live edits go to ``session``."""
 
-    def __init__(self, session, actions, form: ControlsPanel, parent: QWidget | None = None) -> None:
+    def __init__(self, workspace, session, actions, form: ControlsPanel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("trainingForm")
         self.setAccessibleName("Training settings")
@@ -67,6 +67,9 @@ class TrainingForm(QWidget):
         column.addWidget(tips_box)
         column.addStretch(1)
 
+        workspace.validation_size = form.validation_box.value()
+        form.validation_box.valueChanged.connect(self._on_validation_size_changed)
+        self.workspace = workspace
         form.learning_rate_edited.connect(lambda value: session.edit_live("learning_rate", value))
         form.momentum_edited.connect(lambda value: session.edit_live("momentum", value))
         form.patience_edited.connect(lambda value: session.edit_live("patience", value))
@@ -75,6 +78,12 @@ class TrainingForm(QWidget):
         session.phase_changed.connect(self._on_phase_changed)
         actions.changed.connect(self._show_reason)
         self._show_reason()
+
+    @Slot(int)
+    def _on_validation_size_changed(self, size: int) -> None:
+        self.workspace.set_validation_size(size)
+        if self.workspace.mnist is not None:
+            self.workspace.post_message(self.workspace.describe_data())
 
     @Slot(str)
     def _on_phase_changed(self, phase: str) -> None:
