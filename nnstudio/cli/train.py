@@ -24,6 +24,7 @@ OVERRIDES = {
     "nesterov": "nesterov", "weight_decay": "weight_decay", "schedule": "schedule",
     "batch_size": "batch_size", "epochs": "max_epochs", "patience": "patience", "min_delta": "min_delta",
     "augment_shift": "augment_shift", "validation_size": "validation_size", "seed": "seed",
+    "train_size": "train_size", "label_noise": "label_noise",
 }
 
 
@@ -65,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("--validation-size", type=int, help="the last N training images validate (default 6000)")
     add("--seed", type=int, help="random seed: the same seed gives the same run")
     add("--out", type=Path, help="output folder (default: runs/<timestamp>)")
+    add("--train-size", type=int, help="train on the first N training images only (0: all), to see overfitting")
+    add("--label-noise", type=float, help="replace this share of training labels (0 to 0.5) by a wrong class, "
+        "reproducibly from --seed")
     add("--find-lr", action="store_true", help="run the learning-rate range test (three runs), print the "
         "suggested learning rate, write lr_finder.png and .csv into --out, train nothing")
     add("--quiet", action="store_true", help="no progress bar")
@@ -226,6 +230,10 @@ def train(argv: list[str] | None, interrupt: Interrupt) -> int:
           f" · batch {config.batch_size} · patience {config.patience or 'off'}"
           f" · {len(data.x_train)} train / {len(data.x_val)} validation images", flush=True)
     trainer = Trainer(config, data)
+    if trainer.data is not data:  # --train-size or --label-noise
+        from nnstudio.core.training_set import describe
+
+        print(f"  trains on {describe(config)}", flush=True)
     interrupt.watch(trainer)
     bar = ProgressBar(sys.stderr, enabled=not args.quiet)
     epoch_seconds: list[float] = []

@@ -31,6 +31,8 @@ class TrainingConfig:
     augment_shift: int = 0
     validation_size: int = 6000
     seed: int = 0
+    train_size: int = 0  # train on the first N training images; 0: all (see core/training_set.py)
+    label_noise: float = 0.0  # share of training labels replaced by another class, 0 to 0.5
 
     def __post_init__(self) -> None:
         if isinstance(self.hidden, (str, bytes)) or not all(float(h).is_integer() for h in self.hidden):
@@ -64,6 +66,10 @@ class TrainingConfig:
             found.append("step schedule needs step epochs >= 1 and 0 < gamma <= 1")
         if not within("augment_shift", self.augment_shift):
             found.append(f"augmentation shift must be 0 to {LIMITS['augment_shift'][1]} pixels")
+        if self.train_size != 0 and not 10 <= self.train_size <= 60000:
+            found.append("training-set size must be 0 (all) or from 10 to 60000 images")
+        if not 0 <= self.label_noise <= 0.5:
+            found.append("label noise must be between 0 and 0.5 (50%)")
         return found
 
     def replace(self, **changes) -> "TrainingConfig":
@@ -96,6 +102,9 @@ PRESETS: dict[str, TrainingConfig] = {
     # The best test accuracy in about a minute of training.
     "best": TrainingConfig(hidden=(400, 200), learning_rate=0.05, momentum=0.9, nesterov=True, batch_size=128,
                            max_epochs=30, schedule="cosine", patience=0, augment_shift=2, weight_decay=1e-4),
+    # Overfitting within seconds: 1,000 training images, a fifth of their labels wrong, a wide network.
+    "overfit": TrainingConfig(hidden=(256, 128), batch_size=32, max_epochs=30, patience=0, train_size=1000,
+                              label_noise=0.2),
 }
 
 PRESET_DESCRIPTIONS: dict[str, str] = {
@@ -103,4 +112,5 @@ PRESET_DESCRIPTIONS: dict[str, str] = {
     "seed-slow": "the seed's second run: lr 0.001 for 100 epochs, to see a learning rate too small",
     "fast": "98% test accuracy in a few seconds: momentum, larger batches, a cosine schedule",
     "best": "the highest accuracy in about a minute: wider layers, shifted-image augmentation",
+    "overfit": "1,000 training images, 20% of labels wrong: validation loss climbs while training loss falls",
 }

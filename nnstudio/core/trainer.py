@@ -19,6 +19,7 @@ from nnstudio.core.config import TrainingConfig
 from nnstudio.core.dataset import Split
 from nnstudio.core.network import Network, as_inputs
 from nnstudio.core.reports import BatchProgress, EpochReport, SettingChanged, TrainingResult
+from nnstudio.core.training_set import training_set_for
 
 Event = BatchProgress | EpochReport | SettingChanged | TrainingResult
 # A batch's mean cross-entropy above this means the weights have blown up: the fused,
@@ -47,6 +48,7 @@ class Trainer:
     def __init__(self, config: TrainingConfig, data: Split, *, network: Network | None = None,
                  progress_interval: float = 0.05) -> None:
         self.config = config
+        data = training_set_for(config, data)  # fewer images or noisy labels when the config asks
         self.data = data
         self.rng = np.random.default_rng(config.seed)
         sizes = (data.inputs, *config.hidden, data.classes)
