@@ -68,7 +68,7 @@ TABS = (
     ("Evaluate", lambda w: Placeholder("evaluatePanel", "Evaluate", "Scores, confusion and mistakes of a model.")),
     ("Inside the network", lambda w: Placeholder("insidePanel", "Inside the network",
                                                  "What the network's layers have learnt.")),
-    ("Teach", lambda w: TeachTab(w.workspace, w.session, w.controls)),
+    ("Teach", lambda w: TeachTab(w.workspace, w.session, w.run_actions)),
 )
 
 

@@ -8,17 +8,19 @@ from __future__ import annotations
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from nnstudio.gui.panels.lr_finder import LrFinderPanel
+from nnstudio.gui.panels.overfit_lab import OverfitLabPanel
 
-# (title, how to build the panel from the workspace, the session and the hyperparameter form)
+# (title, how to build the panel from the workspace, the session and the run actions (with their form))
 TEACH_PANELS = (
-    ("Learning rate", lambda workspace, session, form: LrFinderPanel(workspace, form)),
+    ("Learning rate", lambda workspace, session, actions: LrFinderPanel(workspace, actions.form)),
+    ("Overfitting", lambda workspace, session, actions: OverfitLabPanel(workspace, session, actions)),
 )
 
 
 class TeachTab(QWidget):
     """The teaching tools as sub-tabs; ``panels`` maps each panel's object name to it."""
 
-    def __init__(self, workspace, session, form, parent: QWidget | None = None) -> None:
+    def __init__(self, workspace, session, actions, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("teachPanel")
         self.setAccessibleName("Teach")
@@ -28,7 +30,7 @@ class TeachTab(QWidget):
         self.tabs.setDocumentMode(True)
         self.panels: dict[str, QWidget] = {}
         for title, make in TEACH_PANELS:
-            panel = make(workspace, session, form)
+            panel = make(workspace, session, actions)
             self.panels[panel.objectName()] = panel
             self.tabs.addTab(panel, title)
         layout = QVBoxLayout(self)
