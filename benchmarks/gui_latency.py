@@ -9,7 +9,7 @@ folder (model, history CSV, training_history.png) on the GUI thread. One epoch i
 trained headless in the same process, with the same configuration and one BLAS thread,
 before and after the GUI run.
 
-    python benchmarks/gui_latency.py [--data-dir DIR] [--epochs 3]
+    python benchmarks/gui_latency.py [--data-dir DIR] [--epochs 3] [--tab train|evaluate]
 
 The last line reads ``p50=… p99=… max=… ms ratio=…``: event-loop lateness in
 milliseconds over the whole run including its end, and the GUI's mean epoch time over the
@@ -78,7 +78,7 @@ def headless_epoch_seconds(config, split) -> float:
     return reports[0].seconds
 
 
-def gui_run(config, split, epochs: int) -> tuple[list[float], list[float], list[float]]:
+def gui_run(config, split, epochs: int, tab: str = "train") -> tuple[list[float], list[float], list[float]]:
     """Train through the real window, from a click on Start until the session is idle again.
 
     Returns the epochs' seconds, the probe's lateness (ms) over the whole run, and the part of it
@@ -90,6 +90,7 @@ def gui_run(config, split, epochs: int) -> tuple[list[float], list[float], list[
     window.resize(1400, 900)
     window.show()
     window.controls.set_config(config.replace(max_epochs=epochs))
+    window.tabs.setCurrentIndex(1 if tab == "evaluate" else 0)  # --tab evaluate: Evaluate refreshes every epoch
     QApplication.processEvents()
 
     seconds: list[float] = []
@@ -126,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--tab", choices=("train", "evaluate"), default="train", help="the tab shown during the run")
     args = parser.parse_args(argv)
 
     app = QApplication.instance() or QApplication(sys.argv[:1])  # noqa: F841
@@ -136,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"config: hidden {config.hidden}, lr {config.learning_rate}, batch {config.batch_size}")
 
     before = headless_epoch_seconds(config, split)
-    epoch_seconds, lateness, end = gui_run(config, split, args.epochs)
+    epoch_seconds, lateness, end = gui_run(config, split, args.epochs, args.tab)
     after = headless_epoch_seconds(config, split)
     headless = (before + after) / 2
     gui = float(np.mean(epoch_seconds))

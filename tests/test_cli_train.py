@@ -20,7 +20,7 @@ def test_a_short_run_writes_model_history_and_plot(tmp_path, mnist_dir, capsys):
     assert lines[-1].startswith("test accuracy: 0.")
     assert float(lines[-1].split(": ")[1]) >= 0.94
     assert sum(line.startswith("epoch ") for line in lines) == 2
-    assert {p.name for p in out.iterdir()} == {"model.npz", "history.csv", "training_history.png"}
+    assert {p.name for p in out.iterdir()} == {"model.npz", "history.csv", "training_history.png", "checkpoints.npz"}
     with open(out / "history.csv") as f:
         assert [row["epoch"] for row in csv.DictReader(f)] == ["1", "2"]
     saved = load_model(out / "model.npz")
@@ -93,7 +93,7 @@ def test_ctrl_c_ends_the_run_and_still_saves_it(tmp_path, mnist_dir):
     assert "stopping: the best weights so far will be saved" in err
     assert lines[-1].startswith("test accuracy: 0.9")
     assert sum(line.startswith("epoch ") for line in lines) < 5
-    assert {p.name for p in out.iterdir()} == {"model.npz", "history.csv", "training_history.png"}
+    assert {p.name for p in out.iterdir()} == {"model.npz", "history.csv", "training_history.png", "checkpoints.npz"}
 
 
 def start_training(tmp_path, mnist_dir, *flags):

@@ -19,7 +19,7 @@ def trained(small_split):
 
 def test_saved_run_reads_back(tmp_path, trained):
     folder = save_run(new_run_folder(tmp_path), trained, name="lr 0.2")
-    assert {p.name for p in folder.iterdir()} == {MODEL, HISTORY}
+    assert {p.name for p in folder.iterdir()} == {MODEL, HISTORY, "checkpoints.npz"}
     run = load_run(folder)
     assert run.name == "lr 0.2" and run.config == trained.config
     assert run.history == tuple(trained.history)

@@ -4,6 +4,7 @@
         model.npz               weights + metadata (config, history, result, data checksum)
         history.csv             one row per epoch
         training_history.png    accuracy and loss, train and validation (written by the caller)
+        checkpoints.npz         the weights of every epoch (thinned evenly past 64), for the epoch scrubber
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nnstudio.core.atomic_file import atomic_write
+from nnstudio.core.checkpoints import CHECKPOINTS, save_checkpoints
 from nnstudio.core.config import TrainingConfig
 from nnstudio.core.model_file import ModelFileError, read_metadata, save_model
 from nnstudio.core.reports import EpochReport
@@ -41,6 +43,10 @@ class Run:
     @property
     def model_path(self) -> Path:
         return self.folder / MODEL
+
+    @property
+    def checkpoints_path(self) -> Path:
+        return self.folder / CHECKPOINTS
 
 
 def new_run_folder(root: str | Path) -> Path:
@@ -88,6 +94,8 @@ def save_run(folder: str | Path, trainer, *, name: str | None = None) -> Path:
         "data_checksum": trainer.data.checksum,
     }
     save_model(folder / MODEL, trainer.network, metadata=metadata)
+    if len(getattr(trainer, "checkpoints", ())):
+        save_checkpoints(folder / CHECKPOINTS, trainer.checkpoints, trainer.network.activation)
     write_history_csv(folder / HISTORY, trainer.history)
     return folder
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from nnstudio.core.checkpoints import Checkpoints
 from nnstudio.core.config import TrainingConfig
 from nnstudio.core.dataset import Split
 from nnstudio.core.network import Network, as_inputs
@@ -58,6 +59,7 @@ class Trainer:
         self.progress_interval = progress_interval
         self.history: list[EpochReport] = []
         self.result: TrainingResult | None = None
+        self.checkpoints = Checkpoints()  # every epoch's weights (thinned evenly past 64 or 256 MB)
         # Live settings: written by any thread, read between batches.
         self.learning_rate = config.learning_rate
         self.momentum = config.momentum
@@ -250,6 +252,7 @@ class Trainer:
             best_val_accuracy=self._best_val_accuracy, patience_left=self.patience_left, improved=improved,
         )
         self.history.append(report)
+        self.checkpoints.add(epoch, net.parameters(), best=improved)
         yield report
         return None
 

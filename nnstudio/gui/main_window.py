@@ -43,6 +43,7 @@ from nnstudio.gui.controls import ControlsPanel
 from nnstudio.gui.data_dialogs import choose_folder
 from nnstudio.gui.messages import show_error
 from nnstudio.gui.panels.data_banner import DataBannerPanel
+from nnstudio.gui.panels.evaluate_tab import EvaluatePanel
 from nnstudio.gui.panels.placeholder import Placeholder
 from nnstudio.gui.panels.sketch import SketchDockPanel
 from nnstudio.gui.panels.status import StatusPanel
@@ -65,7 +66,7 @@ SPACE_KEYS = TEXT_KEYS + (QAbstractButton, QAbstractItemView, QComboBox, QAbstra
 # The tabs, one line each: (title, how to build the panel from the window). See nnstudio/gui/panels.
 TABS = (
     ("Train", lambda w: TrainTab(w.workspace, w.session, w.run_actions)),
-    ("Evaluate", lambda w: Placeholder("evaluatePanel", "Evaluate", "Scores, confusion and mistakes of a model.")),
+    ("Evaluate", lambda w: EvaluatePanel(w.workspace, w.session)),
     ("Inside the network", lambda w: Placeholder("insidePanel", "Inside the network",
                                                  "What the network's layers have learnt.")),
     ("Teach", lambda w: TeachTab(w.workspace, w.session, w.run_actions)),

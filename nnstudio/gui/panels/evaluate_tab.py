@@ -1,0 +1,207 @@
+"""The Evaluate tab: what the model in use gets wrong, and when it learned it.
+
+It places the views (confusion matrix, per-digit figures, mistakes gallery, confidence threshold,
+robustness curves, layer map, epoch scrubber) and feeds them: whenever the workspace's model in use
+or data changes, or the set is switched, it evaluates the model off the GUI thread and hands every
+view the result. It computes only while the tab is shown; a change made while it is hidden is
+evaluated when it is shown again, and leaving the tab cancels the work under way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+
+from nnstudio.core.evaluation import Evaluation, evaluate
+from nnstudio.gui.panels.confidence_threshold import ConfidenceThresholdView
+from nnstudio.gui.panels.confusion_matrix import ConfusionMatrixView
+from nnstudio.gui.panels.epoch_scrubber import EpochScrubber
+from nnstudio.gui.panels.latest_job import LatestJob
+from nnstudio.gui.panels.layer_map import LayerMapView
+from nnstudio.gui.panels.mistakes_gallery import MistakesGallery
+from nnstudio.gui.panels.per_digit import PerDigitView
+from nnstudio.gui.panels.robustness_curves import RobustnessView
+
+SETS = (("Validation set", "val"), ("Test set", "test"))
+
+
+@dataclass(frozen=True, eq=False)
+class Evaluated:
+    """An evaluation and what it was of (plain data from the worker)."""
+
+    evaluation: Evaluation
+    which: str  # "val" or "test"
+    network: object
+
+
+def _evaluation_job(network, images, labels, which):
+    yield None
+    return Evaluated(evaluate(network, images, labels), which, network)
+
+
+def boxed(title: str, widget: QWidget) -> QGroupBox:
+    box = QGroupBox(title)
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(4, 2, 4, 4)
+    layout.addWidget(widget)
+    return box
+
+
+class EvaluatePanel(QWidget):
+    """The Evaluate workspace; ``evaluated(Evaluation)`` after each evaluation is shown in every view."""
+
+    evaluated = Signal(object)
+
+    def __init__(self, workspace, session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("evaluatePanel")
+        self.setAccessibleName("Evaluate")
+        self.workspace, self.session = workspace, session
+        self.evaluation: Evaluation | None = None
+        self.evaluated_network = None
+        self._stale = True
+        self._set_chosen = False  # the user picked a set: it no longer follows the run
+
+        self.model_label = QLabel()
+        self.model_label.setObjectName("evaluateModel")
+        self.model_label.setWordWrap(True)
+        self.set_choice = QComboBox()
+        self.set_choice.setObjectName("evaluateSet")
+        self.set_choice.setAccessibleName("Images to evaluate on")
+        for text, key in SETS:
+            self.set_choice.addItem(text, key)
+        self.set_choice.setCurrentIndex(1)
+        self.status = QLabel()
+        self.status.setObjectName("evaluateStatus")
+        self.scrubber = EpochScrubber(workspace, session)
+        self.confusion = ConfusionMatrixView()
+        self.per_digit = PerDigitView()
+        self.gallery = MistakesGallery(workspace)
+        self.threshold = ConfidenceThresholdView()
+        self.robustness = RobustnessView()
+        self.layer_map = LayerMapView(workspace)
+        self.job = LatestJob("evaluation", self)
+        self.job.returned.connect(self._on_evaluated)
+        self.job.errored.connect(lambda message: self.status.setText(f"Evaluation failed: {message}"))
+
+        top = QHBoxLayout()
+        top.addWidget(self.model_label, 1)
+        top.addWidget(QLabel("Evaluate on"))
+        top.addWidget(self.set_choice)
+        top.addWidget(self.status)
+        columns = QSplitter(Qt.Orientation.Horizontal)
+        columns.setObjectName("evaluateColumns")
+        for upper, lower in ((boxed("Confusion matrix", self.confusion), boxed("Per digit", self.per_digit)),
+                             (boxed("Mistakes", self.gallery), boxed("Confidence threshold", self.threshold)),
+                             (boxed("Robustness", self.robustness), boxed("Layer map", self.layer_map))):
+            column = QSplitter(Qt.Orientation.Vertical)
+            column.addWidget(upper)
+            column.addWidget(lower)
+            columns.addWidget(column)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(top)
+        layout.addWidget(self.scrubber)
+        layout.addWidget(columns, 1)
+
+        workspace.model_changed.connect(self._on_model_changed)
+        workspace.data_changed.connect(lambda *_: self.invalidate())
+        self.set_choice.activated.connect(self._on_set_chosen)
+        self.set_choice.currentIndexChanged.connect(lambda *_: self.invalidate())
+        session.started.connect(lambda *_: self._follow_run("val"))
+        session.ended.connect(lambda *_: self._follow_run("test"))
+        self.confusion.cell_clicked.connect(self.gallery.set_filter)
+        self.gallery.filter_changed.connect(self.confusion.select)
+        self._on_model_changed(workspace.model, workspace.model_description)
+
+    # -- what is evaluated ---------------------------------------------------------------------
+
+    @property
+    def which(self) -> str:
+        return self.set_choice.currentData()
+
+    def images(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The pixels and labels of the chosen set, or None without data."""
+        split = self.workspace.split
+        if split is None:
+            return None
+        return (split.x_val, split.y_val) if self.which == "val" else (split.x_test, split.y_test)
+
+    def choose_set(self, which: str) -> None:
+        self._set_chosen = True
+        self.set_choice.setCurrentIndex([key for _, key in SETS].index(which))
+
+    def _on_set_chosen(self, *_: object) -> None:
+        self._set_chosen = True
+
+    def _follow_run(self, which: str) -> None:
+        if not self._set_chosen:
+            self.set_choice.setCurrentIndex([key for _, key in SETS].index(which))
+
+    def _on_model_changed(self, network, description: str) -> None:
+        self.model_label.setText(f"<b>Model in use:</b> {description or 'none'}" if network is not None
+                                 else "<b>No model in use</b>: train one, choose a run, or load a model file")
+        self.invalidate()
+
+    # -- computing -------------------------------------------------------------------------------
+
+    def invalidate(self) -> None:
+        """The model, data or set changed: evaluate again now if shown, else when shown."""
+        self._stale = True
+        if self.isVisible():
+            self.refresh()
+
+    def refresh(self) -> None:
+        self._stale = False
+        network, data = self.workspace.model, self.images()
+        if network is None or data is None or not len(data[1]):
+            self.status.setText("No model in use" if network is None else "No data: choose a data folder")
+            self._show(None, None)
+            return
+        if network.sizes[0] != data[0].shape[1] or network.sizes[-1] != 10:
+            self.status.setText("The model in use does not read these images")
+            self._show(None, None)
+            return
+        images, labels = data
+        which = self.which
+        self.status.setText("Evaluating…")
+        self.job.request(lambda: _evaluation_job(network, images, labels, which))
+
+    def _on_evaluated(self, result: Evaluated | None) -> None:
+        if result is None or result.which != self.which:
+            return
+        images, labels = self.images()
+        self._show(result.evaluation, images)
+        self.evaluated_network = result.network
+        self.robustness.compute(result.network, images, labels)
+        self.layer_map.set_source(result.network, images, labels, result.evaluation.predictions)
+        name = dict((key, text) for text, key in SETS)[result.which].lower()
+        self.status.setText(f"{result.evaluation.accuracy:.2%} of the {result.evaluation.count:,} "
+                            f"{name} images right")
+        self.evaluated.emit(result.evaluation)
+
+    def _show(self, evaluation: Evaluation | None, images: np.ndarray | None) -> None:
+        self.evaluation = evaluation
+        self.confusion.show_matrix(None if evaluation is None else evaluation.confusion)
+        self.per_digit.show_figures(None if evaluation is None else evaluation.per_digit())
+        self.gallery.set_evaluation(evaluation, images)
+        self.threshold.set_evaluation(evaluation)
+
+    def cancel(self) -> None:
+        """Stop every computation under way (the tab is left or the window closes)."""
+        for job in (self.job, self.robustness.job, self.layer_map.job, self.scrubber.loader):
+            job.cancel()
+        if self.job.busy or self.robustness.job.busy or self.layer_map.job.busy:
+            self._stale = True
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if self._stale:
+            self.refresh()
+
+    def hideEvent(self, event) -> None:  # noqa: N802
+        super().hideEvent(event)
+        self.cancel()

@@ -1,0 +1,116 @@
+"""One kind of background computation for a view, where only the latest request matters.
+
+:class:`LatestJob` runs a generator function on the generic :class:`~nnstudio.gui.worker.Worker`.
+A new request cancels the running job (it stops at its next yield) and starts once that job
+has ended, so a view refreshed after every epoch never piles up threads and never shows a stale
+result: the signals carry only the current request's values.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+from threadpoolctl import threadpool_limits
+
+from nnstudio.gui.worker import Worker, is_running, join
+
+
+def _cancellable(make: Callable[[], Iterator], cancel: threading.Event, serial: int) -> Iterator:
+    """``make()``'s values as ``(serial, value)``, ending early once ``cancel`` is set."""
+    # One BLAS thread: on two cores, more would fight the training thread and the GUI.
+    with threadpool_limits(1):
+        generator = make()
+        try:
+            while True:
+                if cancel.is_set():
+                    return serial, None
+                try:
+                    value = next(generator)
+                except StopIteration as stop:
+                    return serial, stop.value
+                yield serial, value
+        finally:
+            generator.close()
+
+
+class LatestJob(QObject):
+    yielded = Signal(object)
+    returned = Signal(object)
+    errored = Signal(str)
+    busy_changed = Signal(bool)
+
+    def __init__(self, name: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.name = name
+        self._cancel: threading.Event | None = None
+        self._thread: QThread | None = None
+        self._worker: Worker | None = None
+        self._next: Callable[[], Iterator] | None = None
+        self._serial = 0
+
+    @property
+    def busy(self) -> bool:
+        return self._worker is not None or self._next is not None
+
+    def request(self, make: Callable[[], Iterator]) -> None:
+        """Run ``make()`` (a generator) as soon as the running job, if any, has stopped."""
+        self._next = make
+        if self._worker is not None:
+            self._cancel.set()
+        else:
+            self._start_next()
+
+    def cancel(self) -> None:
+        """Stop the running job at its next yield and forget any waiting one."""
+        self._next = None
+        if self._cancel is not None:
+            self._cancel.set()
+        if self._worker is None:
+            self.busy_changed.emit(False)
+
+    def wait(self, timeout_ms: int = 5000) -> bool:
+        """Cancel and wait for the thread to end (closing)."""
+        self.cancel()
+        return join(self._thread, timeout_ms) if is_running(self._thread) else True
+
+    def _start_next(self) -> None:
+        make, self._next = self._next, None
+        if make is None:
+            self.busy_changed.emit(False)
+            return
+        self._serial += 1
+        serial = self._serial
+        cancel = self._cancel = threading.Event()
+        worker = self._worker = Worker(lambda: _cancellable(make, cancel, serial), name=self.name)
+        worker.yielded.connect(self._on_yielded)
+        worker.returned.connect(self._on_returned)
+        worker.errored.connect(self._on_errored)
+        worker.finished.connect(self._on_finished)
+        self.busy_changed.emit(True)
+        self._thread = worker.start()
+
+    def _current(self, serial: int) -> bool:
+        return serial == self._serial and self._cancel is not None and not self._cancel.is_set()
+
+    @Slot(object)
+    def _on_yielded(self, item: tuple) -> None:
+        if self._current(item[0]):
+            self.yielded.emit(item[1])
+
+    @Slot(object)
+    def _on_returned(self, item: tuple) -> None:
+        if self._current(item[0]):
+            self.returned.emit(item[1])
+
+    @Slot(str)
+    def _on_errored(self, message: str) -> None:
+        if self._current(self._serial):
+            self.errored.emit(message)
+
+    @Slot()
+    def _on_finished(self) -> None:
+        join(self._thread)
+        self._worker = None
+        self._start_next()

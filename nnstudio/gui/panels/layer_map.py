@@ -1,0 +1,203 @@
+"""The layer map: any layer's activations for 2,000 images in two dimensions, by PCA (at once) or by
+t-SNE (on request, with progress, cancellable), coloured by true label; hover shows the digit, a
+click puts it on the sketch pad."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+
+from nnstudio.core.projection import TsneProgress, layer_activations, pca, tsne
+from nnstudio.core.robustness import fixed_subset
+from nnstudio.gui.panels.latest_job import LatestJob
+from nnstudio.gui.training_plots import BACKGROUND
+
+# Ten distinguishable colours (Tableau 10), one per digit.
+DIGIT_COLORS = ("#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F", "#EDC948", "#B07AA1", "#FF9DA7",
+                "#9C755F", "#7F7F7F")
+
+
+def _pca_job(network, images, layer):
+    activations = layer_activations(network, images, layer)
+    yield None
+    return "PCA", pca(activations).astype(np.float32)
+
+
+def _tsne_job(network, images, layer):
+    activations = layer_activations(network, images, layer)
+    result = yield from tsne(activations)
+    return "t-SNE", result.astype(np.float32)
+
+
+class LayerMapView(QWidget):
+    point_clicked = Signal(int)  # index in the evaluated set
+    mapped = Signal(str)  # "PCA" or "t-SNE": a map is shown in full
+
+    def __init__(self, workspace=None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("layerMap")
+        self.setAccessibleName("Layer map")
+        self.workspace = workspace
+        self.job = LatestJob("layer map", self)
+        self.job.yielded.connect(self._on_progress)
+        self.job.returned.connect(self._on_mapped)
+        self.job.errored.connect(lambda message: self.status.setText(f"The map failed: {message}"))
+        self.job.busy_changed.connect(self._on_busy)
+        self._source = None  # network, images, labels, predictions of the evaluated set
+        self._subset = np.empty(0, np.intp)
+        self._points: np.ndarray | None = None
+        self.method = ""
+
+        self.layer_choice = QComboBox()
+        self.layer_choice.setObjectName("layerChoice")
+        self.layer_choice.setAccessibleName("Layer to map")
+        self.tsne_button = QPushButton("t-SNE")
+        self.tsne_button.setObjectName("tsneButton")
+        self.tsne_button.setAccessibleName("Map with t-SNE")
+        self.tsne_button.setToolTip("A slower map that keeps neighbours together (about 10 s)")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("layerMapCancel")
+        self.cancel_button.setAccessibleName("Cancel the map")
+        self.cancel_button.setEnabled(False)
+        self.progress = QProgressBar()
+        self.progress.setObjectName("layerMapProgress")
+        self.progress.setRange(0, 100)
+        self.status = QLabel("Points coloured by true digit")
+        self.status.setWordWrap(True)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground(BACKGROUND)
+        self.plot = self.graphics.addPlot()
+        self.plot.setMenuEnabled(False)
+        self.plot.hideAxis("bottom")
+        self.plot.hideAxis("left")
+        self.scatter = pg.ScatterPlotItem([], [], size=5, pen=None, hoverable=True)
+        self.plot.addItem(self.scatter)
+        self.key = QLabel("  ".join(f"<span style='color:{c}'>●</span>{d}" for d, c in enumerate(DIGIT_COLORS)))
+        self.key.setObjectName("layerMapKey")
+        self.preview = pg.ImageItem(axisOrder="row-major")
+        self.preview_box = self.graphics.addViewBox(row=0, col=1, lockAspect=True, invertY=True, enableMouse=False,
+                                                    enableMenu=False)
+        self.preview_box.setFixedWidth(70)
+        self.preview_box.addItem(self.preview)
+
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Layer"))
+        bar.addWidget(self.layer_choice, 1)
+        bar.addWidget(self.tsne_button)
+        bar.addWidget(self.cancel_button)
+        key_row = QHBoxLayout()
+        key_row.addWidget(self.key, 1)
+        key_row.addWidget(self.progress)
+        self.progress.setMaximumWidth(80)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(bar)
+        layout.addLayout(key_row)
+        layout.addWidget(self.graphics, 1)
+        layout.addWidget(self.status)
+        self.layer_choice.currentIndexChanged.connect(lambda *_: self.compute_pca())
+        self.tsne_button.clicked.connect(self.compute_tsne)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.scatter.sigHovered.connect(self._on_hovered)
+        self.scatter.sigClicked.connect(self._on_clicked)
+
+    # -- the source ------------------------------------------------------------------------------
+
+    def set_source(self, network, images: np.ndarray, labels: np.ndarray, predictions: np.ndarray) -> None:
+        """Map ``network``'s layers over the fixed 2,000-image subset of ``images``; shows PCA at once."""
+        self._source = (network, images, labels, predictions)
+        self._subset = fixed_subset(len(labels))
+        names = ["input (784 pixels)"] + [f"hidden layer {i} ({n})" for i, n in enumerate(network.sizes[1:-1], 1)]
+        names.append(f"logits ({network.sizes[-1]})")
+        keep = min(self.layer_choice.currentIndex(), len(names) - 1)
+        if [self.layer_choice.itemText(i) for i in range(self.layer_choice.count())] != names:
+            self.layer_choice.blockSignals(True)
+            self.layer_choice.clear()
+            self.layer_choice.addItems(names)
+            self.layer_choice.setCurrentIndex(keep if keep >= 0 else len(names) - 2)
+            self.layer_choice.blockSignals(False)
+        self.compute_pca()
+
+    @property
+    def layer(self) -> int:
+        return max(self.layer_choice.currentIndex(), 0)
+
+    def compute_pca(self) -> None:
+        if self._source is None:
+            return
+        network, images = self._source[0], self._source[1][self._subset]
+        layer = self.layer
+        self.status.setText("Mapping by PCA…")
+        self.job.request(lambda: _pca_job(network, images, layer))
+
+    def compute_tsne(self) -> None:
+        if self._source is None:
+            return
+        network, images = self._source[0], self._source[1][self._subset]
+        layer = self.layer
+        self.progress.setValue(0)
+        self.status.setText(f"t-SNE of {len(self._subset):,} points: finding neighbours…")
+        self.job.request(lambda: _tsne_job(network, images, layer))
+
+    def cancel(self) -> None:
+        self.job.cancel()
+        if self.method != "t-SNE":
+            self.status.setText("Cancelled")
+
+    def points(self) -> np.ndarray | None:
+        """The 2-D map shown (one row per mapped image), or None."""
+        return None if self._points is None else self._points.copy()
+
+    def mapped_labels(self) -> np.ndarray:
+        return self._source[2][self._subset] if self._source is not None else np.empty(0, np.intp)
+
+    # -- results ------------------------------------------------------------------------------
+
+    def _on_busy(self, busy: bool) -> None:
+        self.cancel_button.setEnabled(busy)
+
+    def _on_progress(self, step) -> None:
+        if isinstance(step, TsneProgress):
+            self.progress.setValue(int(step.fraction * 100))
+            if step.embedding is not None:
+                self._show(step.embedding)
+                self.status.setText(f"t-SNE: iteration {step.iteration} of {step.iterations}")
+
+    def _on_mapped(self, result) -> None:
+        if result is None:
+            return
+        self.method, points = result
+        self._show(points)
+        self.progress.setValue(100)
+        self.status.setText(f"{self.method} map of {len(points):,} images, coloured by true digit. "
+                            "Hover to see a digit, click to put it on the pad.")
+        self.mapped.emit(self.method)
+
+    def _show(self, points: np.ndarray) -> None:
+        self._points = np.asarray(points)
+        labels = self.mapped_labels()
+        brushes = [pg.mkBrush(QColor(DIGIT_COLORS[int(d)])) for d in labels]
+        self.scatter.setData(pos=self._points, brush=brushes, data=np.arange(len(self._points)))
+        self.plot.autoRange()
+
+    def _on_hovered(self, item, points, event) -> None:
+        if self._source is None or not len(points):
+            return
+        position = int(points[0].data())
+        index = int(self._subset[position])
+        _, images, labels, predictions = self._source
+        self.preview.setImage(255 - images[index].reshape(28, 28), autoLevels=False, levels=(0, 255))
+        self.status.setText(f"Image {index}: true {labels[index]}, read as {predictions[index]}")
+
+    def _on_clicked(self, item, points, event) -> None:
+        if self._source is None or not len(points):
+            return
+        index = int(self._subset[int(points[0].data())])
+        if self.workspace is not None:
+            _, images, labels, _ = self._source
+            self.workspace.request_pad_image(images[index].reshape(28, 28), int(labels[index]))
+        self.point_clicked.emit(index)
+

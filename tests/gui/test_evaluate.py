@@ -1,0 +1,173 @@
+"""The Evaluate workspace, driven as a user would: the tab, clicks on the confusion matrix, the gallery,
+the threshold slider, t-SNE and the epoch scrubber, on small real MNIST subsets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from threadpoolctl import threadpool_limits
+
+from driving import retype, run_ends
+from nnstudio.core.evaluation import evaluate
+from nnstudio.core.robustness import fixed_subset
+
+LEFT = Qt.MouseButton.LeftButton
+
+
+def direct_confusion(network, images, labels):
+    counts = np.zeros((10, 10), int)
+    np.add.at(counts, (labels, network.predict(images)), 1)
+    return counts
+
+
+def show_evaluate(qtbot, window):
+    """Click the Evaluate tab and wait for its first evaluation; returns the panel."""
+    panel = window.findChild(type(window.tabs.widget(1)), "evaluatePanel")
+    bar = window.tabs.tabBar()
+    with qtbot.waitSignal(panel.evaluated, timeout=20_000):
+        qtbot.mouseClick(bar, LEFT, pos=bar.tabRect(1).center())
+    return panel
+
+
+@pytest.fixture
+def panel(qtbot, window):
+    return show_evaluate(qtbot, window)
+
+
+def test_first_view_the_bundled_model_threshold_and_robustness(qtbot, window, panel, small_split):
+    assert panel.which == "test" and "bundled" in panel.model_label.text()
+    network = window.workspace.model
+    expected = direct_confusion(network, small_split.x_test, small_split.y_test)
+    assert np.array_equal(panel.confusion.matrix(), expected)
+    assert panel.evaluation.count == len(small_split.y_test) == expected.sum()
+    figures = panel.per_digit.figures()
+    assert np.allclose(figures.recall, np.diag(expected) / expected.sum(axis=1))
+    assert f"{np.trace(expected) / expected.sum():.2%}" in panel.status.text()
+
+    # The confidence threshold: coverage and accuracy at the slider's value.
+    slider = panel.threshold.slider
+    slider.setFocus()
+    qtbot.keyClick(slider, Qt.Key.Key_Home)
+    assert panel.threshold.threshold == 0.0
+    assert panel.threshold.figures() == (1.0, panel.evaluation.accuracy)
+    qtbot.keyClick(slider, Qt.Key.Key_End)
+    coverage, accuracy = panel.evaluation.at_threshold(0.99)
+    assert panel.threshold.figures() == (coverage, accuracy)
+    assert f"{coverage:.1%}" in panel.threshold.summary.text() and f"{accuracy:.1%}" in panel.threshold.summary.text()
+
+    # The robustness curves, measured after the evaluation.
+    qtbot.waitUntil(lambda: panel.robustness.complete, timeout=30_000)
+    subset = fixed_subset(len(small_split.y_test))
+    with threadpool_limits(limits=1):
+        plain = evaluate(window.workspace.model, small_split.x_test[subset], small_split.y_test[subset]).accuracy
+    for name in ("noise", "rotation", "shift", "thickness"):
+        levels, accuracy = panel.robustness.curve(name)
+        assert accuracy[levels.index(0.0)] == plain
+        assert min(accuracy) < plain
+    assert panel.robustness.progress.value() == panel.robustness.progress.maximum()
+
+    # Switching to the validation set evaluates again.
+    with qtbot.waitSignal(panel.evaluated, timeout=20_000) as done:
+        panel.set_choice.setFocus()
+        qtbot.keyClick(panel.set_choice, Qt.Key.Key_Up)
+    assert panel.which == "val" and done.args[0].count == len(small_split.y_val)
+    assert np.array_equal(panel.confusion.matrix(), direct_confusion(network, small_split.x_val, small_split.y_val))
+
+
+def test_confusion_cell_to_gallery_to_pad_in_two_clicks(qtbot, window, panel, small_split):
+    matrix = panel.confusion.matrix()
+    off = matrix - np.diag(np.diag(matrix))
+    true, predicted = np.unravel_index(off.argmax(), off.shape)
+    assert off[true, predicted] > 0
+    viewport = panel.confusion.graphics.viewport()
+    with qtbot.waitSignal(panel.confusion.cell_clicked) as clicked:
+        qtbot.mouseClick(viewport, LEFT, pos=panel.confusion.cell_center(true, predicted))
+    assert clicked.args == [true, predicted]
+    assert panel.gallery.filter == (true, predicted)
+    shown = panel.gallery.shown_indices()
+    assert len(shown) == matrix[true, predicted]
+    assert set(small_split.y_test[shown]) == {true} and set(panel.evaluation.predictions[shown]) == {predicted}
+
+    sketch = window.sketch_panel
+    gallery_view = panel.gallery.graphics.viewport()
+    with qtbot.waitSignal(sketch.predicted, timeout=5000) as prediction, \
+            qtbot.waitSignal(window.workspace.pad_image_requested) as requested:
+        qtbot.mouseClick(gallery_view, LEFT, pos=panel.gallery.tile_center(0))
+    index = shown[0]
+    assert np.array_equal(requested.args[0], small_split.x_test[index].reshape(28, 28))
+    assert requested.args[1] == true and sketch.shown_label == true
+    assert prediction.args[0] == panel.evaluation.predictions[index] == predicted
+
+    qtbot.mouseClick(panel.gallery.all_button, LEFT)
+    assert panel.gallery.filter == (None, None)
+    assert len(panel.gallery.shown_indices()) == min(60, len(panel.evaluation.mistakes()))
+    confidences = panel.evaluation.confidence[panel.gallery.shown_indices()]
+    assert np.all(np.diff(confidences) <= 0)
+
+
+def test_tsne_map_separates_digits_and_a_click_puts_a_point_on_the_pad(qtbot, window, panel):
+    view = panel.layer_map
+    qtbot.waitUntil(lambda: view.points() is not None, timeout=20_000)
+    with qtbot.waitSignal(view.mapped, timeout=60_000, check_params_cb=lambda method: method == "t-SNE"):
+        qtbot.mouseClick(view.tsne_button, LEFT)
+    points, labels = view.points(), view.mapped_labels()
+    d = ((points[:, None] - points[None]) ** 2).sum(-1)
+    np.fill_diagonal(d, np.inf)
+    votes = labels[np.argpartition(d, 5, axis=1)[:, :5]]
+    assert np.mean([np.bincount(v, minlength=10).argmax() for v in votes] == labels) >= 0.8
+
+    target = 7
+    scene = view.plot.vb.mapViewToScene(pg_point(points[target]))
+    with qtbot.waitSignal(view.point_clicked) as clicked, qtbot.waitSignal(window.workspace.pad_image_requested):
+        qtbot.mouseClick(view.graphics.viewport(), LEFT, pos=view.graphics.mapFromScene(scene))
+    index = clicked.args[0]
+    position = list(fixed_subset(len(panel.evaluation.labels))).index(index)
+    assert np.hypot(*(points[position] - points[target])) < 0.02 * np.ptp(points)
+    assert f"Image {index}: true {labels[position]}" in view.status.text()
+
+    # A new t-SNE is cancelled by leaving the tab.
+    with qtbot.waitSignal(view.job.yielded, timeout=20_000):
+        qtbot.mouseClick(view.tsne_button, LEFT)
+    assert view.cancel_button.isEnabled()
+    bar = window.tabs.tabBar()
+    with qtbot.waitSignal(view.job.busy_changed, timeout=10_000, check_params_cb=lambda busy: not busy):
+        qtbot.mouseClick(bar, LEFT, pos=bar.tabRect(0).center())
+    assert not view.cancel_button.isEnabled()
+
+
+def pg_point(xy):
+    from PySide6.QtCore import QPointF
+
+    return QPointF(float(xy[0]), float(xy[1]))
+
+
+def test_scrubber_switches_every_view_to_an_epochs_weights(qtbot, window, small_split):
+    c = window.controls
+    for box, value in ((c.max_epochs_box, 4), (c.patience_box, 0), (c.learning_rate_box, 0.05)):
+        retype(qtbot, box, str(value))
+    with run_ends(qtbot, window, 60_000):
+        qtbot.mouseClick(window.train.start_button, LEFT)
+    panel = show_evaluate(qtbot, window)
+    scrubber = panel.scrubber
+    checkpoints = window.session.trainer.checkpoints
+    assert scrubber.epochs == [1, 2, 3, 4] and scrubber.slider.isEnabled()
+
+    matrices = {}
+    for key, epoch in ((Qt.Key.Key_Home, 1), (None, checkpoints.best_epoch)):
+        with qtbot.waitSignal(panel.evaluated, timeout=20_000):
+            if key is None:
+                if scrubber.epoch == epoch:  # the best is where the slider is: step away first
+                    with qtbot.waitSignal(panel.evaluated, timeout=20_000):
+                        qtbot.keyClick(scrubber.slider, Qt.Key.Key_Home)
+                qtbot.mouseClick(scrubber.best_button, LEFT)
+            else:
+                scrubber.slider.setFocus()
+                qtbot.keyClick(scrubber.slider, key)
+        assert scrubber.epoch == epoch and f"epoch {epoch}" in panel.model_label.text()
+        network = checkpoints.get(epoch).network("relu")
+        expected = direct_confusion(network, small_split.x_test, small_split.y_test)
+        assert np.array_equal(panel.confusion.matrix(), expected)
+        assert np.array_equal(window.sketch_panel.network.weights[0], network.weights[0])
+        matrices[epoch] = expected
+    assert checkpoints.best_epoch != 1 and not np.array_equal(matrices[1], matrices[checkpoints.best_epoch])
