@@ -10,12 +10,14 @@ from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 from nnstudio.gui.panels.lr_finder import LrFinderPanel
 from nnstudio.gui.panels.overfit_lab import OverfitLabPanel
 from nnstudio.gui.panels.patience_replay import PatienceReplayPanel
+from nnstudio.gui.panels.personal_digits import PersonalDigitsPanel
 
 # (title, how to build the panel from the workspace, the session and the run actions (with their form))
 TEACH_PANELS = (
     ("Learning rate", lambda workspace, session, actions: LrFinderPanel(workspace, actions.form)),
     ("Overfitting", lambda workspace, session, actions: OverfitLabPanel(workspace, session, actions)),
     ("Patience", lambda workspace, session, actions: PatienceReplayPanel(workspace, session)),
+    ("My handwriting", lambda workspace, session, actions: PersonalDigitsPanel(workspace, session)),
 )
 
 
