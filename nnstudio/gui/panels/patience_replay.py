@@ -97,7 +97,7 @@ class PatienceReplayPanel(QWidget):
             item.setVisible(False)
             self.loss_plot.addItem(item)
         self.test_plot = self.plots.addPlot(row=1, col=0)
-        self.test_plot.setLabel("left", "test accuracy")
+        self.test_plot.setLabel("left", "test accuracy (%)")
         self.test_plot.setLabel("bottom", "epoch")
         self.test_plot.setXLink(self.loss_plot)
         self.test_plot.showGrid(x=True, y=True, alpha=0.2)
@@ -214,7 +214,7 @@ class PatienceReplayPanel(QWidget):
             return
         self.test_accuracy = dict(accuracies)
         epochs = sorted(accuracies)
-        self.test_curve.setData(np.array(epochs, dtype=float), [accuracies[e] for e in epochs])
+        self.test_curve.setData(np.array(epochs, dtype=float), [100 * accuracies[e] for e in epochs])
         self.update_replay()
         self.test_accuracy_ready.emit(self.test_accuracy)
 

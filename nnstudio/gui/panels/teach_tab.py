@@ -5,7 +5,7 @@ Each tool is a panel placed by one line in :data:`TEACH_PANELS`, shown as a sub-
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
 from nnstudio.gui.panels.lr_finder import LrFinderPanel
 from nnstudio.gui.panels.overfit_lab import OverfitLabPanel
@@ -33,18 +33,23 @@ class TeachTab(QWidget):
         self.tabs.setAccessibleName("Teaching tools")
         self.tabs.setDocumentMode(True)
         self.panels: dict[str, QWidget] = {}
+        self._pages: dict[str, QScrollArea] = {}
         for title, make in TEACH_PANELS:
             panel = make(workspace, session, actions)
+            page = QScrollArea()  # a narrow window scrolls a panel rather than squeezing the sketch dock
+            page.setWidget(panel)
+            page.setWidgetResizable(True)
+            page.setFrameShape(QScrollArea.Shape.NoFrame)
             self.panels[panel.objectName()] = panel
-            self.tabs.addTab(panel, title)
+            self._pages[panel.objectName()] = page
+            self.tabs.addTab(page, title)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
 
     def show_panel(self, object_name: str) -> QWidget:
-        panel = self.panels[object_name]
-        self.tabs.setCurrentWidget(panel)
-        return panel
+        self.tabs.setCurrentWidget(self._pages[object_name])
+        return self.panels[object_name]
 
     def shutdown(self, timeout_ms: int = 3000) -> bool:
         """Cancel the panels' background jobs and wait for them."""
