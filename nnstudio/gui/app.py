@@ -94,7 +94,11 @@ def close_on_signals(window, signals):
             pass
 
     notifier.activated.connect(drain)
-    previous = {number: signal.signal(number, lambda *_: window.close()) for number in signals}
+    from PySide6.QtCore import QTimer
+
+    # Queued, not called: a signal that comes just before app.exec() would close the window while no
+    # event loop runs, and the loop started afterwards would then wait for ever.
+    previous = {number: signal.signal(number, lambda *_: QTimer.singleShot(0, window.close)) for number in signals}
 
     def restore() -> None:
         notifier.setEnabled(False)

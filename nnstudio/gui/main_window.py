@@ -9,11 +9,10 @@ in :data:`TABS`, one line each; the sketch pad is a dock beside them, visible fr
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Slot
-from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence
+from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
@@ -22,7 +21,6 @@ from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
     QDockWidget,
-    QFileDialog,
     QLineEdit,
     QMainWindow,
     QPlainTextEdit,
@@ -33,14 +31,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nnstudio.core.atomic_file import atomic_write
 from nnstudio.core.dataset import Split
 from nnstudio.core.mnist import resolve_data_dir
-from nnstudio.core.model_file import ModelFileError, save_model
-from nnstudio.core.run_folder import write_history_csv
 from nnstudio.gui.about import show_about
 from nnstudio.gui.controls import ControlsPanel
-from nnstudio.gui.data_dialogs import choose_folder
 from nnstudio.gui.messages import show_error
 from nnstudio.gui.panels.data_banner import DataBannerPanel
 from nnstudio.gui.panels.evaluate_tab import EvaluatePanel
@@ -49,6 +43,7 @@ from nnstudio.gui.panels.sketch import SketchDockPanel
 from nnstudio.gui.panels.status import StatusPanel
 from nnstudio.gui.panels.teach_tab import TeachTab
 from nnstudio.gui.panels.train_tab import TrainTab
+from nnstudio.gui.file_actions import FileActions
 from nnstudio.gui.run_actions import RunActions, make_action
 from nnstudio.gui.run_session import RunSession
 from nnstudio.gui.settings import Settings
@@ -152,32 +147,20 @@ class MainWindow(QMainWindow):
             return action
 
         plots = self.train.plots
-        self.open_data_action = a("Open data folder…", self.banner.choose_data_folder,
-                                  QKeySequence.StandardKey.Open, "Train on the MNIST files in another folder.")
-        self.open_run_action = a("Open run folder…", self.choose_run_folder, None,
-                                 "List a run saved elsewhere (e.g. by nnstudio-train --out).")
-        self.load_model_action = a("Load model…", self.choose_model_to_load, None,
-                                   "Classify sketches with a saved model file.")
-        self.save_model_action = a("Save model…", self.choose_model_to_save, QKeySequence.StandardKey.Save,
-                                   "Save the current run's best network as a model file.")
-        self.export_csv_action = a("Export history CSV…", self.choose_csv_to_export, None,
-                                   "Write the current run's per-epoch figures as CSV.")
-        self.export_png_action = a("Export plot PNG…", self.choose_png_to_export, None, "Save a picture of the plots.")
+        self.file_actions = FileActions(self.workspace, self.session, plots, self.banner, self)
         self.quit_action = a("Quit", self.close, "Ctrl+Q")
         self.log_loss_action = a("Log-scale loss", plots.set_log_loss, None,
                                  "Show both loss plots on a logarithmic scale.", checkable=True)
         self.log_loss_action.setChecked(plots.log_loss)
         self.fit_action = a("Fit plots", plots.fit_view, "Ctrl+0", "Show the whole run and follow it.")
         self.about_action = a("About nnstudio", lambda: show_about(self))
-        for action in self.run_actions.all:
+        for action in (*self.run_actions.all, *self.file_actions.all):
             if action is not None:
-                self.addAction(action)
+                self.addAction(action)  # shortcuts work without a menu bar too
 
     def _build_menus(self) -> None:
         r = self.run_actions
-        menus = {"&File": (self.open_data_action, self.open_run_action, None, self.load_model_action,
-                           self.save_model_action, None, self.export_csv_action, self.export_png_action, None,
-                           self.quit_action),
+        menus = {"&File": (*self.file_actions.all, None, self.quit_action),
                  "&Run": r.all,
                  "&View": (self.log_loss_action, self.fit_action, None, self.sketch_dock.toggleViewAction()),
                  "&Help": (self.about_action,)}
@@ -192,10 +175,7 @@ class MainWindow(QMainWindow):
             network, session.describe(report)))
         session.failed.connect(lambda message: show_error(self, "Training failed", message))
         session.save_failed.connect(lambda message: show_error(self, "Could not save the run", message))
-        session.phase_changed.connect(self._update_actions)
         session.phase_changed.connect(self._close_when_idle)
-        session.cleared.connect(self._update_actions)
-        workspace.selection_changed.connect(self._update_actions)
         workspace.data_changed.connect(self._remember_data_folder)
         self.train.plots.log_loss_changed.connect(self.log_loss_action.setChecked)
         self._update_actions()
@@ -236,108 +216,10 @@ class MainWindow(QMainWindow):
         if has_data and self.workspace.data_folder is not None:
             self.settings.data_dir = self.workspace.data_folder
 
-    # -- files -------------------------------------------------------------------------------
-
-    def _save_path(self, title: str, name: str, kinds: str) -> Path | None:
-        """Ask where to save; a name typed without an extension gets ``name``'s (``mymodel`` -> ``mymodel.npz``)."""
-        path, _ = QFileDialog.getSaveFileName(self, title, str(Path.home() / name), kinds)
-        if not path:
-            return None
-        path = Path(path)
-        return path if path.suffix else path.with_name(path.name + Path(name).suffix)
-
-    def _current_history(self) -> tuple:
-        """The live run's epochs as shown, else those of the run selected in the list."""
-        if self.session.trainer is not None and self.session.history:
-            return tuple(self.session.history)
-        run = self.workspace.selected_run
-        return run.history if run else ()
-
-    @Slot()
-    def choose_run_folder(self) -> None:
-        folder = choose_folder(self, "Open a run folder", self.workspace.runs_root)
-        if folder is None:
-            return
-        try:
-            self.workspace.open_run(folder)
-        except (OSError, ModelFileError) as exc:
-            show_error(self, "Cannot open the run", f"{folder} is not a run folder: {exc}")
-
-    @Slot()
-    def choose_model_to_load(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load a model", str(self.workspace.runs_root), "Models (*.npz)")
-        if path:
-            try:
-                self.workspace.load_model_file(Path(path))
-            except ModelFileError as exc:
-                show_error(self, "Cannot load the model", str(exc))
-
-    @Slot()
-    def choose_model_to_save(self) -> None:
-        """Save the live run's best network, or (with no live run) the model of the run selected in the list."""
-        session = self.session
-        run = self.workspace.selected_run if session.trainer is None else None
-        if session.busy or (session.trainer is None and run is None):
-            return
-        path = self._save_path("Save the model", "model.npz", "Models (*.npz)")
-        if path is None:
-            return
-        try:
-            if run is not None:
-                with atomic_write(path) as f, open(run.model_path, "rb") as source:
-                    shutil.copyfileobj(source, f)
-            else:
-                metadata = {"name": session.run_name, "config": session.trainer.config.to_dict()}
-                if session.last_result is not None:
-                    metadata["test_accuracy"] = session.last_result.test_accuracy
-                save_model(path, session.trainer.network, metadata=metadata)
-        except OSError as exc:
-            show_error(self, "Cannot save the model", f"{path}: {exc.strerror or exc}")
-            return
-        self.workspace.post_message(f"Saved the model to {path}")
-
-    @Slot()
-    def choose_csv_to_export(self) -> None:
-        history = self._current_history()
-        if not history:
-            show_error(self, "Nothing to export", "Train a run (or select one in the runs list) first.")
-            return
-        path = self._save_path("Export the history", "history.csv", "CSV files (*.csv)")
-        if path is None:
-            return
-        try:
-            write_history_csv(path, history)
-        except OSError as exc:
-            show_error(self, "Cannot export", f"{path}: {exc.strerror or exc}")
-            return
-        self.workspace.post_message(f"Wrote {len(history)} epochs to {path}")
-
-    @Slot()
-    def choose_png_to_export(self) -> None:
-        plots = self.train.plots
-        if not self.session.history and not plots.overlay_keys() and not len(plots.batch_trace()[0]):
-            show_error(self, "Nothing to export", "The plots are empty: train a run (or tick one in the runs "
-                       "list) first.")
-            return
-        path = self._save_path("Export the plots", "training_plots.png", "PNG images (*.png)")
-        if path is None:
-            return
-        try:
-            plots.export_png(path)
-        except OSError as exc:
-            show_error(self, "Cannot export", str(exc))
-            return
-        self.workspace.post_message(f"Saved the plots to {path}")
-
     # -- state -------------------------------------------------------------------------------
 
     @Slot()
     def _update_actions(self, *_: object) -> None:
-        busy = self.session.busy
-        # Like Export history CSV, Save model acts on the live run, else on the run selected in the list.
-        selected = self.workspace.selected_run is not None
-        self.save_model_action.setEnabled(not busy and (self.session.trainer is not None or selected))
-        self.open_data_action.setEnabled(not busy)
         self.run_actions.closing = self._close_pending
         self.run_actions.update()
 

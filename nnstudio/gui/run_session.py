@@ -17,19 +17,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QThread, QTimer, Signal, Slot
-from threadpoolctl import threadpool_limits
 
 from nnstudio.core.config import TrainingConfig
 from nnstudio.core.dataset import Split
 from nnstudio.core.formatting import percent
 from nnstudio.core.model_file import ModelFileError
-from nnstudio.core.network import Network
 from nnstudio.core.reports import BatchProgress, EpochReport, SettingChanged, TrainingResult
 from nnstudio.core.run_folder import PLOT, load_run, new_run_folder, save_run
 from nnstudio.core.trainer import Trainer
+from nnstudio.gui.training_job import BestNetwork, Launch, training_job
 from nnstudio.gui.worker import Worker, is_running, join
 
 log = logging.getLogger(__name__)
@@ -38,42 +36,6 @@ PHASES = ("idle", "running", "paused", "ending", "saving")
 PLOT_INTERVAL_MS = 200  # progress goes out at most this often: the plots redraw the batch trace at this pace
 LIVE_EDIT_DELAY_MS = 300  # a live setting reaches the trainer once it has rested this long (or flush)
 LIVE_SETTINGS = ("learning_rate", "momentum", "patience")
-
-
-@dataclass(frozen=True)
-class Launch:
-    """What :attr:`RunSession.started` announces: a fresh run, or a finished run continued."""
-
-    name: str
-    config: TrainingConfig
-    first_epoch: int  # epochs done before this launch (0 for a fresh run)
-    last_epoch: int  # the epoch this launch trains up to ("Epoch 3 of 3" after "+1 epoch")
-    restored_epoch: int = 0  # a continuation from the best epoch's weights, restored after a later epoch
-
-    @property
-    def continued(self) -> bool:
-        return self.first_epoch > 0
-
-
-@dataclass(frozen=True)
-class BestNetwork:
-    """A copy of the best weights so far, made on the training thread between two epochs."""
-
-    network: Network
-    report: EpochReport
-
-
-def training_job(trainer: Trainer, epochs: int | None) -> Iterator[object]:
-    """The trainer's events, with a :class:`BestNetwork` before each epoch that improved.
-
-    ``epochs`` more epochs, or ``None`` for a fresh run up to the config's maximum."""
-    # One BLAS thread: with two, BLAS spins against the GUI thread's painting on a 2-core machine.
-    with threadpool_limits(1):
-        for event in trainer.run(epochs):
-            if isinstance(event, EpochReport) and event.improved:
-                # The generator is suspended at its yield: the network is not being written now.
-                yield BestNetwork(trainer.network.copy(), event)
-            yield event
 
 
 class RunSession(QObject):

@@ -6,7 +6,8 @@ and :meth:`~TrainingPlots.add_epoch` as the trainer reports, and :meth:`~Trainin
 Every plot item is created once and only ever given new data, so an update costs no more than the
 points it adds; finished runs can stay on screen as dashed *overlays* for comparison. The parts live in
 their own modules: the batch trace (:mod:`~nnstudio.gui.batch_plot`), the view (:mod:`~nnstudio.gui.plot_view`),
-the overlays, readout and export (:mod:`~nnstudio.gui.plot_overlays`) and the style (:mod:`~nnstudio.gui.plot_style`).
+the marks (:mod:`~nnstudio.gui.plot_marks`), the overlays, readout and export (:mod:`~nnstudio.gui.plot_overlays`)
+and the style (:mod:`~nnstudio.gui.plot_style`).
 """
 
 from __future__ import annotations
@@ -17,21 +18,20 @@ from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QToolButton,
                                QVBoxLayout, QWidget)
 
-from nnstudio.core.reports import EpochReport, SettingChanged, TrainingResult
+from nnstudio.core.reports import EpochReport, TrainingResult
 from nnstudio.gui.batch_plot import MAX_SMOOTHING, BatchPlotMixin
-from nnstudio.gui.colors import (BEST_COLOR, CHANGE_COLOR, GREEN, RUN_COLORS, TRAIN_COLOR,  # noqa: F401
-                                  VALIDATION_COLOR, plot_colors, run_color)
+from nnstudio.gui.colors import BEST_COLOR, GREEN, TRAIN_COLOR, VALIDATION_COLOR, plot_colors
 from nnstudio.gui.naming import named
-from nnstudio.gui.plot_overlays import Overlay, OverlaysMixin  # noqa: F401
-from nnstudio.gui.plot_style import (EpochColumns, GridAxis, GrowingArray, LossAxis, describe_change,  # noqa: F401
-                                     layer_axes, percent, short_ending, smoothed, style_plot)
+from nnstudio.gui.plot_marks import MarksMixin
+from nnstudio.gui.plot_overlays import Overlay, OverlaysMixin
+from nnstudio.gui.plot_style import (EpochColumns, GridAxis, GrowingArray, LossAxis, layer_axes, percent,
+                                     short_ending, style_plot)
 from nnstudio.gui.plot_view import PlotViewMixin
 
 NO_RUN = "no run yet"
-LABEL_POSITIONS = (0.22, 0.36, 0.5, 0.64)  # of a change's label on its line; close changes take the next
 
 
-class TrainingPlots(BatchPlotMixin, PlotViewMixin, OverlaysMixin, QWidget):
+class TrainingPlots(BatchPlotMixin, MarksMixin, PlotViewMixin, OverlaysMixin, QWidget):
     """Accuracy, loss and per-batch loss of the live run, sharing the epoch axis, plus comparison runs.
 
     The x range follows the run until the user zooms or pans; "fit" (or a new run) resumes following.
@@ -283,23 +283,6 @@ class TrainingPlots(BatchPlotMixin, PlotViewMixin, OverlaysMixin, QWidget):
         self._show_title()
         self._follow()
 
-    def mark_restored(self, at: int, best: EpochReport) -> None:
-        """A continuation ("+1 epoch") starts from the weights of ``best``'s epoch, restored after epoch
-        ``at`` (an early stop): mark it on every plot, and draw the continuation from the restored
-        figures (placed at ``at``), not from epoch ``at``'s, so the curves do not seem to jump."""
-        self._columns.append_break()
-        self._columns.append(best, at=at)
-        self._show_epochs()
-        text = f"restored epoch {best.epoch}"
-        pen = pg.mkPen(BEST_COLOR, width=1, style=Qt.DotLine)
-        for plot in self.plots:
-            line = pg.InfiniteLine(at, angle=90, pen=pen, label=text if plot is self.accuracy_plot else None,
-                                   labelOpts={"position": 0.1, "color": BEST_COLOR, "anchors": [(1, 1), (1, 1)]})
-            line.setToolTip(f"From here on the run goes on from the weights of epoch {best.epoch}, its best")
-            plot.addItem(line, ignoreBounds=True)
-            self._change_lines.append((plot, line))
-        self.restored_at.append(at)
-
     def _show_epochs(self) -> None:
         c = self._columns
         x = c.epoch.values
@@ -336,44 +319,6 @@ class TrainingPlots(BatchPlotMixin, PlotViewMixin, OverlaysMixin, QWidget):
         last = self._history[-1]
         self._show_patience_window(last.epoch, last.best_epoch + self._patience if self._patience > 0 else None)
         self._follow()
-
-    def _label_fill(self) -> QColor:
-        fill = QColor(self.background)
-        fill.setAlpha(200)
-        return fill
-
-    def _change_label_position(self, x: float) -> float:
-        """Where (0 bottom … 1 top) the label of a change at ``x`` goes: one step below the previous
-        change's label when the two lines are close, so their labels do not overlap."""
-        low, high = self.accuracy_plot.viewRange()[0]
-        near = 0.12 * max(high - low, 1.0)  # a label is about this wide
-        position = LABEL_POSITIONS[0]
-        if self.change_labels and abs(self.change_labels[-1][0] - x) < near:
-            previous = LABEL_POSITIONS.index(self.change_labels[-1][1])
-            position = LABEL_POSITIONS[(previous + 1) % len(LABEL_POSITIONS)]
-        self.change_labels.append((x, position))
-        return position
-
-    def mark_change(self, change: SettingChanged) -> None:
-        """Draw a labelled vertical line where a live setting changed, on every plot."""
-        text = describe_change(change)
-        pen = pg.mkPen(CHANGE_COLOR, width=1, style=Qt.DotLine)
-        position = self._change_label_position(change.position)
-        for plot in self.plots:
-            label = text if plot is self.accuracy_plot else None
-            line = pg.InfiniteLine(change.position, angle=90, pen=pen, label=label,
-                                   labelOpts={"position": position, "color": CHANGE_COLOR,
-                                              "anchors": [(0, 0), (0, 0)], "fill": pg.mkBrush(self._label_fill())})
-            line.setToolTip(f"{text} at epoch {change.epoch}, batch {change.batch}")
-            plot.addItem(line, ignoreBounds=True)
-            self._change_lines.append((plot, line))
-        if change.name == "patience":
-            self.set_patience(int(change.new))
-
-    def change_positions(self) -> list[float]:
-        """Where the setting changes of the live run are marked (one per change)."""
-        return [line.value() for plot, line in self._change_lines if plot is self.accuracy_plot
-                and line.value() not in self.restored_at]
 
     def show_result(self, result: TrainingResult) -> None:
         """Show how the run ended: test accuracy, best epoch and the end reason."""

@@ -300,8 +300,8 @@ def test_export_writes_the_history_csv_and_the_plot_png(qtbot, window, tmp_path,
     targets = iter([tmp_path / "out" / "history.csv", tmp_path / "out" / "plots.png"])
     (tmp_path / "out").mkdir()
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(next(targets)), ""))
-    window.export_csv_action.trigger()
-    window.export_png_action.trigger()
+    window.file_actions.export_csv.trigger()
+    window.file_actions.export_png.trigger()
     with open(tmp_path / "out" / "history.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert [int(r["epoch"]) for r in rows] == [1, 2]
@@ -316,12 +316,12 @@ def test_save_and_load_a_model(qtbot, window, tmp_path, monkeypatch):
     path = tmp_path / "mine.npz"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
-    window.save_model_action.trigger()
+    window.file_actions.save_model.trigger()
     assert path.is_file()
-    window.load_model_action.trigger()
+    window.file_actions.load_model.trigger()
     assert window.session.run_name in window.sketch_panel.caption.text()
     path.write_bytes(b"not a model")
-    window.load_model_action.trigger()
+    window.file_actions.load_model.trigger()
     (box,) = message_boxes(window)
     assert "not an nnstudio model file" in box.text()
     box.close()
@@ -578,7 +578,7 @@ def test_saved_files_get_their_extension(qtbot, window, tmp_path, monkeypatch):
     out.mkdir()
     names = iter(["mymodel", "history", "plots"])
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out / next(names)), ""))
-    for action in (window.save_model_action, window.export_csv_action, window.export_png_action):
+    for action in (window.file_actions.save_model, window.file_actions.export_csv, window.file_actions.export_png):
         action.trigger()
     assert sorted(p.name for p in out.iterdir()) == ["history.csv", "mymodel.npz", "plots.png"]
     assert load_model(out / "mymodel.npz").network is not None
@@ -589,15 +589,15 @@ def test_after_reset_save_model_saves_the_run_selected_in_the_list(qtbot, window
     train(qtbot, window)
     qtbot.mouseClick(window.train.reset_button, LEFT)
     assert window.train.plots.title_label.text() == "no run yet"
-    assert not window.save_model_action.isEnabled(), "no live run and no run selected"
+    assert not window.file_actions.save_model.isEnabled(), "no live run and no run selected"
     tree = window.train.runs_panel.tree
     row = tree.visualItemRect(tree.topLevelItem(0))
     qtbot.mouseClick(tree.viewport(), LEFT, pos=QPoint(tree.header().sectionViewportPosition(1) + 5,
                                                        row.center().y()))
-    assert window.save_model_action.isEnabled() and window.export_csv_action.isEnabled()
+    assert window.file_actions.save_model.isEnabled() and window.file_actions.export_csv.isEnabled()
     path = tmp_path / "chosen.npz"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
-    window.save_model_action.trigger()
+    window.file_actions.save_model.trigger()
     (run,) = window.train.runs_panel.runs()
     assert path.read_bytes() == run.model_path.read_bytes()
     assert not list(tmp_path.glob(".chosen*")), "no temporary file is left behind"
@@ -801,7 +801,7 @@ def test_a_folder_too_small_to_split_says_why(qtbot, make_window, small_split, m
     write_idx_folder(folder, mnist, 1, 100)
     window = make_window(split=small_split)
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(folder))
-    window.open_data_action.trigger()
+    window.file_actions.open_data.trigger()
     (box,) = message_boxes(window)
     assert box.windowTitle() == "Cannot use this folder" and "validation size" in box.text()
     assert "loaded before is still in use" in box.text()
@@ -833,7 +833,7 @@ def test_the_sketch_caption_names_the_epoch_of_the_network_even_when_the_window_
     assert window.session.thread.wait(30_000)
     # The exported history is what the window has shown, not what the trainer has done meanwhile.
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "early.csv"), ""))
-    window.export_csv_action.trigger()
+    window.file_actions.export_csv.trigger()
     (box,) = message_boxes(window)
     assert box.windowTitle() == "Nothing to export"
     box.close()
@@ -856,7 +856,7 @@ def test_values_that_are_not_numbers_read_as_blank():
 def test_export_plot_png_with_nothing_plotted_says_so(qtbot, window, tmp_path, monkeypatch):
     target = tmp_path / "plots.png"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
-    window.export_png_action.trigger()
+    window.file_actions.export_png.trigger()
     (box,) = message_boxes(window)
     assert box.windowTitle() == "Nothing to export"
     box.close()

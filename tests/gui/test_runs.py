@@ -96,7 +96,7 @@ def test_a_run_saved_elsewhere_opens_and_its_model_goes_to_the_sketch_pad(qtbot,
         pass
     folder = save_run(tmp_path / "elsewhere" / "cli-run", trainer, name="from the CLI")
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(folder))
-    window.open_run_action.trigger()
+    window.file_actions.open_run.trigger()
     (run,) = window.train.runs_panel.runs()
     assert run.name == "from the CLI"
     assert window.train.plots.overlay_keys() == [str(folder)]
@@ -110,7 +110,7 @@ def test_a_run_saved_elsewhere_opens_and_its_model_goes_to_the_sketch_pad(qtbot,
 
 def test_a_folder_that_is_no_run_is_refused_with_a_reason(qtbot, window, tmp_path, monkeypatch):
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path))
-    window.open_run_action.trigger()
+    window.file_actions.open_run.trigger()
     (box,) = [b for b in window.findChildren(QMessageBox, "errorBox") if b.isVisible()]
     assert "is not a run folder" in box.text() and "no such file" in box.text()
     box.close()

@@ -12,8 +12,9 @@ from nnstudio.core.config import TrainingConfig
 from nnstudio.core.dataset import split_mnist
 from nnstudio.core.reports import BatchProgress, EpochReport, SettingChanged, TrainingResult
 from nnstudio.core.trainer import Trainer
-from nnstudio.gui.training_plots import (RUN_COLORS, GrowingArray, TrainingPlots, describe_change, run_color,
-                                         smoothed)
+from nnstudio.gui.colors import RUN_COLORS, run_color
+from nnstudio.gui.plot_style import GrowingArray, describe_change, smoothed
+from nnstudio.gui.training_plots import TrainingPlots
 from pixels import count_colour, rgb
 
 

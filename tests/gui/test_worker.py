@@ -13,7 +13,7 @@ from nnstudio.core.dataset import Split
 from nnstudio.core.network import Network
 from nnstudio.core.reports import BatchProgress, EpochReport, SettingChanged, TrainingResult
 from nnstudio.core.trainer import Trainer
-from nnstudio.gui.run_session import BestNetwork, training_job
+from nnstudio.gui.training_job import BestNetwork, training_job
 from nnstudio.gui.worker import Worker, is_running
 
 

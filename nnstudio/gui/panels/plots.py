@@ -6,7 +6,8 @@ from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QWidget
 
 from nnstudio.core.reports import SettingChanged
-from nnstudio.gui.training_plots import TrainingPlots, run_color
+from nnstudio.gui.colors import run_color
+from nnstudio.gui.training_plots import TrainingPlots
 
 
 class PlotsPanel(TrainingPlots):

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QWidget
 from nnstudio.core.model_file import ModelFileError
 from nnstudio.gui.messages import show_error
 from nnstudio.gui.runs_panel import RunsPanel
-from nnstudio.gui.training_plots import run_color
+from nnstudio.gui.colors import run_color
 
 
 class RunsListPanel(RunsPanel):

@@ -1,0 +1,49 @@
+"""The training job the session hands to the generic worker, and the plain records it announces."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from threadpoolctl import threadpool_limits
+
+from nnstudio.core.config import TrainingConfig
+from nnstudio.core.network import Network
+from nnstudio.core.reports import EpochReport
+from nnstudio.core.trainer import Trainer
+
+
+@dataclass(frozen=True)
+class Launch:
+    """What :attr:`RunSession.started` announces: a fresh run, or a finished run continued."""
+
+    name: str
+    config: TrainingConfig
+    first_epoch: int  # epochs done before this launch (0 for a fresh run)
+    last_epoch: int  # the epoch this launch trains up to ("Epoch 3 of 3" after "+1 epoch")
+    restored_epoch: int = 0  # a continuation from the best epoch's weights, restored after a later epoch
+
+    @property
+    def continued(self) -> bool:
+        return self.first_epoch > 0
+
+
+@dataclass(frozen=True)
+class BestNetwork:
+    """A copy of the best weights so far, made on the training thread between two epochs."""
+
+    network: Network
+    report: EpochReport
+
+
+def training_job(trainer: Trainer, epochs: int | None) -> Iterator[object]:
+    """The trainer's events, with a :class:`BestNetwork` before each epoch that improved.
+
+    ``epochs`` more epochs, or ``None`` for a fresh run up to the config's maximum."""
+    # One BLAS thread: with two, BLAS spins against the GUI thread's painting on a 2-core machine.
+    with threadpool_limits(1):
+        for event in trainer.run(epochs):
+            if isinstance(event, EpochReport) and event.improved:
+                # The generator is suspended at its yield: the network is not being written now.
+                yield BestNetwork(trainer.network.copy(), event)
+            yield event
