@@ -41,7 +41,8 @@ class Trainer:
 
     The trainer keeps its state between calls to :meth:`run`, so a finished run can be
     continued ("one more epoch"). When a run ends, for whatever reason, the network
-    holds the weights of the epoch with the lowest validation loss.
+    holds the weights of the epoch with the lowest validation loss (or, monitoring
+    ``val_accuracy``, the highest validation accuracy).
     """
 
     def __init__(self, config: TrainingConfig, data: Split, *, network: Network | None = None,
@@ -161,7 +162,8 @@ class Trainer:
             if self._patience_exhausted():
                 reason = "early_stopping"
                 epochs_text = "1 epoch" if self.patience == 1 else f"{self.patience} epochs"
-                message = f"early stopping: no improvement in validation loss for {epochs_text}"
+                watched = "accuracy" if self.config.monitor == "val_accuracy" else "loss"
+                message = f"early stopping: no improvement in validation {watched} for {epochs_text}"
                 break
         self._seconds += time.perf_counter() - started - (self._paused_seconds - paused_before)
         self._stop.clear()  # a stop ends this run only; the next run starts afresh
@@ -227,7 +229,7 @@ class Trainer:
             val_loss, val_accuracy = net.evaluate(data.x_val, data.y_val)
         if not val_loss < DIVERGED_LOSS:
             return "diverged", f"diverged at epoch {epoch}, batch {batches}: lower the learning rate"
-        improved = val_loss < self._best_val_loss - self.config.min_delta
+        improved = self._improves(val_loss, val_accuracy)
         if improved:
             self._best_val_loss, self._best_val_accuracy, self._best_epoch = val_loss, val_accuracy, epoch
             self._best_params = net.copy_parameters()
@@ -244,6 +246,12 @@ class Trainer:
         self.history.append(report)
         yield report
         return None
+
+    def _improves(self, val_loss: float, val_accuracy: float) -> bool:
+        """Whether this epoch beats the best so far by more than ``min_delta`` in the monitor's units."""
+        if self.config.monitor == "val_accuracy":
+            return self._best_epoch == 0 or val_accuracy > self._best_val_accuracy + self.config.min_delta
+        return val_loss < self._best_val_loss - self.config.min_delta
 
     def _wait_while_paused(self) -> None:
         wait_started = time.perf_counter()
