@@ -4,6 +4,10 @@
 :class:`EpochReport` and, last, a :class:`TrainingResult`. Another thread may call
 :meth:`request_stop`, :meth:`pause`, :meth:`resume` and the ``set_*`` methods at any
 time; they take effect between batches.
+
+Each batch is one :class:`TrainStep` (forward, then a fused backward and update); the
+trainer's ``threads`` share its elementwise work, while BLAS's threads are the caller's to
+set to the same count (``threadpool_limits(trainer.threads)``: threadpoolctl is not core).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from nnstudio.core.config import TrainingConfig
 from nnstudio.core.dataset import Split
 from nnstudio.core.network import Network, as_inputs
 from nnstudio.core.reports import BatchProgress, EpochReport, SettingChanged, TrainingResult
+from nnstudio.core.train_step import TrainStep
 
 Event = BatchProgress | EpochReport | SettingChanged | TrainingResult
 # A batch's mean cross-entropy above this means the weights have blown up: the fused,
@@ -45,7 +50,7 @@ class Trainer:
     """
 
     def __init__(self, config: TrainingConfig, data: Split, *, network: Network | None = None,
-                 progress_interval: float = 0.05) -> None:
+                 progress_interval: float = 0.05, threads: int = 1) -> None:
         self.config = config
         self.data = data
         self.rng = np.random.default_rng(config.seed)
@@ -54,6 +59,8 @@ class Trainer:
         if self.network.sizes[0] != data.inputs or self.network.sizes[-1] != data.classes:
             raise ValueError(f"network {self.network.sizes} does not fit data of {data.inputs} inputs")
         self.progress_interval = progress_interval
+        self.threads = max(1, int(threads))  # for the step's elementwise work; saved with the run
+        self._engine: TrainStep | None = None  # the fused step, alive while a run is
         self.history: list[EpochReport] = []
         self.result: TrainingResult | None = None
         # Live settings: written by any thread, read between batches.
@@ -153,16 +160,21 @@ class Trainer:
         started = time.perf_counter()
         paused_before = self._paused_seconds
         reason, message = "max_epochs", finished
-        for _ in range(epochs):
-            outcome = yield from self._train_epoch()
-            if outcome is not None:
-                reason, message = outcome
-                break
-            if self._patience_exhausted():
-                reason = "early_stopping"
-                epochs_text = "1 epoch" if self.patience == 1 else f"{self.patience} epochs"
-                message = f"early stopping: no improvement in validation loss for {epochs_text}"
-                break
+        self._engine = TrainStep(self.network, self.config.batch_size, threads=self.threads)
+        try:
+            for _ in range(epochs):
+                outcome = yield from self._train_epoch()
+                if outcome is not None:
+                    reason, message = outcome
+                    break
+                if self._patience_exhausted():
+                    reason = "early_stopping"
+                    epochs_text = "1 epoch" if self.patience == 1 else f"{self.patience} epochs"
+                    message = f"early stopping: no improvement in validation loss for {epochs_text}"
+                    break
+        finally:  # also when the generator is closed early: no helper thread outlives the run
+            self._engine.close()
+            self._engine = None
         self._seconds += time.perf_counter() - started - (self._paused_seconds - paused_before)
         self._stop.clear()  # a stop ends this run only; the next run starts afresh
         self._running.set()
@@ -207,11 +219,11 @@ class Trainer:
             index = order[b * size:(b + 1) * size]
             y = data.y_train[index]
             with quiet_overflow():  # a diverging run overflows; the loss check below reports it
-                outputs = net.feedforward(self._batch_inputs(index))
-                loss, hits, weight_grads, bias_grads = net.backprop(outputs, y)
+                loss, hits = self._engine.forward(self._batch_inputs(index), y)
+                if loss < DIVERGED_LOSS:
+                    self._step(learning_rate)
             if not loss < DIVERGED_LOSS:  # also catches NaN
                 return "diverged", f"diverged at epoch {epoch}, batch {b + 1}: lower the learning rate"
-            self._step(weight_grads, bias_grads, learning_rate)
             losses[b] = loss
             total_loss += loss * len(index)
             correct += hits
@@ -290,27 +302,11 @@ class Trainer:
         np.take(self.data.x_train, index, axis=0, out=pixels)
         return np.multiply(pixels, self.network.dtype.type(1 / 255), out=inputs)
 
-    def _step(self, weight_grads: list[np.ndarray], bias_grads: list[np.ndarray], learning_rate: float) -> None:
-        """Gradient descent with optional momentum (classic or Nesterov) and L2 weight decay."""
-        decay = self.config.weight_decay
-        momentum = self.momentum
-        nesterov = self.config.nesterov
-        net = self.network
-        grads = [g for pair in zip(weight_grads, bias_grads) for g in pair]
-        for k, (param, grad, velocity) in enumerate(zip(net.parameters(), grads, self._velocities)):
-            if decay and k % 2 == 0:  # weights decay, biases do not
-                grad += decay * param
-            grad *= learning_rate
-            if momentum:
-                velocity *= momentum
-                velocity -= grad
-                if nesterov:
-                    param += momentum * velocity
-                    param -= grad
-                else:
-                    param += velocity
-            else:
-                param -= grad
+    def _step(self, learning_rate: float) -> None:
+        """Gradient descent on the batch just fed forward, with optional momentum (classic or
+        Nesterov) and L2 weight decay: see :meth:`TrainStep.backward`."""
+        self._engine.backward(learning_rate, self.momentum, self.config.nesterov, self.config.weight_decay,
+                              self._velocities)
 
 
 def shifted_images(pixels: np.ndarray, image_shape: tuple[int, int], shift: int,
