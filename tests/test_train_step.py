@@ -30,18 +30,18 @@ def test_step_follows_the_textbook_update(activation, momentum, nesterov, decay)
     reference = mine.copy()
     # chunk=5 and two threads that share even these small layers: every code path of the sweep runs.
     step = TrainStep(mine, 8, threads=2, chunk=5, parallel_min=0)
-    v_mine = [np.zeros_like(p) for p in mine.parameters()]
     v_ref = [np.zeros_like(p) for p in reference.parameters()]
     try:
         for n in (8, 8, 3):  # the last batch of an epoch may be short
             x = rng.normal(0, 1, (n, 12))
             y = rng.integers(0, 4, n)
             loss, correct = step.forward(x, y)
-            step.backward(0.3, momentum, nesterov, decay, v_mine)
+            step.backward(0.3, momentum, nesterov, decay)
             expected_loss, expected_correct = textbook_step(reference, x, y, 0.3, momentum, nesterov, decay, v_ref)
             assert loss == pytest.approx(expected_loss, rel=1e-12) and correct == expected_correct
     finally:
         step.close()
+    v_mine = [part for v in step.velocities for part in (v[:-1], v[-1])]  # packed like the layers
     compared = zip(mine.parameters() + v_mine, reference.parameters() + v_ref) if momentum else \
         zip(mine.parameters(), reference.parameters())  # plain SGD keeps no velocity
     for a, b in compared:
@@ -56,14 +56,13 @@ def test_elementwise_work_gives_the_same_bits_on_any_number_of_threads():
     results = []
     for threads, chunk in [(1, 1 << 20), (3, 37), (2, 1000)]:
         net = Network((50, 40, 30, 10), seed=2)
-        velocities = [np.zeros_like(p) for p in net.parameters()]
         step = TrainStep(net, 32, threads=threads, chunk=chunk, parallel_min=0)
         with threadpool_limits(1):
             for _ in range(3):
                 step.forward(x, y)
-                step.backward(0.1, 0.9, True, 1e-3, velocities)
+                step.backward(0.1, 0.9, True, 1e-3)
         step.close()
-        results.append(net.parameters() + velocities)
+        results.append(net.parameters() + step.velocities)
     for other in results[1:]:
         for a, b in zip(results[0], other):
             np.testing.assert_array_equal(a, b)
@@ -98,3 +97,16 @@ def test_close_ends_the_helper_threads_and_a_closed_step_still_works():
     step.forward(x, y)
     step.backward(0.1)
     assert not np.array_equal(before, net.weights[0])
+
+
+def test_a_loaded_network_is_packed_with_its_values_kept():
+    net = Network((5, 4, 3), seed=0)
+    net.weights = [w.copy() for w in net.weights]  # as a model file's loader builds a network
+    net.biases = [b + 0.5 for b in net.biases]
+    expected = net.copy_parameters()
+    packed = net.packed_layers()
+    assert [p.shape for p in packed] == [(6, 4), (5, 3)]
+    for got, want in zip(net.parameters(), expected):
+        np.testing.assert_array_equal(got, want)
+    packed[0][-1] = 7  # the biases are the last row
+    assert (net.biases[0] == 7).all() and net.packed_layers()[0] is packed[0]

@@ -5,14 +5,18 @@
 products as we could manage:
 
 - every array of a batch lives in a buffer allocated once; the products write into them;
+- each layer is one packed array, its biases a last row under its weights
+  (:meth:`Network.packed_layers`), and every layer's input carries a column of ones: the
+  forward product adds the biases, the weight-gradient product gives the bias gradient,
+  and one update moves both;
 - the learning rate and the batch mean's ``1/n`` are folded into the output layer's small
-  delta, so each weight gradient ``a.T @ delta`` comes out as the step ``lr * dL/dW`` itself
+  delta, so each gradient product ``a.T @ delta`` comes out as the step ``lr * dL/dW`` itself
   and the deltas below inherit the scale for free;
-- each layer is updated as soon as its gradient and the delta below it are known, in one
-  sweep over row chunks small enough to stay in cache (plain SGD reads the gradient once);
-- with more than one thread, large layers' chunks are shared out over a thread pool
-  (NumPy releases the GIL inside its loops). Elementwise work gives the same bits on any
-  number of threads; only BLAS may sum in another order.
+- each layer is updated as soon as its step and the delta below it are known: plain SGD in
+  one pass, momentum in row chunks small enough to stay in cache;
+- with more than one thread, large layers' updates are shared out over a thread pool (NumPy
+  releases the GIL inside its loops). Elementwise work gives the same bits on any number
+  of threads; only BLAS may sum in another order.
 
 BLAS's own threads are the caller's to set (threadpoolctl lives outside ``nnstudio.core``).
 """
@@ -25,7 +29,7 @@ import numpy as np
 
 from nnstudio.core.network import Network
 
-# Elements per chunk of an elementwise sweep: a chunk of weights, gradient and velocity stays in L2.
+# Elements per chunk of a multi-pass update: a chunk of weights, step and velocity stays in L2.
 CHUNK = 32768
 # Below this many elements a layer's update stays on the calling thread: handing it out costs more.
 PARALLEL_MIN = 1 << 17
@@ -35,35 +39,61 @@ class TrainStep:
     """Trains ``network`` in place, one batch of up to ``batch_size`` rows at a time.
 
     Call :meth:`forward` with a batch, then (unless its loss says the run has diverged)
-    :meth:`backward` to update the weights. :meth:`close` ends the thread pool, if any.
+    :meth:`backward` to update the weights. The momentum's velocities live here, one packed
+    array per layer like the weights; :meth:`close` ends the thread pool, if any.
     """
 
     def __init__(self, network: Network, batch_size: int, *, threads: int = 1, chunk: int = CHUNK,
                  parallel_min: int = PARALLEL_MIN) -> None:
         self.network = network
+        self.layers = network.packed_layers()
         self.threads = max(1, int(threads))
         self.chunk = max(1, int(chunk))
         self.parallel_min = parallel_min
         dtype, sizes = network.dtype, network.sizes
-        self._z = [np.empty((batch_size, s), dtype) for s in sizes[1:]]  # each layer's output
-        self._delta = [np.empty((batch_size, s), dtype) for s in sizes[1:-1]]  # deltas of hidden layers
+        # Each layer's input (the batch, then each hidden layer's output) and a column of ones.
+        self._a = [np.empty((batch_size, s + 1), dtype) for s in sizes[:-1]]
+        for a in self._a:
+            a[:, -1] = 1
+        self._logits = np.empty((batch_size, sizes[-1]), dtype)  # then the softmax's delta
+        self._delta = [np.empty((batch_size, s), dtype) for s in sizes[1:-1]]
         self._mask = [np.empty((batch_size, s), bool) for s in sizes[1:-1]]
-        self._grad_w = [np.empty_like(w) for w in network.weights]
-        self._grad_b = [np.empty_like(b) for b in network.biases]
-        self._top = np.empty((batch_size, 1), dtype)
+        self._step = [np.empty_like(p) for p in self.layers]
+        self._velocities: list[np.ndarray] | None = None
+        self._top = np.empty(batch_size, dtype)
+        self._ones = np.ones(sizes[-1], dtype)
+        self._row_starts = np.arange(batch_size) * sizes[-1]
+        self._target = np.empty(batch_size, np.intp)  # flat index of each row's label
         self._argmax = np.empty(batch_size, np.intp)
         self._hit = np.empty(batch_size, bool)
-        self._rows = np.arange(batch_size)
         self._scratch = [np.empty(self.chunk, dtype) for _ in range(self.threads)]
         self._pool = ThreadPoolExecutor(self.threads - 1, "nnstudio-step") if self.threads > 1 else None
-        self._x: np.ndarray | None = None
-        self._labels: np.ndarray | None = None
+        self._given: np.ndarray | None = None
+        self._n = 0
 
     def close(self) -> None:
-        """End the helper threads (they are idle between batches); the step still works on one thread."""
+        """End the helper threads (idle between batches); the step still works, on one thread."""
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
+
+    @property
+    def velocities(self) -> list[np.ndarray]:
+        """The momentum's velocity of each packed layer (zeros until momentum is used)."""
+        if self._velocities is None:
+            self._velocities = [np.zeros_like(p) for p in self.layers]
+        return self._velocities
+
+    def reset_velocities(self) -> None:
+        if self._velocities is not None:
+            for v in self._velocities:
+                v.fill(0)
+
+    def input_rows(self, n: int) -> np.ndarray:
+        """A buffer for the next batch's ``n`` input rows: fill it and pass it to :meth:`forward`,
+        which then copies nothing."""
+        self._given = self._a[0][:n, :-1]
+        return self._given
 
     # -- the two halves of a step ---------------------------------------------------------------
 
@@ -72,62 +102,53 @@ class TrainStep:
 
         The layer outputs stay in the step's buffers for :meth:`backward`.
         """
-        net = self.network
         n = len(x)
-        last = len(net.weights) - 1
-        a = x
-        for i, (w, b) in enumerate(zip(net.weights, net.biases)):
-            z = self._z[i][:n]
-            np.matmul(a, w, out=z)
-            z += b
+        if x is not self._given:
+            np.copyto(self._a[0][:n, :-1], x)
+        self._given = None
+        last = len(self.layers) - 1
+        for i, p in enumerate(self.layers):
+            z = self._logits[:n] if i == last else self._a[i + 1][:n, :-1]
+            np.matmul(self._a[i][:n], p, out=z)  # x @ W + b
             if i < last:
-                net._activate(z)
-            a = z
-        logits, top, rows = a, self._top[:n], self._rows[:n]
+                self.network._activate(z)
+        logits, top, target = z, self._top[:n], self._target[:n]
         np.argmax(logits, axis=1, out=self._argmax[:n])
         correct = int(np.count_nonzero(np.equal(self._argmax[:n], labels, out=self._hit[:n])))
-        np.maximum.reduce(logits, axis=1, keepdims=True, out=top)
-        logits -= top
-        picked = logits[rows, labels]
+        np.maximum.reduce(logits, axis=1, out=top)
+        logits -= top[:, None]
+        np.add(self._row_starts[:n], labels, out=target)
+        picked = logits.reshape(-1)[target]
         np.exp(logits, out=logits)
-        np.add.reduce(logits, axis=1, keepdims=True, out=top)
+        np.matmul(logits, self._ones, out=top)  # each row's sum of exponentials
         loss = float(np.log(top).sum() - picked.sum()) / n
-        self._x, self._labels = x, labels
+        self._n = n
         return loss, correct
 
     def backward(self, learning_rate: float, momentum: float = 0.0, nesterov: bool = False,
-                 weight_decay: float = 0.0, velocities: list[np.ndarray] | None = None) -> None:
+                 weight_decay: float = 0.0) -> None:
         """Backpropagate the batch of the last :meth:`forward` and update the network in place.
 
-        The update is gradient descent with optional momentum (classic or Nesterov, velocities
-        interleaved as ``[vW1, vb1, vW2, ...]`` like :meth:`Network.parameters`) and L2 weight
-        decay on the weights, exactly as the textbook writes it:
+        The update is gradient descent with optional momentum (classic or Nesterov) and L2
+        weight decay on the weights (not the biases), as the textbook writes it:
         ``g += decay * w; v = momentum * v - lr * g; w += v`` (Nesterov: ``w += momentum * v - lr * g``).
         """
-        net = self.network
-        x, labels = self._x, self._labels
-        n = len(x)
-        rows = self._rows[:n]
-        # The softmax's gradient, already scaled by lr / n: every product below is a step, not a gradient.
-        delta = self._z[-1][:n]
-        delta /= self._top[:n]
-        delta[rows, labels] -= 1.0
-        delta *= learning_rate / n
-        decay = learning_rate * weight_decay
-        for i in range(len(net.weights) - 1, -1, -1):
-            a = x if i == 0 else self._z[i - 1][:n]
-            np.matmul(a.T, delta, out=self._grad_w[i])
-            np.add.reduce(delta, axis=0, out=self._grad_b[i])
+        n = self._n
+        scale = learning_rate / n
+        # The softmax's gradient exp / sum - onehot, already scaled by lr / n: every product below is a step.
+        delta, top = self._logits[:n], self._top[:n]
+        np.divide(scale, top, out=top)
+        delta *= top[:, None]
+        delta.reshape(-1)[self._target[:n]] -= scale
+        for i in range(len(self.layers) - 1, -1, -1):
+            a = self._a[i][:n]
+            np.matmul(a.T, delta, out=self._step[i])
             if i > 0:  # the delta below needs this layer's weights before they change
                 below = self._delta[i - 1][:n]
-                np.matmul(delta, net.weights[i].T, out=below)
-                self._scale_by_derivative(below, a, self._mask[i - 1][:n])
+                np.matmul(delta, self.layers[i][:-1].T, out=below)
+                self._scale_by_derivative(below, a[:, :-1], self._mask[i - 1][:n])
                 delta = below
-            v_w = v_b = None
-            if momentum and velocities is not None:
-                v_w, v_b = velocities[2 * i], velocities[2 * i + 1]
-            self._update(net.weights[i], self._grad_w[i], v_w, momentum, nesterov, decay)
-            self._update(net.biases[i], self._grad_b[i], v_b, momentum, nesterov, 0.0)
+            self._update(i, learning_rate * weight_decay, momentum, nesterov)
 
     # -- elementwise work -----------------------------------------------------------------------
 
@@ -138,36 +159,43 @@ class TrainStep:
         else:
             self.network._scale_by_derivative(delta, h)
 
-    def _update(self, param: np.ndarray, step: np.ndarray, velocity: np.ndarray | None,
-                momentum: float, nesterov: bool, decay: float) -> None:
-        """``param`` takes ``step`` (= lr * gradient), over row chunks, on one or more threads."""
-        p, s = param.reshape(-1), step.reshape(-1)
-        v = velocity.reshape(-1) if velocity is not None else None
+    def _update(self, i: int, decay: float, momentum: float, nesterov: bool) -> None:
+        """Layer ``i`` takes its step, on one thread or shared out in contiguous parts."""
+        p, s = self.layers[i].reshape(-1), self._step[i].reshape(-1)
+        v = self.velocities[i].reshape(-1) if momentum else None
         size = p.size
-        parts = self.threads if self._pool is not None and size >= self.parallel_min else 1
-        if parts == 1:
-            self._update_range(p, s, v, momentum, nesterov, decay, 0, size, self._scratch[0])
+        weights_end = size - self.layers[i].shape[1]  # the bias row does not decay
+        if self._pool is None or size < self.parallel_min:
+            if v is None and not decay:
+                np.subtract(p, s, out=p)  # plain SGD: one pass
+            else:
+                self._update_range(p, s, v, momentum, nesterov, decay, weights_end, 0, size, self._scratch[0])
             return
+        parts = self.threads
         bounds = [size * k // parts for k in range(parts + 1)]
-        futures = [self._pool.submit(self._update_range, p, s, v, momentum, nesterov, decay,
-                                     bounds[k], bounds[k + 1], self._scratch[k]) for k in range(1, parts)]
-        self._update_range(p, s, v, momentum, nesterov, decay, bounds[0], bounds[1], self._scratch[0])
+        args = (p, s, v, momentum, nesterov, decay, weights_end)
+        futures = [self._pool.submit(self._update_range, *args, bounds[k], bounds[k + 1], self._scratch[k])
+                   for k in range(1, parts)]
+        self._update_range(*args, bounds[0], bounds[1], self._scratch[0])
         for future in futures:
             future.result()
 
     def _update_range(self, p: np.ndarray, s: np.ndarray, v: np.ndarray | None, momentum: float,
-                      nesterov: bool, decay: float, start: int, stop: int, scratch: np.ndarray) -> None:
-        moving = v is not None and momentum
-        # One pass (plain SGD) needs no chunks; several passes stay in cache chunk by chunk.
-        step = self.chunk if decay or moving else max(stop - start, 1)
-        for lo in range(start, stop, step):
-            hi = min(lo + step, stop)
+                      nesterov: bool, decay: float, weights_end: int, start: int, stop: int,
+                      scratch: np.ndarray) -> None:
+        """Elements ``start:stop`` of a flat layer take their step; several passes go chunk by chunk."""
+        if v is None and not decay:
+            np.subtract(p[start:stop], s[start:stop], out=p[start:stop])
+            return
+        for lo in range(start, stop, self.chunk):
+            hi = min(lo + self.chunk, stop)
             pc, sc = p[lo:hi], s[lo:hi]
             tmp = scratch[:hi - lo]
-            if decay:  # the step of the L2 term: lr * decay * w
-                np.multiply(pc, decay, out=tmp)
-                sc += tmp
-            if not moving:
+            if decay and lo < weights_end:  # the L2 term's step, lr * decay * w, on weights only
+                end = min(hi, weights_end) - lo
+                np.multiply(pc[:end], decay, out=tmp[:end])
+                sc[:end] += tmp[:end]
+            if v is None:
                 pc -= sc
                 continue
             vc = v[lo:hi]

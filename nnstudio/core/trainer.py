@@ -21,7 +21,7 @@ import numpy as np
 
 from nnstudio.core.config import TrainingConfig
 from nnstudio.core.dataset import Split
-from nnstudio.core.network import Network, as_inputs
+from nnstudio.core.network import Network
 from nnstudio.core.reports import BatchProgress, EpochReport, SettingChanged, TrainingResult
 from nnstudio.core.train_step import TrainStep
 
@@ -78,7 +78,6 @@ class Trainer:
         self._best_val_loss = math.inf
         self._best_val_accuracy = 0.0
         self._epochs_without_improvement = 0
-        self._velocities = [np.zeros_like(p) for p in self.network.parameters()]
         self._seconds = 0.0  # training time of all runs so far, pauses excluded
         self._paused_seconds = 0.0
         self._pixels: np.ndarray | None = None  # reused batch buffers
@@ -178,9 +177,7 @@ class Trainer:
         self._seconds += time.perf_counter() - started - (self._paused_seconds - paused_before)
         self._stop.clear()  # a stop ends this run only; the next run starts afresh
         self._running.set()
-        self.network.set_parameters(self._best_params)
-        for velocity in self._velocities:  # momentum built on other weights would throw these off
-            velocity.fill(0)
+        self.network.set_parameters(self._best_params)  # the next run starts with no momentum, as the step is new
         test_loss = test_accuracy = None
         if len(self.data.x_test):
             test_loss, test_accuracy = self.network.evaluate(self.data.x_test, self.data.y_test)
@@ -283,30 +280,28 @@ class Trainer:
             if value != old:
                 setattr(self, name, value)
                 if name == "momentum" and value == 0:
-                    for velocity in self._velocities:
-                        velocity.fill(0)
+                    self._engine.reset_velocities()
                 changes.append(SettingChanged(epoch, batch, batches, name, old, value))
         return changes
 
     def _batch_inputs(self, index: np.ndarray) -> np.ndarray:
-        """The batch's pixels as float32 in [0, 1], randomly shifted when augmenting."""
+        """The batch's pixels as floats in [0, 1], randomly shifted when augmenting, written
+        straight into the step's input rows."""
+        rows = self._engine.input_rows(len(index))
         shift = self.config.augment_shift
         if shift:
             pixels = shifted_images(self.data.x_train[index], self.data.image_shape, shift, self.rng)
-            return as_inputs(pixels, self.network.dtype)
-        # The hot path: gather and scale in one pass each, into a reused buffer.
-        if self._pixels is None or len(self._pixels) < len(index):
-            self._pixels = np.empty((len(index), self.data.inputs), np.uint8)
-            self._inputs = np.empty((len(index), self.data.inputs), self.network.dtype)
-        pixels, inputs = self._pixels[:len(index)], self._inputs[:len(index)]
-        np.take(self.data.x_train, index, axis=0, out=pixels)
-        return np.multiply(pixels, self.network.dtype.type(1 / 255), out=inputs)
+        else:  # the hot path: gather into a reused buffer, then scale in one pass
+            if self._pixels is None or len(self._pixels) < len(index):
+                self._pixels = np.empty((len(index), self.data.inputs), np.uint8)
+            pixels = self._pixels[:len(index)]
+            np.take(self.data.x_train, index, axis=0, out=pixels)
+        return np.multiply(pixels, self.network.dtype.type(1 / 255), out=rows)
 
     def _step(self, learning_rate: float) -> None:
         """Gradient descent on the batch just fed forward, with optional momentum (classic or
         Nesterov) and L2 weight decay: see :meth:`TrainStep.backward`."""
-        self._engine.backward(learning_rate, self.momentum, self.config.nesterov, self.config.weight_decay,
-                              self._velocities)
+        self._engine.backward(learning_rate, self.momentum, self.config.nesterov, self.config.weight_decay)
 
 
 def shifted_images(pixels: np.ndarray, image_shape: tuple[int, int], shift: int,
