@@ -31,8 +31,8 @@ from nnstudio.core.network import Network
 
 # Elements per chunk of a multi-pass update: a chunk of weights, step and velocity stays in L2.
 CHUNK = 32768
-# Below this many elements a layer's update stays on the calling thread: handing it out costs more.
-PARALLEL_MIN = 1 << 17
+# Below this many elements, elementwise work stays on the calling thread: handing it out costs more.
+PARALLEL_MIN = 1 << 16
 
 
 class TrainStep:
@@ -111,7 +111,7 @@ class TrainStep:
             z = self._logits[:n] if i == last else self._a[i + 1][:n, :-1]
             np.matmul(self._a[i][:n], p, out=z)  # x @ W + b
             if i < last:
-                self.network._activate(z)
+                self._share(lambda lo, hi, part, z=z: self.network._activate(z[lo:hi]), n, z.size)
         logits, top, target = z, self._top[:n], self._target[:n]
         np.argmax(logits, axis=1, out=self._argmax[:n])
         correct = int(np.count_nonzero(np.equal(self._argmax[:n], labels, out=self._hit[:n])))
@@ -146,7 +146,9 @@ class TrainStep:
             if i > 0:  # the delta below needs this layer's weights before they change
                 below = self._delta[i - 1][:n]
                 np.matmul(delta, self.layers[i][:-1].T, out=below)
-                self._scale_by_derivative(below, a[:, :-1], self._mask[i - 1][:n])
+                h, mask = a[:, :-1], self._mask[i - 1]
+                self._share(lambda lo, hi, part, below=below, h=h, mask=mask:
+                            self._scale_by_derivative(below[lo:hi], h[lo:hi], mask[lo:hi]), n, below.size)
                 delta = below
             self._update(i, learning_rate * weight_decay, momentum, nesterov)
 
@@ -159,26 +161,29 @@ class TrainStep:
         else:
             self.network._scale_by_derivative(delta, h)
 
-    def _update(self, i: int, decay: float, momentum: float, nesterov: bool) -> None:
-        """Layer ``i`` takes its step, on one thread or shared out in contiguous parts."""
-        p, s = self.layers[i].reshape(-1), self._step[i].reshape(-1)
-        v = self.velocities[i].reshape(-1) if momentum else None
-        size = p.size
-        weights_end = size - self.layers[i].shape[1]  # the bias row does not decay
-        if self._pool is None or size < self.parallel_min:
-            if v is None and not decay:
-                np.subtract(p, s, out=p)  # plain SGD: one pass
-            else:
-                self._update_range(p, s, v, momentum, nesterov, decay, weights_end, 0, size, self._scratch[0])
+    def _share(self, work, stop: int, elements: int) -> None:
+        """Run ``work(lo, hi, part)`` over ``0:stop``: on this thread alone for small work (or one
+        thread), else in one contiguous part per thread, part 0 here and the others on the pool."""
+        if self._pool is None or elements < self.parallel_min:
+            work(0, stop, 0)
             return
         parts = self.threads
-        bounds = [size * k // parts for k in range(parts + 1)]
-        args = (p, s, v, momentum, nesterov, decay, weights_end)
-        futures = [self._pool.submit(self._update_range, *args, bounds[k], bounds[k + 1], self._scratch[k])
-                   for k in range(1, parts)]
-        self._update_range(*args, bounds[0], bounds[1], self._scratch[0])
+        bounds = [stop * k // parts for k in range(parts + 1)]
+        futures = [self._pool.submit(work, bounds[k], bounds[k + 1], k) for k in range(1, parts)]
+        work(bounds[0], bounds[1], 0)
         for future in futures:
             future.result()
+
+    def _update(self, i: int, decay: float, momentum: float, nesterov: bool) -> None:
+        """Layer ``i`` takes its step."""
+        p, s = self.layers[i].reshape(-1), self._step[i].reshape(-1)
+        v = self.velocities[i].reshape(-1) if momentum else None
+        weights_end = p.size - self.layers[i].shape[1]  # the bias row does not decay
+        if v is None and not decay and (self._pool is None or p.size < self.parallel_min):
+            np.subtract(p, s, out=p)  # plain SGD: one pass
+            return
+        self._share(lambda lo, hi, part: self._update_range(p, s, v, momentum, nesterov, decay, weights_end,
+                                                            lo, hi, self._scratch[part]), p.size, p.size)
 
     def _update_range(self, p: np.ndarray, s: np.ndarray, v: np.ndarray | None, momentum: float,
                       nesterov: bool, decay: float, weights_end: int, start: int, stop: int,
