@@ -24,12 +24,13 @@ def textbook_step(net, x, y, lr, momentum, nesterov, decay, velocities):
 @pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
 @pytest.mark.parametrize("momentum, nesterov, decay", [(0, False, 0), (0.9, False, 0), (0.9, True, 0),
                                                        (0.5, False, 0.1), (0, False, 0.1), (0.8, True, 0.05)])
-def test_step_follows_the_textbook_update(activation, momentum, nesterov, decay):
+@pytest.mark.parametrize("blas", [True, False])  # the product added into the weights by BLAS, or not
+def test_step_follows_the_textbook_update(activation, momentum, nesterov, decay, blas):
     rng = np.random.default_rng(5)
     mine = Network((12, 9, 7, 4), activation, seed=1, dtype=np.float64)
     reference = mine.copy()
     # chunk=5 and two threads that share even these small layers: every code path of the sweep runs.
-    step = TrainStep(mine, 8, threads=2, chunk=5, parallel_min=0)
+    step = TrainStep(mine, 8, threads=2, chunk=5, parallel_min=0, blas=blas)
     v_ref = [np.zeros_like(p) for p in reference.parameters()]
     try:
         for n in (8, 8, 3):  # the last batch of an epoch may be short
@@ -110,3 +111,19 @@ def test_a_loaded_network_is_packed_with_its_values_kept():
         np.testing.assert_array_equal(got, want)
     packed[0][-1] = 7  # the biases are the last row
     assert (net.biases[0] == 7).all() and net.packed_layers()[0] is packed[0]
+
+
+def test_numpys_own_blas_is_found_and_adds_a_product_in_place():
+    from nnstudio.core.blas import gemm_at_b
+
+    gemm = gemm_at_b()
+    if gemm is None:
+        pytest.skip("this NumPy ships no OpenBLAS with the CBLAS interface: the step uses matmul")
+    rng = np.random.default_rng(1)
+    for dtype in (np.float32, np.float64):
+        rows = rng.random((6, 5)).astype(dtype)
+        a, b, c = rows[:, :4], rng.random((6, 3)).astype(dtype), rng.random((4, 3)).astype(dtype)
+        expected = 0.9 * c - 0.5 * a.T @ b
+        assert gemm(a, b, c, -0.5, 0.9)
+        np.testing.assert_allclose(c, expected, rtol=1e-5)
+    assert not gemm(a, b, np.zeros((4, 3), np.float32), 1.0, 0.0)  # mixed types: left to the caller

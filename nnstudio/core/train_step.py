@@ -12,8 +12,11 @@ products as we could manage:
 - the learning rate and the batch mean's ``1/n`` are folded into the output layer's small
   delta, so each gradient product ``a.T @ delta`` comes out as the step ``lr * dL/dW`` itself
   and the deltas below inherit the scale for free;
-- each layer is updated as soon as its step and the delta below it are known: plain SGD in
-  one pass, momentum in row chunks small enough to stay in cache;
+- each layer is updated as soon as its step and the delta below it are known: where NumPy's
+  OpenBLAS is at hand (:mod:`nnstudio.core.blas`) the gradient product adds itself into the
+  weights (plain SGD) or the velocities (momentum) as BLAS's ``beta`` allows; otherwise, and
+  for Nesterov and weight decay, the step is written out and taken in one sweep of row chunks
+  small enough to stay in cache;
 - with more than one thread, large layers' updates are shared out over a thread pool (NumPy
   releases the GIL inside its loops). Elementwise work gives the same bits on any number
   of threads; only BLAS may sum in another order.
@@ -27,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from nnstudio.core.blas import gemm_at_b
 from nnstudio.core.network import Network
 
 # Elements per chunk of a multi-pass update: a chunk of weights, step and velocity stays in L2.
@@ -44,7 +48,7 @@ class TrainStep:
     """
 
     def __init__(self, network: Network, batch_size: int, *, threads: int = 1, chunk: int = CHUNK,
-                 parallel_min: int = PARALLEL_MIN) -> None:
+                 parallel_min: int = PARALLEL_MIN, blas: bool = True) -> None:
         self.network = network
         self.layers = network.packed_layers()
         self.threads = max(1, int(threads))
@@ -58,7 +62,8 @@ class TrainStep:
         self._logits = np.empty((batch_size, sizes[-1]), dtype)  # then the softmax's delta
         self._delta = [np.empty((batch_size, s), dtype) for s in sizes[1:-1]]
         self._mask = [np.empty((batch_size, s), bool) for s in sizes[1:-1]]
-        self._step = [np.empty_like(p) for p in self.layers]
+        self._gemm = gemm_at_b() if blas else None  # c = alpha * a.T @ b + beta * c, or None
+        self._step: list[np.ndarray | None] = [None] * len(self.layers)  # lr * gradient, when written out
         self._velocities: list[np.ndarray] | None = None
         self._top = np.empty(batch_size, dtype)
         self._ones = np.ones(sizes[-1], dtype)
@@ -142,15 +147,15 @@ class TrainStep:
         delta.reshape(-1)[self._target[:n]] -= scale
         for i in range(len(self.layers) - 1, -1, -1):
             a = self._a[i][:n]
-            np.matmul(a.T, delta, out=self._step[i])
+            below = None
             if i > 0:  # the delta below needs this layer's weights before they change
                 below = self._delta[i - 1][:n]
                 np.matmul(delta, self.layers[i][:-1].T, out=below)
                 h, mask = a[:, :-1], self._mask[i - 1]
                 self._share(lambda lo, hi, part, below=below, h=h, mask=mask:
                             self._scale_by_derivative(below[lo:hi], h[lo:hi], mask[lo:hi]), n, below.size)
-                delta = below
-            self._update(i, learning_rate * weight_decay, momentum, nesterov)
+            self._update(i, a, delta, learning_rate * weight_decay, momentum, nesterov)
+            delta = below
 
     # -- elementwise work -----------------------------------------------------------------------
 
@@ -174,16 +179,29 @@ class TrainStep:
         for future in futures:
             future.result()
 
-    def _update(self, i: int, decay: float, momentum: float, nesterov: bool) -> None:
-        """Layer ``i`` takes its step."""
-        p, s = self.layers[i].reshape(-1), self._step[i].reshape(-1)
+    def _update(self, i: int, a: np.ndarray, delta: np.ndarray, decay: float, momentum: float,
+                nesterov: bool) -> None:
+        """Layer ``i`` takes its step ``a.T @ delta`` (= lr * gradient)."""
+        p = self.layers[i]
+        flat = p.reshape(-1)
+        if self._gemm is not None and not decay and not nesterov:
+            if not momentum and self._gemm(a, delta, p, -1.0, 1.0):
+                return  # w -= a.T @ delta, inside the product
+            if momentum and self._gemm(a, delta, self.velocities[i], -1.0, momentum):
+                v = self.velocities[i].reshape(-1)  # v = momentum * v - a.T @ delta, inside the product
+                self._share(lambda lo, hi, part: np.add(flat[lo:hi], v[lo:hi], out=flat[lo:hi]), flat.size, flat.size)
+                return
+        if self._step[i] is None:
+            self._step[i] = np.empty_like(p)
+        np.matmul(a.T, delta, out=self._step[i])
+        s = self._step[i].reshape(-1)
         v = self.velocities[i].reshape(-1) if momentum else None
-        weights_end = p.size - self.layers[i].shape[1]  # the bias row does not decay
-        if v is None and not decay and (self._pool is None or p.size < self.parallel_min):
-            np.subtract(p, s, out=p)  # plain SGD: one pass
+        weights_end = flat.size - p.shape[1]  # the bias row does not decay
+        if v is None and not decay and (self._pool is None or flat.size < self.parallel_min):
+            np.subtract(flat, s, out=flat)  # plain SGD: one pass
             return
-        self._share(lambda lo, hi, part: self._update_range(p, s, v, momentum, nesterov, decay, weights_end,
-                                                            lo, hi, self._scratch[part]), p.size, p.size)
+        self._share(lambda lo, hi, part: self._update_range(flat, s, v, momentum, nesterov, decay, weights_end,
+                                                            lo, hi, self._scratch[part]), flat.size, flat.size)
 
     def _update_range(self, p: np.ndarray, s: np.ndarray, v: np.ndarray | None, momentum: float,
                       nesterov: bool, decay: float, weights_end: int, start: int, stop: int,
