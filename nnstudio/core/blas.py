@@ -49,35 +49,65 @@ def _bind(dtype: np.dtype) -> Callable | None:
     return None
 
 
-def _gemm_at_b(functions: dict, a: np.ndarray, b: np.ndarray, c: np.ndarray, alpha: float, beta: float) -> bool:
-    """``c = alpha * a.T @ b + beta * c`` in place; False (nothing done) if the arrays do not suit."""
-    function = functions.get(c.dtype)
+def _suits(function, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> bool:
     size = c.itemsize
-    if (function is None or a.dtype != c.dtype or b.dtype != c.dtype or a.ndim != 2 or b.ndim != 2
-            or a.shape[0] != b.shape[0] or c.shape != (a.shape[1], b.shape[1]) or not c.flags.c_contiguous
-            or a.strides[1] != size or b.strides[1] != size or not c.flags.writeable):
-        return False
+    return (function is not None and a.dtype == c.dtype and b.dtype == c.dtype and a.ndim == 2 and b.ndim == 2
+            and a.shape[0] == b.shape[0] and c.shape == (a.shape[1], b.shape[1]) and c.flags.c_contiguous
+            and a.strides[1] == size and b.strides[1] == size and c.flags.writeable
+            and a.strides[0] > 0 and b.strides[0] > 0 and a.strides[0] % size == 0 and b.strides[0] % size == 0)
+
+
+def _plan(function, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> Callable[[float, float], None]:
     k, m = a.shape
     n = b.shape[1]
-    function(ROW_MAJOR, TRANS, NO_TRANS, m, n, k, alpha, a.ctypes.data, max(a.strides[0] // size, m),
-             b.ctypes.data, max(b.strides[0] // size, n), beta, c.ctypes.data, n)
-    return True
+    size = c.itemsize
+    lda, ldb = max(a.strides[0] // size, m), max(b.strides[0] // size, n)
+    pa, pb, pc = a.ctypes.data, b.ctypes.data, c.ctypes.data
+
+    def call(alpha: float, beta: float, keep=(a, b, c)) -> None:  # keep: the arrays outlive the pointers
+        function(ROW_MAJOR, TRANS, NO_TRANS, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, n)
+
+    return call
 
 
 @functools.cache
-def gemm_at_b() -> Gemm | None:
-    """``gemm(a, b, c, alpha, beta)``: ``c = alpha * a.T @ b + beta * c`` for float32 and float64
-    (rows of ``a`` and ``b`` may be strided, ``c`` C-contiguous); None where no checked BLAS was found."""
+def _functions() -> dict:
+    """The checked gemm of each dtype NumPy's OpenBLAS offers."""
     functions = {}
     for dtype in SYMBOLS:
         function = _bind(dtype)
         if function is None:
             continue
         rng = np.random.default_rng(0)
-        a = rng.random((5, 4)).astype(dtype)
+        a = rng.random((5, 6)).astype(dtype)[:, :4]  # strided rows, as the step's inputs are
         b = rng.random((5, 3)).astype(dtype)
         c = rng.random((4, 3)).astype(dtype)
         expected = 0.5 * c - 2.0 * (a.T @ b)
-        if _gemm_at_b({dtype: function}, a[:, :], b, c, -2.0, 0.5) and np.allclose(c, expected, rtol=1e-5):
-            functions[dtype] = function
-    return functools.partial(_gemm_at_b, functions) if functions else None
+        if _suits(function, a, b, c):
+            _plan(function, a, b, c)(-2.0, 0.5)
+            if np.allclose(c, expected, rtol=1e-5):
+                functions[dtype] = function
+    return functions
+
+
+def plan_at_b(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> Callable[[float, float], None] | None:
+    """``plan(alpha, beta)`` computes ``c = alpha * a.T @ b + beta * c`` in place, for these very
+    arrays (checked once, so a call costs little more than BLAS's own work); rows of ``a`` and
+    ``b`` may be strided, ``c`` must be C-contiguous. None where the arrays or the BLAS do not suit."""
+    function = _functions().get(c.dtype)
+    return _plan(function, a, b, c) if _suits(function, a, b, c) else None
+
+
+def gemm_at_b() -> Gemm | None:
+    """``gemm(a, b, c, alpha, beta)``: :func:`plan_at_b` made and called at once, returning whether
+    it could; None where no checked BLAS was found."""
+    if not _functions():
+        return None
+
+    def gemm(a: np.ndarray, b: np.ndarray, c: np.ndarray, alpha: float, beta: float) -> bool:
+        plan = plan_at_b(a, b, c)
+        if plan is not None:
+            plan(alpha, beta)
+        return plan is not None
+
+    return gemm

@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from nnstudio.core.blas import gemm_at_b
+from nnstudio.core.blas import plan_at_b
 from nnstudio.core.network import Network
 
 # Elements per chunk of a multi-pass update: a chunk of weights, step and velocity stays in L2.
@@ -62,7 +62,8 @@ class TrainStep:
         self._logits = np.empty((batch_size, sizes[-1]), dtype)  # then the softmax's delta
         self._delta = [np.empty((batch_size, s), dtype) for s in sizes[1:-1]]
         self._mask = [np.empty((batch_size, s), bool) for s in sizes[1:-1]]
-        self._gemm = gemm_at_b() if blas else None  # c = alpha * a.T @ b + beta * c, or None
+        self.blas = blas
+        self._plans: dict[tuple[int, int, bool], object] = {}  # (layer, rows, into velocity) -> BLAS call
         self._step: list[np.ndarray | None] = [None] * len(self.layers)  # lr * gradient, when written out
         self._velocities: list[np.ndarray] | None = None
         self._top = np.empty(batch_size, dtype)
@@ -184,11 +185,14 @@ class TrainStep:
         """Layer ``i`` takes its step ``a.T @ delta`` (= lr * gradient)."""
         p = self.layers[i]
         flat = p.reshape(-1)
-        if self._gemm is not None and not decay and not nesterov:
-            if not momentum and self._gemm(a, delta, p, -1.0, 1.0):
-                return  # w -= a.T @ delta, inside the product
-            if momentum and self._gemm(a, delta, self.velocities[i], -1.0, momentum):
-                v = self.velocities[i].reshape(-1)  # v = momentum * v - a.T @ delta, inside the product
+        if self.blas and not decay and not nesterov:
+            plan = self._plan(i, a, delta, bool(momentum))
+            if plan is not None and not momentum:
+                plan(-1.0, 1.0)  # w -= a.T @ delta, inside the product
+                return
+            if plan is not None:
+                plan(-1.0, momentum)  # v = momentum * v - a.T @ delta, inside the product
+                v = self.velocities[i].reshape(-1)
                 self._share(lambda lo, hi, part: np.add(flat[lo:hi], v[lo:hi], out=flat[lo:hi]), flat.size, flat.size)
                 return
         if self._step[i] is None:
@@ -202,6 +206,14 @@ class TrainStep:
             return
         self._share(lambda lo, hi, part: self._update_range(flat, s, v, momentum, nesterov, decay, weights_end,
                                                             lo, hi, self._scratch[part]), flat.size, flat.size)
+
+    def _plan(self, i: int, a: np.ndarray, delta: np.ndarray, into_velocity: bool):
+        """The BLAS call that adds ``a.T @ delta`` into layer ``i`` or its velocity, made once per batch size."""
+        key = (i, len(a), into_velocity)
+        if key not in self._plans:
+            target = self.velocities[i] if into_velocity else self.layers[i]
+            self._plans[key] = plan_at_b(a, delta, target)
+        return self._plans[key]
 
     def _update_range(self, p: np.ndarray, s: np.ndarray, v: np.ndarray | None, momentum: float,
                       nesterov: bool, decay: float, weights_end: int, start: int, stop: int,
