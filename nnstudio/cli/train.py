@@ -66,6 +66,17 @@ def hidden_sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
+def thread_count(text: str) -> int:
+    """Parse ``--threads``: a whole number, 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: threads must be a whole number, 1 or more")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     presets = "\n".join(f"  {name:10} {text}" for name, text in PRESET_DESCRIPTIONS.items())
     parser = argparse.ArgumentParser(
@@ -110,6 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
         "(the seed preset's); --min-delta is in its units")
     add("--repeat", type=positive_count, metavar="N", help="train seeds 0..N-1 in parallel processes and "
         "print mean ± sd (min-max) of the test accuracy")
+    add("--threads", type=thread_count, help="threads to train on (default: the fastest of 1, 2, 4, ... "
+        "up to the core count, measured on a few dozen batches before training)")
     add("--out", type=Path, help="output folder (default: runs/<timestamp>)")
     add("--quiet", action="store_true", help="no progress bar")
     add("--version", action="version", version=f"nnstudio {__version__}")
@@ -270,12 +283,17 @@ def train(argv: list[str] | None, interrupt: Interrupt) -> int:
           f" {config.activation} · lr {config.learning_rate:g} · momentum {config.momentum:g}"
           f" · batch {config.batch_size} · patience {config.patience or 'off'}"
           f" · {len(data.x_train)} train / {len(data.x_val)} validation images", flush=True)
-    trainer = Trainer(config, data)
+    from nnstudio.core.thread_choice import ThreadChoice, choose_threads
+
+    choice = ThreadChoice(args.threads, "set") if args.threads else \
+        choose_threads(config, data, lambda n: threadpool_limits(limits=n))
+    print(f"threads: {choice.describe()}", flush=True)
+    trainer = Trainer(config, data, threads=choice.threads)
     interrupt.watch(trainer)
     bar = ProgressBar(sys.stderr, enabled=not args.quiet)
     epoch_seconds: list[float] = []
     started = time.perf_counter()
-    with threadpool_limits(limits=1):  # two BLAS threads on two cores lose to one: see README
+    with threadpool_limits(limits=trainer.threads):  # BLAS on as many threads as the step: see README
         for event in trainer.run():
             if isinstance(event, BatchProgress):
                 bar.show(event, config.max_epochs, epoch_seconds)

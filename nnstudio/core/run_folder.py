@@ -70,6 +70,7 @@ def run_summary(trainer) -> dict:
         "test_accuracy": result.test_accuracy if result else None,
         "test_loss": result.test_loss if result else None,
         "seconds": result.seconds if result else 0.0,
+        "threads": getattr(trainer, "threads", 1),  # the count the run trained on
     }
 
 
