@@ -24,10 +24,13 @@ def long_run(small_split):
     return train(BASE, small_split)
 
 
-@pytest.mark.parametrize("patience, min_delta", [(1, 0.0), (2, 0.0), (3, 0.0), (2, 0.02), (5, 0.0)])
-def test_the_replay_matches_a_real_run_with_that_patience(small_split, long_run, patience, min_delta):
-    replay = replay_patience(long_run.history, patience, min_delta)
-    real = train(BASE.replace(patience=patience, min_delta=min_delta), small_split)
+@pytest.mark.parametrize("patience, min_delta, monitor", [(1, 0.0, "val_loss"), (2, 0.0, "val_loss"),
+                                                          (3, 0.0, "val_loss"), (2, 0.02, "val_loss"),
+                                                          (5, 0.0, "val_loss"), (2, 0.0, "val_accuracy"),
+                                                          (1, 0.01, "val_accuracy")])
+def test_the_replay_matches_a_real_run_with_that_patience(small_split, long_run, patience, min_delta, monitor):
+    replay = replay_patience(long_run.history, patience, min_delta, monitor)
+    real = train(BASE.replace(patience=patience, min_delta=min_delta, monitor=monitor), small_split)
     assert (replay.stop_epoch, replay.restored_epoch) == (real.result.epochs, real.result.best_epoch)
     assert replay.stopped_early == (real.result.reason == "early_stopping")
     # the real run restored exactly the weights the long run had at that epoch

@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +26,8 @@ import numpy as np
 from nnstudio.core.config import TrainingConfig
 from nnstudio.core.dataset import Split
 from nnstudio.core.network import Network, as_inputs
+from nnstudio.core.optim import SGD, Optimizer, make_optimizer
+from nnstudio.core.training_set import training_set_for
 
 START_LR = 1e-6
 END_LR = 10.0
@@ -125,11 +127,12 @@ def falling_stretch(learning_rates: np.ndarray, smoothed: np.ndarray) -> tuple[f
 
 def range_test(network: Network, x: np.ndarray, y: np.ndarray, *, batch_size: int = 64, start: float = START_LR,
                end: float = END_LR, steps: int = STEPS, beta: float = BETA, diverge_factor: float = DIVERGE_FACTOR,
-               momentum: float = 0.0, weight_decay: float = 0.0, seed: int = 0, run: int = 0, runs: int = 1,
+               optimizer: Callable[[], Optimizer] | None = None, seed: int = 0, run: int = 0, runs: int = 1,
                report_every: int = 10) -> Iterator[LrProgress]:
     """One range test on batches of ``(x, y)`` (uint8 or float rows) drawn with ``seed``; yields
     :class:`LrProgress` every ``report_every`` batches and returns the :class:`LrCurve`.
-    ``network`` is copied first and left untouched."""
+    ``optimizer`` makes a fresh optimiser (default: plain SGD); ``network`` is copied first and left
+    untouched."""
     if not 0 < start < end:
         raise ValueError("the range test needs 0 < start < end")
     if steps < 10:
@@ -139,7 +142,7 @@ def range_test(network: Network, x: np.ndarray, y: np.ndarray, *, batch_size: in
     net = network.copy()
     rng = np.random.default_rng(seed)
     factor = (end / start) ** (1 / (steps - 1))
-    velocities = [np.zeros_like(p) for p in net.parameters()]
+    stepper = optimizer() if optimizer is not None else SGD()
     rates, raw, smooth = [], [], []
     average, best = 0.0, math.inf
     diverged = False
@@ -155,7 +158,8 @@ def range_test(network: Network, x: np.ndarray, y: np.ndarray, *, batch_size: in
             outputs = net.feedforward(as_inputs(x[index], net.dtype))
             loss, _, weight_grads, bias_grads = net.backprop(outputs, y[index])
             if math.isfinite(loss):
-                _sgd_step(net, weight_grads, bias_grads, velocities, lr, momentum, weight_decay)
+                grads = [g for pair in zip(weight_grads, bias_grads) for g in pair]
+                stepper.step(list(zip(net.parameters(), grads)), lr)
         if not math.isfinite(loss):
             diverged = True
             break
@@ -173,20 +177,6 @@ def range_test(network: Network, x: np.ndarray, y: np.ndarray, *, batch_size: in
     rates_a, smooth_a = np.array(rates), np.array(smooth)
     falls_from, suggestion, _ = falling_stretch(rates_a, smooth_a)
     return LrCurve(rates_a, np.array(raw), smooth_a, diverged, suggestion, falls_from)
-
-
-def _sgd_step(net: Network, weight_grads, bias_grads, velocities, lr: float, momentum: float, decay: float) -> None:
-    grads = [g for pair in zip(weight_grads, bias_grads) for g in pair]
-    for k, (param, grad, velocity) in enumerate(zip(net.parameters(), grads, velocities)):
-        if decay and k % 2 == 0:
-            grad += decay * param
-        grad *= lr
-        if momentum:
-            velocity *= momentum
-            velocity -= grad
-            param += velocity
-        else:
-            param -= grad
 
 
 def find_learning_rate(network: Network, x: np.ndarray, y: np.ndarray, *, runs: int = RUNS, seed: int = 0,
@@ -212,8 +202,9 @@ def finder_job(config: TrainingConfig, data: Split, network: Network | None = No
     """The range test (three runs) for ``config`` on ``data``'s training set: a generator of
     :class:`LrProgress` returning an :class:`LrFinderResult`."""
     network = network if network is not None else finder_network(config, data)
+    data = training_set_for(config, data)  # the images (and labels) a run with this config trains on
     return find_learning_rate(network, data.x_train, data.y_train, seed=config.seed, batch_size=config.batch_size,
-                              momentum=config.momentum, weight_decay=config.weight_decay)
+                              optimizer=lambda: make_optimizer(config))
 
 
 def run_to_end(generator: Iterator) -> object:

@@ -45,6 +45,7 @@ class Network:
             for fan_in, fan_out in zip(sizes[:-1], sizes[1:])
         ]
         self.biases = [np.zeros(fan_out, dtype=self.dtype) for fan_out in sizes[1:]]
+        self.packed_layers()
 
     # -- the algorithm's steps -------------------------------------------------------------
 
@@ -152,6 +153,24 @@ class Network:
         twin.weights = [w.copy() for w in self.weights]
         twin.biases = [b.copy() for b in self.biases]
         return twin
+
+    def packed_layers(self) -> list[np.ndarray]:
+        """Each layer as one array ``(fan_in + 1, fan_out)``: its weights, and its biases as the last row.
+
+        ``weights[i]`` and ``biases[i]`` are views of these arrays, so a batch with a column of
+        ones appended goes through a layer in one product, ``[x, 1] @ packed = x @ W + b``, and one
+        update of a packed array updates both. A network whose arrays were replaced (a model
+        file's loader builds it so) is packed again here, its values kept.
+        """
+        packed = getattr(self, "_packed", None)
+        if packed is None or len(packed) != len(self.weights) or any(
+                w.base is not p or b.base is not p for p, w, b in zip(packed, self.weights, self.biases)):
+            packed = [np.concatenate([w, b[None, :]]).astype(self.dtype, copy=False)
+                      for w, b in zip(self.weights, self.biases)]
+            self.weights = [p[:-1] for p in packed]
+            self.biases = [p[-1] for p in packed]
+            self._packed = packed
+        return packed
 
     @property
     def parameter_count(self) -> int:

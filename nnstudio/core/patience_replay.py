@@ -1,7 +1,8 @@
 """Early stopping replayed on a finished run: where a patience and a min-delta would have stopped it.
 
 The rule is the trainer's, step for step: an epoch improves when its validation loss is below the
-best so far minus ``min_delta``; after ``patience`` epochs in a row without improvement the run
+best so far minus ``min_delta`` (or, monitoring validation accuracy, when that is above the best so
+far plus ``min_delta``); after ``patience`` epochs in a row without improvement the run
 stops, and the weights of the last improving epoch are restored. Replayed on a run's history
 (best trained with patience off, so it went on as long as it could), it says without retraining
 which epoch a run with that patience would have stopped at and which weights it would have kept:
@@ -45,14 +46,22 @@ class Replay:
                 f"so far it {restored}.")
 
 
-def replay_patience(history: Sequence[EpochReport], patience: int, min_delta: float = 0.0) -> Replay:
-    """Replay early stopping with ``patience`` (0: off) and ``min_delta`` on ``history``."""
+def replay_patience(history: Sequence[EpochReport], patience: int, min_delta: float = 0.0,
+                    monitor: str = "val_loss") -> Replay:
+    """Replay early stopping with ``patience`` (0: off) and ``min_delta`` on ``history``, watching
+    ``monitor`` (``val_loss``, or ``val_accuracy`` with ``min_delta`` as a fraction), as the trainer does."""
     if patience < 0 or min_delta < 0 or not math.isfinite(min_delta):
         raise ValueError("patience and min delta must not be negative")
-    best_loss, best_epoch, waited = math.inf, 0, 0
+    if monitor not in ("val_loss", "val_accuracy"):
+        raise ValueError("monitor must be val_loss or val_accuracy")
+    best_loss, best_accuracy, best_epoch, waited = math.inf, 0.0, 0, 0
     for report in history:
-        if report.val_loss < best_loss - min_delta:
-            best_loss, best_epoch, waited = report.val_loss, report.epoch, 0
+        if monitor == "val_accuracy":
+            improved = best_epoch == 0 or report.val_accuracy > best_accuracy + min_delta
+        else:
+            improved = report.val_loss < best_loss - min_delta
+        if improved:
+            best_loss, best_accuracy, best_epoch, waited = report.val_loss, report.val_accuracy, report.epoch, 0
         else:
             waited += 1
         if patience > 0 and waited >= patience:
@@ -62,6 +71,6 @@ def replay_patience(history: Sequence[EpochReport], patience: int, min_delta: fl
 
 
 def patience_table(history: Sequence[EpochReport], patiences: Sequence[int] = (1, 2, 3, 5, 10, 20),
-                   min_delta: float = 0.0) -> list[Replay]:
+                   min_delta: float = 0.0, monitor: str = "val_loss") -> list[Replay]:
     """:func:`replay_patience` for each of ``patiences``: what patience 1, 5 or 20 would have cost."""
-    return [replay_patience(history, p, min_delta) for p in patiences]
+    return [replay_patience(history, p, min_delta, monitor) for p in patiences]

@@ -76,6 +76,7 @@ def run_summary(trainer) -> dict:
         "test_accuracy": result.test_accuracy if result else None,
         "test_loss": result.test_loss if result else None,
         "seconds": result.seconds if result else 0.0,
+        "threads": getattr(trainer, "threads", 1),  # the count the run trained on
     }
 
 
@@ -133,7 +134,10 @@ def list_runs(root: str | Path) -> tuple[list[Run], list[str]]:
     root = Path(root)
     if not root.is_dir():
         return runs, problems
-    for folder in sorted(p for p in root.iterdir() if (p / MODEL).is_file()):
+    folders = [p for p in root.iterdir() if (p / MODEL).is_file()]
+    folders += [q for p in root.iterdir() if (p / "group.json").is_file()  # repeats: a group of runs
+                for q in p.iterdir() if (q / MODEL).is_file()]
+    for folder in sorted(folders):
         try:
             runs.append(load_run(folder))
         except (ModelFileError, OSError) as exc:

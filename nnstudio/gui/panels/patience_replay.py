@@ -128,6 +128,12 @@ class PatienceReplayPanel(QWidget):
 
     # -- public ---------------------------------------------------------------------------------
 
+    @property
+    def monitor(self) -> str:
+        """What the run's early stopping watched (its config's ``monitor``), which the replay watches too."""
+        config = self.run.config if self.run is not None else None
+        return getattr(config, "monitor", "val_loss") or "val_loss"
+
     def show_run(self, run) -> None:
         """Replay on ``run`` (a listed :class:`~nnstudio.core.run_folder.Run`)."""
         if run is None or not run.history:
@@ -138,7 +144,8 @@ class PatienceReplayPanel(QWidget):
         patience = run.config.patience if run.config else 0
         note = (f", trained with patience {patience}: it could not go past epoch {len(self.history)}"
                 if patience else ", trained with patience off")
-        self.run_label.setText(f"Replaying {run.name}: {len(self.history)} epochs{note}.")
+        watched = "validation accuracy" if self.monitor == "val_accuracy" else "validation loss"
+        self.run_label.setText(f"Replaying {run.name}: {len(self.history)} epochs{note}; watching {watched}.")
         self.patience_slider.setMaximum(max(20, len(self.history)))
         epochs = np.array([r.epoch for r in self.history], dtype=float)
         self.loss_curve.setData(epochs, [r.val_loss for r in self.history])
@@ -154,7 +161,8 @@ class PatienceReplayPanel(QWidget):
             self.verdict.setText("")
             return
         min_delta = self.min_delta_box.value()
-        replay = self.replay = replay_patience(self.history, patience, min_delta)
+        monitor = self.monitor
+        replay = self.replay = replay_patience(self.history, patience, min_delta, monitor)
         last = self.history[-1].epoch
         self.stop_line.setValue(replay.stop_epoch)
         self.kept_line.setValue(replay.restored_epoch)
@@ -164,7 +172,7 @@ class PatienceReplayPanel(QWidget):
         self.kept_line.setVisible(replay.restored_epoch > 0)
         self.verdict.setText(replay.describe(self.test_accuracy if self.test_check.isChecked() else None))
         lines = []
-        for r in patience_table(self.history, COMPARED_PATIENCES, min_delta):
+        for r in patience_table(self.history, COMPARED_PATIENCES, min_delta, monitor):
             line = f"patience {r.patience}: " + (f"stops after epoch {r.stop_epoch}" if r.stopped_early
                                                   else "does not stop in this run")
             line += f", keeps epoch {r.restored_epoch}"
