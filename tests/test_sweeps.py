@@ -57,3 +57,18 @@ def test_a_sweep_trains_each_point_in_its_own_process_and_its_csv_matches_the_ru
         assert len(run.history) == int(row["epochs"]) == 2
     accuracy = {row["lr"]: float(row["test_accuracy"]) for row in rows}
     assert accuracy["0.1"] > accuracy["0.001"] + 0.2  # the seed's lesson, in two epochs
+
+
+def test_cli_sweep_writes_a_run_per_point_and_the_csv(tmp_path, mnist_dir, capsys):
+    from nnstudio.cli.train import main
+
+    out = tmp_path / "cli"
+    code = main(["--data-dir", str(mnist_dir), "--sweep", "lr=0.001,0.1", "--hidden", "16", "--epochs", "1",
+                 "--train-size", "500", "--validation-size", "1000", "--out", str(out), "--quiet"])
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 0
+    assert {p.name for p in out.iterdir()} == {"lr=0.001", "lr=0.1", SWEEP_FILE}
+    assert lines[-2].startswith("best: lr=0.1 (test accuracy 0.")
+    with pytest.raises(SystemExit) as exit_:
+        main(["--data-dir", str(mnist_dir), "--sweep", "speed=1,2", "--out", str(tmp_path / "bad")])
+    assert exit_.value.code == 2 and "--sweep" in capsys.readouterr().err

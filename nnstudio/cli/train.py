@@ -128,6 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--train-size", type=int, help="train on the first N training images only (0: all), to see overfitting")
     add("--label-noise", type=float, help="replace this share of training labels (0 to 0.5) by a wrong class, "
         "reproducibly from --seed")
+    add("--sweep", action="append", metavar="SETTING=V1,V2", help="train every value (two --sweep: every "
+        "pair) in parallel processes, e.g. lr=0.001,0.1 or hidden=64,128-64; writes sweep.csv and a run per point")
     add("--find-lr", action="store_true", help="run the learning-rate range test (three runs), print the "
         "suggested learning rate, write lr_finder.png and .csv into --out, train nothing")
     add("--quiet", action="store_true", help="no progress bar")
@@ -242,6 +244,10 @@ def train(argv: list[str] | None, interrupt: Interrupt) -> int:
     config = config_from_args(parser, args)
     if args.repeat and args.repeat > 1:
         return train_repeats(parser, args, config, interrupt)
+    if args.sweep:
+        from nnstudio.cli.sweep import train_sweep
+
+        return train_sweep(parser, args, config, interrupt)
     from nnstudio.core.run_folder import PLOT, new_run_folder, save_run
 
     out = args.out
