@@ -11,6 +11,7 @@ from nnstudio.gui.panels.lr_finder import LrFinderPanel
 from nnstudio.gui.panels.overfit_lab import OverfitLabPanel
 from nnstudio.gui.panels.patience_replay import PatienceReplayPanel
 from nnstudio.gui.panels.personal_digits import PersonalDigitsPanel
+from nnstudio.gui.panels.sweep import SweepPanel
 
 # (title, how to build the panel from the workspace, the session and the run actions (with their form))
 TEACH_PANELS = (
@@ -18,6 +19,7 @@ TEACH_PANELS = (
     ("Overfitting", lambda workspace, session, actions: OverfitLabPanel(workspace, session, actions)),
     ("Patience", lambda workspace, session, actions: PatienceReplayPanel(workspace, session)),
     ("My handwriting", lambda workspace, session, actions: PersonalDigitsPanel(workspace, session)),
+    ("Sweeps", lambda workspace, session, actions: SweepPanel(workspace, session, actions.form)),
 )
 
 
