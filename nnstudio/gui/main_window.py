@@ -105,13 +105,14 @@ class MainWindow(QMainWindow):
             self.workspace.post_message(self.workspace.describe_data())
         else:
             folder = data_dir or settings.data_dir or resolve_data_dir()
-            QTimer.singleShot(0, lambda: self.banner.load(folder, quiet=True))
+            QTimer.singleShot(0, self, lambda: self.banner.load(folder, quiet=True))
 
     # -- construction ------------------------------------------------------------------------
 
     def _build_panels(self) -> None:
         self.tabs = QTabWidget()
         self.tabs.setObjectName("tabs")
+        self.tabs.setAccessibleName("Views")
         self.tabs.setDocumentMode(True)
         for title, make in TABS:
             self.tabs.addTab(make(self), title)
@@ -192,8 +193,7 @@ class MainWindow(QMainWindow):
             state = s.byte_array(splitter.objectName())
             if not state.isEmpty():
                 splitter.restoreState(state)
-        index = s.store.value("window/tab", 0)
-        self.tabs.setCurrentIndex(int(index) if str(index).isdigit() else 0)
+        self.tabs.setCurrentIndex(s.tab if s.tab < self.tabs.count() else 0)
 
     def _remember(self) -> None:
         s = self.settings
@@ -201,7 +201,7 @@ class MainWindow(QMainWindow):
         s.set_byte_array("state", self.saveState())
         for splitter in self.train.splitters:
             s.set_byte_array(splitter.objectName(), splitter.saveState())
-        s.store.setValue("window/tab", self.tabs.currentIndex())
+        s.tab = self.tabs.currentIndex()
         config = self.controls.config()
         if config is not None:
             s.training_config = config

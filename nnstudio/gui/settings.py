@@ -73,6 +73,16 @@ class Settings:
     def log_loss(self, on: bool) -> None:
         self.store.setValue("view/log_loss", "true" if on else "false")
 
+    @property
+    def tab(self) -> int:
+        """The index of the tab shown last (0, the Train tab, when none or unreadable)."""
+        value = str(self.store.value("window/tab", "0"))
+        return int(value) if value.isdigit() else 0
+
+    @tab.setter
+    def tab(self, index: int) -> None:
+        self.store.setValue("window/tab", str(int(index)))
+
     def byte_array(self, key: str) -> QByteArray:
         """Saved window geometry, window state or splitter state; empty when none or unreadable."""
         value = self.store.value(f"window/{key}")

@@ -186,7 +186,7 @@ class TrainingPlots(BatchPlotMixin, MarksMixin, PlotViewMixin, OverlaysMixin, QW
 
         self.smoothing_slider = QSlider(Qt.Horizontal)
         self.smoothing_slider.setRange(0, round(MAX_SMOOTHING * 1000))
-        self.smoothing_slider.setFixedWidth(120)
+        self.smoothing_slider.setFixedWidth(100)
         self.smoothing_box = QDoubleSpinBox()
         self.smoothing_box.setRange(0.0, MAX_SMOOTHING)
         self.smoothing_box.setDecimals(3)
@@ -199,7 +199,7 @@ class TrainingPlots(BatchPlotMixin, MarksMixin, PlotViewMixin, OverlaysMixin, QW
         self.set_smoothing(self._alpha)
 
         self.overlay_train = False
-        self.overlay_train_box = QCheckBox("train curves of compared runs")
+        self.overlay_train_box = QCheckBox("train curves")
         self.overlay_train_box.setToolTip("Draw the ticked runs' train curves too (dotted), not only their "
                                           "validation curves (dashed); a star marks each run's best epoch")
         self.overlay_train_box.toggled.connect(self.set_overlay_train)
@@ -224,12 +224,11 @@ class TrainingPlots(BatchPlotMixin, MarksMixin, PlotViewMixin, OverlaysMixin, QW
         toolbar = QHBoxLayout()
         toolbar.addWidget(self.log_loss_box)
         toolbar.addSpacing(12)
-        toolbar.addWidget(QLabel("batch-loss smoothing"))
+        toolbar.addWidget(QLabel("smoothing"))
         toolbar.addWidget(self.smoothing_slider)
         toolbar.addWidget(self.smoothing_box)
-        toolbar.addSpacing(12)
+        toolbar.addSpacing(6)
         toolbar.addWidget(self.overlay_train_box)
-        toolbar.addSpacing(12)
         toolbar.addWidget(self.fit_button)
         toolbar.addStretch(1)
         layout = QVBoxLayout(self)
