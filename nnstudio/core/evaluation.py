@@ -146,7 +146,7 @@ def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def evaluate(network: Network, images: np.ndarray, labels: np.ndarray, *, chunk: int = 2500) -> Evaluation:
+def evaluate(network: Network, images: np.ndarray, labels: np.ndarray, *, chunk: int = 1000) -> Evaluation:
     """Run ``network`` over ``images`` (uint8 pixels, rows or ``(n, h, w)``, or floats in [0, 1])."""
     labels = np.array(labels, dtype=np.intp)  # a copy: the evaluation is read-only
     n = len(labels)

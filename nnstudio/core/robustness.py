@@ -19,6 +19,7 @@ from nnstudio.core.network import Network, as_inputs
 SUBSET_SIZE = 2000
 SUBSET_SEED = 2026
 NOISE_SEED = 7
+CHUNK = 500  # images transformed and classified at a time
 
 
 @dataclass(frozen=True)
@@ -67,16 +68,18 @@ def fixed_subset(count: int, size: int = SUBSET_SIZE, seed: int = SUBSET_SEED) -
     return np.sort(np.random.default_rng(seed).choice(count, size, replace=False))
 
 
-def perturb(name: str, images: np.ndarray, level: float, image_shape: tuple[int, int] = (28, 28)) -> np.ndarray:
+def perturb(name: str, images: np.ndarray, level: float, image_shape: tuple[int, int] = (28, 28),
+            *, seed: int = NOISE_SEED) -> np.ndarray:
     """``images`` (uint8 or float rows or ``(n, h, w)``) disturbed by ``name`` at ``level``, as float32
-    rows in [0, 1] ready for the network."""
+    rows in [0, 1] ready for the network; ``seed`` draws the noise (the other transforms draw nothing)."""
     if name not in TRANSFORMS:
         raise ValueError(f"unknown perturbation {name!r}; choose from {', '.join(PERTURBATIONS)}")
     rows = as_inputs(images, np.float32)
     if level == 0:
         return rows
     h, w = image_shape
-    out = TRANSFORMS[name](rows.reshape(len(rows), h, w), float(level))
+    stack = rows.reshape(len(rows), h, w)
+    out = _noise(stack, float(level), seed) if name == "noise" else TRANSFORMS[name](stack, float(level))
     return np.clip(out, 0.0, 1.0, out=out).reshape(len(rows), h * w).astype(np.float32, copy=False)
 
 
@@ -88,13 +91,16 @@ def robustness_curve(network: Network, images: np.ndarray, labels: np.ndarray, n
     labels = np.asarray(labels)
     accuracy = np.empty(len(levels))
     for i, level in enumerate(levels):
-        # Level 0 is the plain input exactly as the network sees it, so the curve starts at the accuracy.
-        x = as_inputs(images, network.dtype) if level == 0 else perturb(name, images, level, image_shape)
         hits = 0
-        for start in range(0, len(x), 1000):
-            z = network.feedforward(x[start:start + 1000].astype(network.dtype, copy=False))[-1]
-            hits += int(np.count_nonzero(z.argmax(axis=1) == labels[start:start + 1000]))
-        accuracy[i] = hits / max(len(x), 1)
+        # In chunks: each NumPy call stays short, so a GUI thread waiting for the GIL waits little.
+        for start in range(0, len(labels), CHUNK):
+            part = images[start:start + CHUNK]
+            # Level 0 is the plain input exactly as the network sees it: the curve starts at the accuracy.
+            x = (as_inputs(part, network.dtype) if level == 0
+                 else perturb(name, part, level, image_shape, seed=NOISE_SEED + start))
+            z = network.feedforward(x.astype(network.dtype, copy=False))[-1]
+            hits += int(np.count_nonzero(z.argmax(axis=1) == labels[start:start + CHUNK]))
+        accuracy[i] = hits / max(len(labels), 1)
         yield CurvePoint(name, float(level), float(accuracy[i]), i + 1, len(levels))
     return RobustnessCurve(name, np.array(levels, dtype=float), accuracy)
 
@@ -110,9 +116,9 @@ def all_curves(network: Network, images: np.ndarray, labels: np.ndarray,
 
 # -- the transforms: (n, h, w) float32 in [0, 1] -> same shape ----------------------------------
 
-def _noise(images: np.ndarray, sigma: float) -> np.ndarray:
+def _noise(images: np.ndarray, sigma: float, seed: int = NOISE_SEED) -> np.ndarray:
     # One seeded draw of unit noise for every level: a higher sigma is the same noise, stronger.
-    rng = np.random.default_rng(NOISE_SEED)
+    rng = np.random.default_rng(seed)
     noise = rng.standard_normal(images.shape, dtype=np.float32)
     noise *= np.float32(sigma)
     noise += images

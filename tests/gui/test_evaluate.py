@@ -171,3 +171,18 @@ def test_scrubber_switches_every_view_to_an_epochs_weights(qtbot, window, small_
         assert np.array_equal(window.sketch_panel.network.weights[0], network.weights[0])
         matrices[epoch] = expected
     assert checkpoints.best_epoch != 1 and not np.array_equal(matrices[1], matrices[checkpoints.best_epoch])
+
+
+def test_nnstudio_evaluate_prints_the_panels_figures(qtbot, make_window, split, mnist_dir, capsys):
+    from nnstudio.cli.evaluate import main
+
+    window = make_window(split=split)  # the whole of MNIST, as the command line reads it
+    panel = show_evaluate(qtbot, window)
+    assert main(["--data-dir", str(mnist_dir)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    start = lines.index("true\\pred" + "".join(f"{d:>5}" for d in range(10)))
+    printed = np.array([[int(v) for v in line.split()[1:]] for line in lines[start + 1:start + 11]])
+    assert np.array_equal(printed, panel.confusion.matrix())
+    assert lines[-1] == f"test accuracy: {panel.evaluation.accuracy:.4f}"
+    recall = [float(line.split()[2]) for line in lines[lines.index("digit  precision  recall      f1  images") + 1:][:10]]
+    assert recall == pytest.approx(panel.per_digit.figures().recall.tolist(), abs=5e-5)

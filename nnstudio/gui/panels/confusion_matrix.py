@@ -59,6 +59,7 @@ class ConfusionMatrixView(QWidget):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.image)
         self.texts = []
+        self._text_state = [None] * (CLASSES * CLASSES)
         font = QFont()
         font.setPointSizeF(7)
         for t in range(CLASSES):
@@ -95,6 +96,7 @@ class ConfusionMatrixView(QWidget):
             self.image.clear()
             for text in self.texts:
                 text.setText("")
+            self._text_state = [None] * (CLASSES * CLASSES)
             return
         rows = np.maximum(self._confusion.sum(axis=1, keepdims=True), 1)
         share = self._confusion / rows
@@ -111,8 +113,11 @@ class ConfusionMatrixView(QWidget):
             t, p = divmod(i, CLASSES)
             count = int(self._confusion[t, p])
             dark = t == p and share[t, p] > 0.5 or t != p and off[t, p] * 100 / top > 0.6
-            text.setColor("w" if dark else FOREGROUND)
-            text.setText(str(count) if count else "")
+            color, label = ("w" if dark else FOREGROUND), (str(count) if count else "")
+            if self._text_state[i] != (color, label):  # a text item redraws on every change: skip the same
+                self._text_state[i] = (color, label)
+                text.setColor(color)
+                text.setText(label)
 
     def select(self, true: int | None, predicted: int | None) -> None:
         """Outline the chosen cell (None: no outline)."""

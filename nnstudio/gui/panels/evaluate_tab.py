@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from nnstudio.core.evaluation import Evaluation, evaluate
@@ -83,6 +83,11 @@ class EvaluatePanel(QWidget):
         self.threshold = ConfidenceThresholdView()
         self.robustness = RobustnessView()
         self.layer_map = LayerMapView(workspace)
+        self._steps = None  # showing an evaluation, a view per event-loop turn
+        self._deferred = None  # (network, images, labels, predictions) whose curves and map are still to come
+        self._step_timer = QTimer(self)
+        self._step_timer.setInterval(0)
+        self._step_timer.timeout.connect(self._next_step)
         self.job = LatestJob("evaluation", self)
         self.job.returned.connect(self._on_evaluated)
         self.job.errored.connect(lambda message: self.status.setText(f"Evaluation failed: {message}"))
@@ -111,8 +116,9 @@ class EvaluatePanel(QWidget):
         workspace.data_changed.connect(lambda *_: self.invalidate())
         self.set_choice.activated.connect(self._on_set_chosen)
         self.set_choice.currentIndexChanged.connect(lambda *_: self.invalidate())
-        session.started.connect(lambda *_: self._follow_run("val"))
+        session.started.connect(self._on_run_started)
         session.ended.connect(lambda *_: self._follow_run("test"))
+        session.phase_changed.connect(self._run_deferred)
         self.confusion.cell_clicked.connect(self.gallery.set_filter)
         self.gallery.filter_changed.connect(self.confusion.select)
         self._on_model_changed(workspace.model, workspace.model_description)
@@ -140,6 +146,12 @@ class EvaluatePanel(QWidget):
     def _follow_run(self, which: str) -> None:
         if not self._set_chosen:
             self.set_choice.setCurrentIndex([key for _, key in SETS].index(which))
+
+    def _on_run_started(self, *_: object) -> None:
+        # Curves and a map of the model before the run would only slow its first epochs down.
+        self.robustness.cancel()
+        self.layer_map.job.cancel()
+        self._follow_run("val")
 
     def _on_model_changed(self, network, description: str) -> None:
         self.model_label.setText(f"<b>Model in use:</b> {description or 'none'}" if network is not None
@@ -171,19 +183,56 @@ class EvaluatePanel(QWidget):
         self.job.request(lambda: _evaluation_job(network, images, labels, which))
 
     def _on_evaluated(self, result: Evaluated | None) -> None:
-        if result is None or result.which != self.which:
+        data = self.images()
+        if result is None or result.which != self.which or data is None or len(data[1]) != result.evaluation.count:
             return
-        images, labels = self.images()
-        self._show(result.evaluation, images)
+        self._steps = self._show_steps(result, *data)
+        self._step_timer.start()
+
+    def _next_step(self) -> None:
+        try:
+            next(self._steps)
+        except StopIteration:
+            self._step_timer.stop()
+            self._steps = None
+
+    def _show_steps(self, result: Evaluated, images: np.ndarray, labels: np.ndarray):
+        """Hand the evaluation to the views, one per turn of the event loop, so no turn holds the
+        window for long; then start the robustness curves and the layer map off the GUI thread."""
+        evaluation = self.evaluation = result.evaluation
+        self.confusion.show_matrix(evaluation.confusion)
+        yield
+        self.per_digit.show_figures(evaluation.per_digit())
+        yield
+        self.gallery.set_evaluation(evaluation, images)
+        yield
+        self.threshold.set_evaluation(evaluation)
+        yield
         self.evaluated_network = result.network
-        self.robustness.compute(result.network, images, labels)
-        self.layer_map.set_source(result.network, images, labels, result.evaluation.predictions)
+        self._deferred = (result.network, images, labels, evaluation.predictions)
+        if self.session.phase == "running":
+            # The curves and the map cost seconds of CPU: measured after every epoch they would slow the
+            # training thread (two cores, one GIL). They catch up when the run pauses or ends.
+            self.robustness.status.setText("Robustness is measured when the run pauses or ends.")
+            self.layer_map.status.setText("The map is drawn when the run pauses or ends.")
+        else:
+            self._run_deferred()
         name = dict((key, text) for text, key in SETS)[result.which].lower()
-        self.status.setText(f"{result.evaluation.accuracy:.2%} of the {result.evaluation.count:,} "
-                            f"{name} images right")
-        self.evaluated.emit(result.evaluation)
+        self.status.setText(f"{evaluation.accuracy:.2%} of the {evaluation.count:,} {name} images right")
+        self.evaluated.emit(evaluation)
+
+    def _run_deferred(self, *_: object) -> None:
+        """Measure the robustness curves and map the layer of the last evaluation, if not done yet."""
+        if self._deferred is None or self.session.phase == "running" or not self.isVisible():
+            return
+        network, images, labels, predictions = self._deferred
+        self._deferred = None
+        self.robustness.compute(network, images, labels)
+        self.layer_map.set_source(network, images, labels, predictions)
 
     def _show(self, evaluation: Evaluation | None, images: np.ndarray | None) -> None:
+        self._step_timer.stop()
+        self._steps = None
         self.evaluation = evaluation
         self.confusion.show_matrix(None if evaluation is None else evaluation.confusion)
         self.per_digit.show_figures(None if evaluation is None else evaluation.per_digit())
@@ -192,15 +241,17 @@ class EvaluatePanel(QWidget):
 
     def cancel(self) -> None:
         """Stop every computation under way (the tab is left or the window closes)."""
-        for job in (self.job, self.robustness.job, self.layer_map.job, self.scrubber.loader):
-            job.cancel()
         if self.job.busy or self.robustness.job.busy or self.layer_map.job.busy:
             self._stale = True
+        for job in (self.job, self.robustness.job, self.layer_map.job):
+            job.cancel()
 
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
         if self._stale:
             self.refresh()
+        else:
+            self._run_deferred()
 
     def hideEvent(self, event) -> None:  # noqa: N802
         super().hideEvent(event)

@@ -19,20 +19,22 @@ from nnstudio.gui.worker import Worker, is_running, join
 
 def _cancellable(make: Callable[[], Iterator], cancel: threading.Event, serial: int) -> Iterator:
     """``make()``'s values as ``(serial, value)``, ending early once ``cancel`` is set."""
-    # One BLAS thread: on two cores, more would fight the training thread and the GUI.
-    with threadpool_limits(1):
-        generator = make()
-        try:
-            while True:
-                if cancel.is_set():
-                    return serial, None
-                try:
-                    value = next(generator)
-                except StopIteration as stop:
-                    return serial, stop.value
-                yield serial, value
-        finally:
-            generator.close()
+    # One BLAS thread, as the training job uses: on two cores more would fight the training thread and
+    # the GUI. Set for good, not in a ``with`` block: BLAS's thread count is one for the whole process,
+    # and a block ending here would restore two threads under a training run that is still going.
+    threadpool_limits(limits=1)
+    generator = make()
+    try:
+        while True:
+            if cancel.is_set():
+                return serial, None
+            try:
+                value = next(generator)
+            except StopIteration as stop:
+                return serial, stop.value
+            yield serial, value
+    finally:
+        generator.close()
 
 
 class LatestJob(QObject):

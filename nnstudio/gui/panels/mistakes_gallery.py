@@ -40,9 +40,11 @@ class MistakesGallery(QWidget):
         self.true_filter = self._digit_menu("galleryTrueFilter", "Filter by true digit", "true: any")
         self.predicted_filter = self._digit_menu("galleryPredictedFilter", "Filter by predicted digit",
                                                  "predicted: any")
-        self.all_button = QPushButton("All mistakes")
+        self.all_button = QPushButton("All")
         self.all_button.setObjectName("galleryShowAll")
         self.all_button.setAccessibleName("Show all mistakes")
+        self.all_button.setToolTip("Show all mistakes (clear the filters)")
+        self.all_button.setMinimumWidth(40)
         self.all_button.clicked.connect(lambda: self.set_filter(None, None))
         self.caption = QLabel("No evaluation yet")
         self.caption.setObjectName("galleryCaption")
@@ -74,6 +76,9 @@ class MistakesGallery(QWidget):
         menu.addItem(any_text, None)
         for d in range(10):
             menu.addItem(f"{any_text.split(':')[0]}: {d}", d)
+        menu.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        menu.setMinimumContentsLength(6)
+        menu.setMinimumWidth(70)
         menu.currentIndexChanged.connect(self._on_menu)
         return menu
 

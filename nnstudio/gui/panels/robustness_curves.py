@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from nnstudio.core.robustness import PERTURBATIONS, CurvePoint, all_curves, fixed_subset
@@ -22,6 +23,11 @@ class RobustnessView(QWidget):
         self.job.returned.connect(self._on_done)
         self.job.errored.connect(lambda message: self.status.setText(f"Robustness failed: {message}"))
         self._points: dict[str, dict[float, float]] = {name: {} for name in PERTURBATIONS}
+        self._dirty: set[str] = set()
+        self._redraw = QTimer(self)
+        self._redraw.setSingleShot(True)
+        self._redraw.setInterval(150)  # points arrive every few ms: draw them in batches
+        self._redraw.timeout.connect(self.redraw)
         self.complete = False
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground(BACKGROUND)
@@ -59,8 +65,9 @@ class RobustnessView(QWidget):
         subset = fixed_subset(len(labels))
         x, y = images[subset], labels[subset]
         self._points = {name: {} for name in PERTURBATIONS}
+        self._dirty = set(PERTURBATIONS)
+        self.redraw()
         self.complete = False
-        self.progress.setValue(0)
         self.status.setText(f"Measuring on {len(subset):,} fixed images…")
         self.job.request(lambda: all_curves(network, x, y))
 
@@ -68,10 +75,19 @@ class RobustnessView(QWidget):
         self.job.cancel()
 
     def add_point(self, point: CurvePoint) -> None:
-        points = self._points[point.name]
-        points[point.level] = point.accuracy
-        levels = sorted(points)
-        self.curves[point.name].setData(levels, [points[v] * 100 for v in levels])
+        self._points[point.name][point.level] = point.accuracy
+        self._dirty.add(point.name)
+        if not self._redraw.isActive():
+            self._redraw.start()
+
+    def redraw(self) -> None:
+        """Draw the points that arrived since the last redraw."""
+        self._redraw.stop()
+        for name in self._dirty:
+            points = self._points[name]
+            levels = sorted(points)
+            self.curves[name].setData(levels, [points[v] * 100 for v in levels])
+        self._dirty.clear()
         self.progress.setValue(sum(len(p) for p in self._points.values()))
 
     def curve(self, name: str) -> tuple[list[float], list[float]]:
@@ -83,6 +99,7 @@ class RobustnessView(QWidget):
     def _on_done(self, curves) -> None:
         if curves is None:
             return
+        self.redraw()
         self.complete = True
         self.progress.setValue(self.progress.maximum())
         noise = curves["noise"]
