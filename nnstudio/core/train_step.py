@@ -75,14 +75,13 @@ class TrainStep:
         self._velocities: list[np.ndarray] | None = None
         self._top = np.empty(batch_size, dtype)
         self._ones = np.ones(sizes[-1], dtype)
-        self._row_starts = np.arange(batch_size) * sizes[-1]
-        self._target = np.empty(batch_size, np.intp)  # flat index of each row's label
+        self._rows = np.arange(batch_size)
         self._argmax = np.empty(batch_size, np.intp)
         self._hit = np.empty(batch_size, bool)
         self._scratch = [np.empty(self.chunk, dtype) for _ in range(self.threads)]
         self._pool = ThreadPoolExecutor(self.threads - 1, "nnstudio-step") if self.threads > 1 else None
         self._given: np.ndarray | None = None
-        self._n = 0
+        self._n, self._labels = 0, None
         # Adaptive optimiser and dropout, set by the caller between batches (off: the fast path).
         self.optimizer = None
         self.dropout = 0.0  # rate on each hidden layer's output
@@ -136,17 +135,16 @@ class TrainStep:
             if i < last:
                 self._share(lambda lo, hi, part, z=z: self.network._activate(z[lo:hi]), n, z.size)
                 self._dropped[i + 1] = self._drop_out(i + 1, z, self.dropout)
-        logits, top, target = z, self._top[:n], self._target[:n]
+        logits, top = z, self._top[:n]
         np.argmax(logits, axis=1, out=self._argmax[:n])
         correct = int(np.count_nonzero(np.equal(self._argmax[:n], labels, out=self._hit[:n])))
         np.maximum.reduce(logits, axis=1, out=top)
         logits -= top[:, None]
-        np.add(self._row_starts[:n], labels, out=target)
-        picked = logits.reshape(-1)[target]
+        picked = logits[self._rows[:n], labels]  # a label beyond the classes fails here, saying so
         np.exp(logits, out=logits)
         np.matmul(logits, self._ones, out=top)  # each row's sum of exponentials
         loss = float(np.log(top).sum() - picked.sum()) / n
-        self._n = n
+        self._n, self._labels = n, labels
         return loss, correct
 
     def backward(self, learning_rate: float, momentum: float = 0.0, nesterov: bool = False,
@@ -166,7 +164,7 @@ class TrainStep:
         delta, top = self._logits[:n], self._top[:n]
         np.divide(scale, top, out=top)
         delta *= top[:, None]
-        delta.reshape(-1)[self._target[:n]] -= scale
+        delta[self._rows[:n], self._labels] -= scale
         for i in range(len(self.layers) - 1, -1, -1):
             a = self._a[i][:n]
             below = None
