@@ -11,7 +11,10 @@ contender trains one epoch on the same 54,000 images, BLAS held to that many thr
 - matrix products: only the float32 products that epoch needs (forward, weight gradients,
   deltas, validation forward), written into reused arrays: the floor for any NumPy engine;
 - PyTorch CPU, when installed: the same MLP and SGD;
-- seed-style float64 NumPy (``--seed-style``, seed net, one thread): the seed project's code.
+- seed-style float64 NumPy (``--seed-style``, seed net, one thread): the seed project's code;
+- nnstudio with augmentation (``--augment``): the same trainer distorting every image with
+  rotation ±10°, scale ±10%, shear ±10°, shift ±2 px and elastic distortion 34,4, the next batch
+  distorted on a helper thread ("prefetch") and, for comparison, in line ("in line").
 
 Rounds interleave every contender at every thread count, so a busy moment of the machine hits
 all of them alike; each figure is the median over rounds of one epoch's wall time, training
@@ -184,6 +187,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--momentum", type=float, default=0.0, help="SGD momentum of every contender (default 0)")
     parser.add_argument("--seed-style", action="store_true", help="also time the seed's float64 code (seed net, 1 thread)")
+    parser.add_argument("--augment", action="store_true", help="also time nnstudio with affine + elastic augmentation")
     parser.add_argument("--data-dir")
     args = parser.parse_args()
     data = split_mnist(load_mnist(resolve_data_dir(args.data_dir)))
@@ -203,6 +207,13 @@ def main() -> None:
         for threads in args.threads:
             trainer = Trainer(config, data, threads=threads)
             contenders[net, threads, "nnstudio"] = lambda trainer=trainer: nnstudio_epoch(trainer)
+            if args.augment:
+                distorted = config.replace(augment_rotate=10, augment_scale=0.1, augment_shear=10,
+                                           augment_shift=2, elastic_alpha=34, elastic_sigma=4)
+                for mode in ("prefetch", "in line"):
+                    twin = Trainer(distorted, data, threads=threads)
+                    twin.prefetch = mode == "prefetch"
+                    contenders[net, threads, f"augment {mode}"] = lambda twin=twin: nnstudio_epoch(twin)
             contenders[net, threads, "matrix products"] = products.epoch
             if have_torch:
                 contenders[net, threads, "pytorch"] = TorchStyle(data, sizes, batch, args.momentum, threads).epoch
@@ -235,6 +246,10 @@ def main() -> None:
     if ("seed", 1, "seed-style float64") in median:
         seed_style = median["seed", 1, "seed-style float64"]
         print(f"\nseed-style float64: {seed_style:.3f} s, {seed_style / median['seed', 1, 'nnstudio']:.2f}x nnstudio's")
+    for (net, threads, name), value in median.items():
+        if name.startswith("augment"):
+            plain = median[net, threads, "nnstudio"]
+            print(f"{net}/{threads} threads, {name}: {value:.3f} s, +{value / plain - 1:.0%} on the plain epoch")
     print("\naims: seed <= 1.20x its products at 1 thread; wide <= 1.05x at 1 thread, <= 1.15x at 2")
 
 

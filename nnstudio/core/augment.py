@@ -12,7 +12,7 @@ distorted by its own random draw of:
   displacements in [-1, 1], smoothed by a Gaussian of ``sigma`` pixels and scaled by ``alpha``. The
   fields are drawn once into a pool (smoothing is the costly part); each image takes its vertical
   and its horizontal displacement from two independently chosen fields of the pool, each with a
-  random sign, so a pool of 512 gives about a million different distortions;
+  random sign, so a pool of 512 gives about four million different distortions;
 - **Gaussian pixel noise** of standard deviation ``noise`` (pixels on the 0..1 scale), clipped.
 
 The affine map and the elastic field are combined into one sampling grid, and every image is
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,8 @@ import numpy as np
 #: Fields in the elastic pool, and the padding around each image for the sampler.
 POOL_SIZE = 512
 PAD = 2
+#: Images distorted at a time: larger batches go in chunks.
+CHUNK = 256
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,8 @@ class Augmenter:
         if self._fields_for != (s.elastic_alpha, s.elastic_sigma):
             if self._unit_fields is None or self._fields_for is None or self._fields_for[1] != s.elastic_sigma:
                 self._unit_fields = smooth_fields(self.rng, self.pool_size, self.image_shape, s.elastic_sigma)
-            self._fields = (self._unit_fields * np.float32(s.elastic_alpha)).reshape(self.pool_size, -1)
+            fields = (self._unit_fields * np.float32(s.elastic_alpha)).reshape(self.pool_size, -1)
+            self._fields = np.concatenate([fields, -fields])
             self._fields_for = (s.elastic_alpha, s.elastic_sigma)
         return self._fields
 
@@ -133,17 +137,22 @@ class Augmenter:
         rows = np.asarray(pixels).reshape(n, h * w)
         if out is None:
             out = np.empty((n, h * w), np.float32)
+        if n > CHUNK:  # a chunk's buffers stay in the cache
+            for start in range(0, n, CHUNK):
+                self(rows[start:start + CHUNK], out[start:start + CHUNK])
+            return out
         scale = out.dtype.type(1 / 255) if rows.dtype == np.uint8 else out.dtype.type(1)
         if not s.warps and not s.thickness:
             np.multiply(rows, scale, out=out)
+        elif not s.thickness:
+            self._warp(rows.reshape(n, h, w), out, scale)  # the pixels are scaled at the end, once
         else:
             images = self._sampler.buffer("images", (n, h, w), np.float32)
             np.multiply(rows.reshape(n, h, w), scale, out=images)
-            if s.thickness:
-                steps = self.rng.uniform(-s.thickness, s.thickness, n).astype(np.float32)
-                images = thickened(images, steps)
+            steps = self.rng.uniform(-s.thickness, s.thickness, n).astype(np.float32)
+            images = thickened(images, steps)
             if s.warps:
-                self._warp(images, out)
+                self._warp(images, out, 1.0)
             else:
                 out[...] = images.reshape(n, h * w)
         if s.noise:
@@ -153,7 +162,7 @@ class Augmenter:
             np.clip(out, 0, 1, out=out)
         return out
 
-    def _warp(self, images: np.ndarray, out: np.ndarray) -> None:
+    def _warp(self, images: np.ndarray, out: np.ndarray, scale: float) -> None:
         """Resample each image under its own random affine map and elastic field, into ``out``."""
         s, rng = self._settings, self.rng
         n, h, w = images.shape
@@ -164,83 +173,140 @@ class Augmenter:
         # Where each output pixel comes from: the inverse map (rotation, shear, 1/zoom) of its
         # offset from the centre, moved by the shift.
         cos, sin = np.cos(angle) / zoom, np.sin(angle) / zoom
-        coefficients = np.empty((2, n, 3), np.float32)
-        coefficients[0, :, 0] = cos + sin * slant
-        coefficients[0, :, 1] = sin
-        coefficients[0, :, 2] = self._centre[0] - shift[0]
-        coefficients[1, :, 0] = cos * slant - sin
-        coefficients[1, :, 1] = cos
-        coefficients[1, :, 2] = self._centre[1] - shift[1]
-        src = self._sampler.buffer("src", (2 * n, h * w), np.float32)  # rows, then columns
-        np.matmul(coefficients.reshape(2 * n, 3), self._basis, out=src)
+        coefficients = np.empty((2 * n, 3), np.float32)  # rows' then columns': dy, dx, constant
+        coefficients[:n, 0], coefficients[:n, 1] = cos + sin * slant, sin
+        coefficients[n:, 0], coefficients[n:, 1] = cos * slant - sin, cos
+        coefficients[:n, 2], coefficients[n:, 2] = self._centre[0] - shift[0], self._centre[1] - shift[1]
+        src = self._sampler.buffer("src", (2 * n, h * w), np.float32)
+        np.matmul(coefficients, self._basis, out=src)
         if s.elastic_alpha:
-            fields = self._elastic_pool()
-            pick = rng.integers(0, self.pool_size, 2 * n)
-            sign = np.where(rng.random(2 * n) < 0.5, np.float32(-1), np.float32(1))
-            displacement = self._sampler.buffer("displacement", (2 * n, h * w), np.float32)
-            np.take(fields, pick, axis=0, out=displacement)
-            displacement *= sign[:, None]
-            src += displacement
-        self._sampler(images, src[:n], src[n:], out)
+            fields = self._elastic_pool()  # each field twice: as drawn and negated
+            term = self._sampler.buffer("term", (2 * n, h * w), np.float32)
+            np.take(fields, rng.integers(0, len(fields), 2 * n), axis=0, out=term, mode="clip")
+            src += term
+        self._sampler(images, src[:n], src[n:], out, scale)
+
+
+class Prefetcher:
+    """Distorts the next batch on a helper thread while the current one trains.
+
+    NumPy releases the GIL inside its loops, so on a machine with a core to spare the
+    distortion costs the training thread little more than a copy. Call :meth:`take` for the
+    batch now, then :meth:`request` for the next: one job at a time, in order, so the
+    augmenter's random draws (and the pixels) are the same as without the helper thread.
+    """
+
+    def __init__(self, augmenter: Augmenter, images: np.ndarray) -> None:
+        self.augmenter, self.images = augmenter, images
+        self._pool: ThreadPoolExecutor | None = ThreadPoolExecutor(1, thread_name_prefix="nnstudio-augment")
+        self._pending: tuple[np.ndarray, Future] | None = None
+        self._buffer: np.ndarray | None = None
+
+    def request(self, index: np.ndarray) -> None:
+        """Start distorting ``images[index]`` (after :meth:`take` of the batch before)."""
+        self._settle()
+        n, width = len(index), self.images.shape[1]
+        if self._buffer is None or len(self._buffer) < n:
+            self._buffer = np.empty((n, width), np.float32)
+        buffer, index = self._buffer[:n], np.array(index)
+        self._pending = (index, self._pool.submit(self._job, index, buffer))
+
+    def _job(self, index: np.ndarray, buffer: np.ndarray) -> np.ndarray:
+        return self.augmenter(self.images[index], out=buffer)
+
+    def take(self, index: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """``images[index]`` distorted, into ``out``: the requested batch if it is this one, else made now."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            result = pending[1].result()
+            if len(pending[0]) == len(index) and np.array_equal(pending[0], index):
+                np.copyto(out, result)
+                return out
+        return self.augmenter(self.images[index], out=out)
+
+    def _settle(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending[1].result()
+
+    def close(self) -> None:
+        """Wait for the job in hand (a batch at most) and end the helper thread."""
+        if self._pool is not None:
+            try:
+                self._settle()
+            finally:
+                self._pool.shutdown(wait=True)
+                self._pool = None
 
 
 class Sampler:
-    """Bilinear resampling of batches of images with buffers kept between calls (no allocation
-    per batch: fresh large arrays cost page faults that rival the arithmetic)."""
+    """Bilinear resampling of batches of images, with buffers kept between calls.
+
+    Each image is written once into a zero-padded frame whose every element holds a pixel and
+    its right, lower and lower-right neighbours side by side (16 bytes), so one gather per
+    output pixel fetches all four corners of its interpolation square. The frame's border
+    stays zero between calls; coordinates that leave it are clipped to it (which samples zeros).
+    """
 
     def __init__(self) -> None:
         self._buffers: dict[str, np.ndarray] = {}
 
     def buffer(self, name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
-        size = int(np.prod(shape))
+        size = math.prod(shape)
         buf = self._buffers.get(name)
         if buf is None or buf.size < size or buf.dtype != dtype:
             buf = self._buffers[name] = np.empty(size, dtype)
         return buf[:size].reshape(shape)
 
-    def __call__(self, images: np.ndarray, rows: np.ndarray, cols: np.ndarray, out: np.ndarray) -> np.ndarray:
+    def __call__(self, images: np.ndarray, rows: np.ndarray, cols: np.ndarray, out: np.ndarray,
+                 scale: float = 1.0) -> np.ndarray:
         """Bilinear samples of ``images`` ``(n, h, w)`` at ``(rows, cols)`` (each ``(n, h*w)``, in the
-        frame padded by :data:`PAD` pixels; overwritten), zeros outside the image, into ``out``."""
+        frame padded by :data:`PAD` pixels; overwritten), zeros outside the image, times ``scale``,
+        into ``out``."""
         n, h, w = images.shape
         ph, pw = h + 2 * PAD, w + 2 * PAD
-        padded = self.buffer("padded", (n, ph, pw), np.float32)
-        padded[:, :PAD] = 0
-        padded[:, PAD + h:] = 0
-        padded[:, :, :PAD] = 0
-        padded[:, :, PAD + w:] = 0
-        padded[:, PAD:PAD + h, PAD:PAD + w] = images
-        flat = padded.reshape(-1)
+        quads = self._buffers.get("quads")
+        if quads is None or quads.shape[0] < n or quads.shape[1:3] != (ph, pw):
+            quads = self._buffers["quads"] = np.zeros((n, ph, pw, 4), np.float32)
+        q = quads[:n]
+        for k, (dr, dc) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1))):  # the corner (r+dr, c+dc) of (r, c)
+            q[:, PAD - dr:PAD - dr + h, PAD - dc:PAD - dc + w, k] = images
+        corners = quads.reshape(-1, 4).view(np.complex128).reshape(-1)
         # Far outside the frame, sample the zero border (both neighbours lie in it).
-        np.clip(rows, 0.5, ph - 1.5, out=rows)
-        np.clip(cols, 0.5, pw - 1.5, out=cols)
-        r0 = self.buffer("r0", rows.shape, np.intp)
-        c0 = self.buffer("c0", rows.shape, np.intp)
-        np.copyto(r0, rows, casting="unsafe")  # floor: coordinates are positive
-        np.copyto(c0, cols, casting="unsafe")
+        for coordinates, high in ((rows, ph - 1.5), (cols, pw - 1.5)):
+            np.maximum(coordinates, np.float32(0.5), out=coordinates)
+            np.minimum(coordinates, np.float32(high), out=coordinates)
+        shape = rows.shape
+        r0, c0 = self.buffer("r0", shape, np.float32), self.buffer("c0", shape, np.float32)
+        np.floor(rows, out=r0)
+        np.floor(cols, out=c0)
         rows -= r0  # now the fractions
         cols -= c0
+        starts = self._buffers.get("starts")
+        if starts is None or len(starts) < n or starts[1, 0] != ph:
+            starts = self._buffers["starts"] = np.arange(max(n, 2), dtype=np.float32)[:, None] * ph
+        r0 += starts[:n]  # the row in the stack of frames (exact: integers well below 2**24)
         r0 *= pw
         r0 += c0
-        starts = self._buffers.get("starts")
-        if starts is None or len(starts) < n or starts[1, 0] != ph * pw:
-            starts = self._buffers["starts"] = np.arange(max(n, 2), dtype=np.intp)[:, None] * (ph * pw)
-        r0 += starts[:n]
-        top = self.buffer("top", rows.shape, np.float32)
-        other = self.buffer("other", rows.shape, np.float32)
-        bottom = self.buffer("bottom", rows.shape, np.float32)
-        np.take(flat, r0, out=top)
-        np.take(flat[1:], r0, out=other)
-        other -= top
-        other *= cols
-        top += other  # the top row, interpolated
-        np.take(flat[pw:], r0, out=bottom)
-        np.take(flat[pw + 1:], r0, out=other)
-        other -= bottom
-        other *= cols
-        bottom += other
+        index = self.buffer("index", shape, np.intp)
+        np.copyto(index, r0, casting="unsafe")
+        gathered = self.buffer("gathered", shape, np.complex128)
+        np.take(corners, index, out=gathered, mode="clip")  # in range; "raise" would buffer `out`
+        g = gathered.view(np.float32).reshape(*shape, 4)
+        top, bottom = self.buffer("top", shape, np.float32), self.buffer("bottom", shape, np.float32)
+        np.subtract(g[..., 1], g[..., 0], out=top)
+        top *= cols
+        top += g[..., 0]
+        np.subtract(g[..., 3], g[..., 2], out=bottom)
+        bottom *= cols
+        bottom += g[..., 2]
         bottom -= top
         bottom *= rows
-        np.add(top, bottom, out=out)
+        if scale != 1:
+            top += bottom
+            np.multiply(top, np.float32(scale), out=out)
+        else:
+            np.add(top, bottom, out=out)
         return out
 
 

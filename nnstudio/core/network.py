@@ -205,8 +205,6 @@ def as_inputs(pixels: np.ndarray, dtype: np.dtype | type = np.float32) -> np.nda
     input is taken as rows already; uint8 pixels are scaled to [0, 1], floats pass through."""
     pixels = np.asarray(pixels)
     rows = pixels.reshape(len(pixels), -1) if pixels.ndim > 1 else pixels.reshape(1, -1)
-    if rows.dtype == np.uint8:
-        scaled = rows.astype(dtype)
-        scaled *= np.dtype(dtype).type(1 / 255)
-        return scaled
+    if rows.dtype == np.uint8:  # cast and scale in one pass
+        return np.multiply(rows, np.dtype(dtype).type(1 / 255), dtype=dtype)
     return rows.astype(dtype, copy=False)

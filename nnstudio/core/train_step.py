@@ -22,6 +22,12 @@ products as we could manage:
   of threads; only BLAS may sum in another order.
 
 BLAS's own threads are the caller's to set (threadpoolctl lives outside ``nnstudio.core``).
+
+Two options leave that fast path (:meth:`backward` says how): an adaptive ``optimizer`` from
+:mod:`nnstudio.core.optim` (the products then give the plain gradient, and the optimiser takes
+one step over every layer's weights and biases once all are known), and inverted ``dropout``
+(:mod:`nnstudio.core.dropout`) on the input and the hidden layers, a fresh mask per batch from
+``rng``. SGD without dropout runs exactly as before.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from nnstudio.core.blas import plan_at_b
+from nnstudio.core.dropout import draw_mask
 from nnstudio.core.network import Network
 
 # Elements per chunk of a multi-pass update: a chunk of weights, step and velocity stays in L2.
@@ -68,14 +75,22 @@ class TrainStep:
         self._velocities: list[np.ndarray] | None = None
         self._top = np.empty(batch_size, dtype)
         self._ones = np.ones(sizes[-1], dtype)
-        self._row_starts = np.arange(batch_size) * sizes[-1]
-        self._target = np.empty(batch_size, np.intp)  # flat index of each row's label
+        self._rows = np.arange(batch_size)
         self._argmax = np.empty(batch_size, np.intp)
         self._hit = np.empty(batch_size, bool)
         self._scratch = [np.empty(self.chunk, dtype) for _ in range(self.threads)]
         self._pool = ThreadPoolExecutor(self.threads - 1, "nnstudio-step") if self.threads > 1 else None
         self._given: np.ndarray | None = None
-        self._n = 0
+        self._n, self._labels = 0, None
+        # Adaptive optimiser and dropout, set by the caller between batches (off: the fast path).
+        self.optimizer = None
+        self.dropout = 0.0  # rate on each hidden layer's output
+        self.input_dropout = 0.0  # rate on the input pixels
+        self.rng: np.random.Generator | None = None  # draws the dropout masks
+        self._drop = [np.empty((batch_size, s), dtype) for s in sizes[:-1]]  # masks, input first
+        self._dropped: list[bool] = [False] * (len(sizes) - 1)  # which masks the last forward used
+        self._kept: list[np.ndarray | None] = [None] * (len(sizes) - 1)  # tanh/sigmoid outputs before dropout
+        self._pairs: list[tuple[np.ndarray, np.ndarray]] | None = None
 
     def close(self) -> None:
         """End the helper threads (idle between batches); the step still works, on one thread."""
@@ -113,22 +128,23 @@ class TrainStep:
             np.copyto(self._a[0][:n, :-1], x)
         self._given = None
         last = len(self.layers) - 1
+        self._dropped[0] = self._drop_out(0, self._a[0][:n, :-1], self.input_dropout)
         for i, p in enumerate(self.layers):
             z = self._logits[:n] if i == last else self._a[i + 1][:n, :-1]
             np.matmul(self._a[i][:n], p, out=z)  # x @ W + b
             if i < last:
                 self._share(lambda lo, hi, part, z=z: self.network._activate(z[lo:hi]), n, z.size)
-        logits, top, target = z, self._top[:n], self._target[:n]
+                self._dropped[i + 1] = self._drop_out(i + 1, z, self.dropout)
+        logits, top = z, self._top[:n]
         np.argmax(logits, axis=1, out=self._argmax[:n])
         correct = int(np.count_nonzero(np.equal(self._argmax[:n], labels, out=self._hit[:n])))
         np.maximum.reduce(logits, axis=1, out=top)
         logits -= top[:, None]
-        np.add(self._row_starts[:n], labels, out=target)
-        picked = logits.reshape(-1)[target]
+        picked = logits[self._rows[:n], labels]  # a label beyond the classes fails here, saying so
         np.exp(logits, out=logits)
         np.matmul(logits, self._ones, out=top)  # each row's sum of exponentials
         loss = float(np.log(top).sum() - picked.sum()) / n
-        self._n = n
+        self._n, self._labels = n, labels
         return loss, correct
 
     def backward(self, learning_rate: float, momentum: float = 0.0, nesterov: bool = False,
@@ -138,14 +154,17 @@ class TrainStep:
         The update is gradient descent with optional momentum (classic or Nesterov) and L2
         weight decay on the weights (not the biases), as the textbook writes it:
         ``g += decay * w; v = momentum * v - lr * g; w += v`` (Nesterov: ``w += momentum * v - lr * g``).
+        With an :attr:`optimizer` set, that optimiser takes the step instead (with its own
+        settings: ``momentum``, ``nesterov`` and ``weight_decay`` here are then unused).
         """
         n = self._n
-        scale = learning_rate / n
+        optimizer = self.optimizer
+        scale = (1.0 if optimizer is not None else learning_rate) / n
         # The softmax's gradient exp / sum - onehot, already scaled by lr / n: every product below is a step.
         delta, top = self._logits[:n], self._top[:n]
         np.divide(scale, top, out=top)
         delta *= top[:, None]
-        delta.reshape(-1)[self._target[:n]] -= scale
+        delta[self._rows[:n], self._labels] -= scale
         for i in range(len(self.layers) - 1, -1, -1):
             a = self._a[i][:n]
             below = None
@@ -153,10 +172,45 @@ class TrainStep:
                 below = self._delta[i - 1][:n]
                 np.matmul(delta, self.layers[i][:-1].T, out=below)
                 h, mask = a[:, :-1], self._mask[i - 1]
+                if self._dropped[i]:  # through the mask, to the activation's output before dropout
+                    below *= self._drop[i][:n]
+                    if self._kept[i] is not None:
+                        h = self._kept[i][:n]
                 self._share(lambda lo, hi, part, below=below, h=h, mask=mask:
                             self._scale_by_derivative(below[lo:hi], h[lo:hi], mask[lo:hi]), n, below.size)
-            self._update(i, a, delta, learning_rate * weight_decay, momentum, nesterov)
+            if optimizer is None:
+                self._update(i, a, delta, learning_rate * weight_decay, momentum, nesterov)
+            else:
+                if self._step[i] is None:
+                    self._step[i] = np.empty_like(self.layers[i])
+                np.matmul(a.T, delta, out=self._step[i])  # the gradient itself
             delta = below
+        if optimizer is not None:
+            optimizer.step(self.parameter_pairs(), learning_rate)
+
+    def parameter_pairs(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``(parameter, gradient)`` views in the order ``W1, b1, W2, b2, ...`` (an optimiser's protocol),
+        the gradients being those of the last :meth:`backward` that had an optimizer."""
+        if self._pairs is None:
+            for i, p in enumerate(self.layers):
+                if self._step[i] is None:
+                    self._step[i] = np.empty_like(p)
+            self._pairs = [pair for p, g in zip(self.layers, self._step) for pair in ((p[:-1], g[:-1]), (p[-1], g[-1]))]
+        return self._pairs
+
+    def _drop_out(self, k: int, values: np.ndarray, rate: float) -> bool:
+        """Apply a fresh inverted-dropout mask to layer input ``k`` (0: the pixels) when ``rate`` is on."""
+        if not rate:
+            return False
+        if self.rng is None:
+            raise ValueError("dropout needs a random generator: set TrainStep.rng")
+        mask = draw_mask(self.rng, rate, self._drop[k][:len(values)])
+        if k > 0 and self.network.activation != "relu":  # the derivative needs the output before dropout
+            if self._kept[k] is None:
+                self._kept[k] = np.empty_like(self._drop[k])
+            np.copyto(self._kept[k][:len(values)], values)
+        values *= mask
+        return True
 
     # -- elementwise work -----------------------------------------------------------------------
 

@@ -19,10 +19,12 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from nnstudio.core.augment import Augmentation, Augmenter, Prefetcher
 from nnstudio.core.checkpoints import Checkpoints
 from nnstudio.core.config import TrainingConfig
 from nnstudio.core.dataset import Split
 from nnstudio.core.network import Network
+from nnstudio.core.optim import make_optimizer
 from nnstudio.core.reports import BatchProgress, EpochReport, SettingChanged, TrainingResult
 from nnstudio.core.train_step import TrainStep
 from nnstudio.core.training_set import training_set_for
@@ -87,6 +89,17 @@ class Trainer:
         self._paused_seconds = 0.0
         self._pixels: np.ndarray | None = None  # reused batch buffers
         self._inputs: np.ndarray | None = None
+        # The second edition's options. SGD runs fused in the step; the others through optim.
+        self.optimizer = None if config.optimizer == "sgd" else make_optimizer(config)
+        self.dropout = config.dropout  # live, as the learning rate
+        self.input_dropout = config.input_dropout
+        self.augmentation = config.augmentation()  # live: set_augmentation
+        # Their own random streams, so a run without them draws exactly what it did before.
+        self._dropout_rng = np.random.default_rng([config.seed, 1])
+        self._augmenter: Augmenter | None = None
+        self._prefetch: Prefetcher | None = None
+        self._next_index: np.ndarray | None = None  # the batch after this one, for the prefetcher
+        self.prefetch = True  # distort the next batch on a helper thread while this one trains
 
     # -- control, from any thread --------------------------------------------------------
 
@@ -121,6 +134,19 @@ class Trainer:
 
     def set_patience(self, value: int) -> None:
         self._request("patience", int(value))
+
+    def set_dropout(self, value: float) -> None:
+        self._request("dropout", float(value))
+
+    def set_input_dropout(self, value: float) -> None:
+        self._request("input_dropout", float(value))
+
+    def set_augmentation(self, value: Augmentation) -> None:
+        """New augmentation strengths from the next batch on (refused at once if out of range)."""
+        problems = value.problems()
+        if problems:
+            raise ValueError("; ".join(problems))
+        self._request("augmentation", value)
 
     def _request(self, name: str, value: float) -> None:
         with self._lock:
@@ -165,6 +191,9 @@ class Trainer:
         paused_before = self._paused_seconds
         reason, message = "max_epochs", finished
         self._engine = TrainStep(self.network, self.config.batch_size, threads=self.threads)
+        self._engine.optimizer = self.optimizer
+        self._engine.dropout, self._engine.input_dropout = self.dropout, self.input_dropout
+        self._engine.rng = self._dropout_rng
         try:
             for _ in range(epochs):
                 outcome = yield from self._train_epoch()
@@ -180,6 +209,11 @@ class Trainer:
         finally:  # also when the generator is closed early: no helper thread outlives the run
             self._engine.close()
             self._engine = None
+            if self._prefetch is not None:
+                self._prefetch.close()
+                self._prefetch = None
+            if self.optimizer is not None:  # moments built on other weights would throw these off
+                self.optimizer.reset()
         self._seconds += time.perf_counter() - started - (self._paused_seconds - paused_before)
         self._stop.clear()  # a stop ends this run only; the next run starts afresh
         self._running.set()
@@ -220,6 +254,7 @@ class Trainer:
                     yield change
                 learning_rate = self.scheduled_learning_rate(epoch)
             index = order[b * size:(b + 1) * size]
+            self._next_index = order[(b + 1) * size:(b + 2) * size] if b + 1 < batches else None
             y = data.y_train[index]
             with quiet_overflow():  # a diverging run overflows; the loss check below reports it
                 loss, hits = self._engine.forward(self._batch_inputs(index), y)
@@ -296,10 +331,20 @@ class Trainer:
         changes = []
         for name, value in pending.items():
             old = getattr(self, name)
+            if name == "augmentation":
+                self.augmentation = value
+                changes.extend(SettingChanged(epoch, batch, batches, f"augment {field}", getattr(old, field),
+                                              getattr(value, field)) for field in Augmentation.__dataclass_fields__
+                               if getattr(old, field) != getattr(value, field))
+                if self._augmenter is not None:
+                    self._augmenter.settings = value
+                continue
             if value != old:
                 setattr(self, name, value)
                 if name == "momentum" and value == 0:
                     self._engine.reset_velocities()
+                if name in ("dropout", "input_dropout"):
+                    setattr(self._engine, name, value)
                 changes.append(SettingChanged(epoch, batch, batches, name, old, value))
         return changes
 
@@ -307,7 +352,10 @@ class Trainer:
         """The batch's pixels as floats in [0, 1], randomly shifted when augmenting, written
         straight into the step's input rows."""
         rows = self._engine.input_rows(len(index))
-        shift = self.config.augment_shift
+        augmentation = self.augmentation
+        if augmentation.active and augmentation != Augmentation(shift=augmentation.shift):
+            return self._augmented(index, rows)
+        shift = int(augmentation.shift)
         if shift:
             pixels = shifted_images(self.data.x_train[index], self.data.image_shape, shift, self.rng)
         else:  # the hot path: gather into a reused buffer, then scale in one pass
@@ -316,6 +364,18 @@ class Trainer:
             pixels = self._pixels[:len(index)]
             np.take(self.data.x_train, index, axis=0, out=pixels)
         return np.multiply(pixels, self.network.dtype.type(1 / 255), out=rows)
+
+    def _augmented(self, index: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """The batch distorted by the augmenter, which works one batch ahead on a helper thread."""
+        if self._augmenter is None:
+            self._augmenter = Augmenter(self.augmentation, self.data.image_shape,
+                                        seed=np.random.default_rng([self.config.seed, 2]))
+        if self._prefetch is None:
+            self._prefetch = Prefetcher(self._augmenter, self.data.x_train)
+        self._prefetch.take(index, out=rows)
+        if self._next_index is not None and self.prefetch:  # the next batch is distorted while this one trains
+            self._prefetch.request(self._next_index)
+        return rows
 
     def _step(self, learning_rate: float) -> None:
         """Gradient descent on the batch just fed forward, with optional momentum (classic or
