@@ -1,17 +1,31 @@
-"""Epoch time of nnstudio's default configuration against a plain seed-style NumPy version
-and PyTorch, measured side by side in one run, plus the epoch's matrix products alone.
+"""Epoch time of nnstudio against its own matrix products and PyTorch CPU, side by side in one run.
 
-    NNSTUDIO_DATA=../shared/mnist python benchmarks/epoch_time.py [--rounds 3]
+    NNSTUDIO_DATA=../shared/mnist python benchmarks/epoch_time.py [--net seed,wide] [--threads 1,2] [--rounds 5]
 
-Every contender trains the seed's network (784-128-64-10, ReLU, SGD lr 0.1, batch 64) on
-the same 54,000 images with one BLAS thread; rounds interleave the contenders so a busy
-moment of the machine hits all of them alike. Each figure is the median over rounds of
-one epoch's wall time, training plus validation.
+Nets: ``seed`` is the seed's 784-128-64-10 with batch 64, ``wide`` is 784-800-800-10 with
+batch 128; both ReLU, SGD lr 0.1 (``--momentum`` adds momentum). At each thread count every
+contender trains one epoch on the same 54,000 images, BLAS held to that many threads
+(threadpoolctl; PyTorch by ``torch.set_num_threads``):
+
+- nnstudio: the real :class:`Trainer`, its ``threads`` set to the same count;
+- matrix products: only the float32 products that epoch needs (forward, weight gradients,
+  deltas, validation forward), written into reused arrays: the floor for any NumPy engine;
+- PyTorch CPU, when installed: the same MLP and SGD;
+- seed-style float64 NumPy (``--seed-style``, seed net, one thread): the seed project's code;
+- nnstudio with augmentation (``--augment``): the same trainer distorting every image with
+  rotation ±10°, scale ±10%, shear ±10°, shift ±2 px and elastic distortion 34,4, the next batch
+  distorted on a helper thread ("prefetch") and, for comparison, in line ("in line").
+
+Rounds interleave every contender at every thread count, so a busy moment of the machine hits
+all of them alike; each figure is the median over rounds of one epoch's wall time, training
+plus validation. The table gives the ratios to the matrix products and the share of the
+epoch spent outside them.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
@@ -23,50 +37,61 @@ from nnstudio.core.dataset import Split, split_mnist
 from nnstudio.core.mnist import load_mnist, resolve_data_dir
 from nnstudio.core.trainer import Trainer
 
-SIZES = (784, 128, 64, 10)
-BATCH = 64
+NETS = {"seed": ((784, 128, 64, 10), 64), "wide": ((784, 800, 800, 10), 128)}
 LR = 0.1
+VAL_CHUNK = 2000  # as Network.evaluate
 
 
-def nnstudio_epoch(data: Split, trainer: Trainer) -> float:
+def nnstudio_epoch(trainer: Trainer) -> float:
     list(trainer.run(max_epochs=1))
     return trainer.history[-1].seconds
 
 
-def matrix_products_epoch(data: Split) -> float:
-    """Only the float32 matrix products one epoch of batch-64 backpropagation needs."""
-    rng = np.random.default_rng(0)
-    w = [rng.standard_normal((a, b), dtype=np.float32) for a, b in zip(SIZES[:-1], SIZES[1:])]
-    x = rng.random((BATCH, SIZES[0]), dtype=np.float32)
-    h1 = rng.random((BATCH, SIZES[1]), dtype=np.float32)
-    h2 = rng.random((BATCH, SIZES[2]), dtype=np.float32)
-    d3 = rng.random((BATCH, SIZES[3]), dtype=np.float32)
-    d2 = rng.random((BATCH, SIZES[2]), dtype=np.float32)
-    d1 = rng.random((BATCH, SIZES[1]), dtype=np.float32)
-    batches = -(-len(data.x_train) // BATCH)
-    val = rng.random((2000, SIZES[0]), dtype=np.float32)
-    started = time.perf_counter()
-    for _ in range(batches):
-        x @ w[0], h1 @ w[1], h2 @ w[2]  # forward
-        h2.T @ d3, h1.T @ d2, x.T @ d1  # weight gradients
-        d3 @ w[2].T, d2 @ w[1].T  # deltas
-    for _ in range(len(data.x_val) // 2000):  # validation forward pass
-        np.maximum(val @ w[0], 0) @ w[1] @ w[2]
-    return time.perf_counter() - started
+class MatrixProducts:
+    """Only the float32 matrix products of one epoch of backpropagation, into reused arrays."""
+
+    def __init__(self, data: Split, sizes: tuple[int, ...], batch: int) -> None:
+        rng = np.random.default_rng(0)
+        self.sizes, self.batch = sizes, batch
+        self.n, self.n_val = len(data.x_train), len(data.x_val)
+        self.w = [rng.standard_normal((a, b), dtype=np.float32) for a, b in zip(sizes[:-1], sizes[1:])]
+        self.g = [np.empty_like(w) for w in self.w]
+        rows = max(batch, VAL_CHUNK)
+        self.a = [rng.random((rows, s), dtype=np.float32) for s in sizes]  # layer outputs
+        self.d = [rng.random((rows, s), dtype=np.float32) for s in sizes]  # deltas
+
+    def epoch(self) -> float:
+        w, g, a, d = self.w, self.g, self.a, self.d
+        layers = len(w)
+        started = time.perf_counter()
+        for start in range(0, self.n, self.batch):
+            m = min(self.batch, self.n - start)
+            for i in range(layers):  # forward
+                np.matmul(a[i][:m], w[i], out=a[i + 1][:m])
+            for i in range(layers - 1, -1, -1):  # weight gradients and deltas
+                np.matmul(a[i][:m].T, d[i + 1][:m], out=g[i])
+                if i:
+                    np.matmul(d[i + 1][:m], w[i].T, out=d[i][:m])
+        for start in range(0, self.n_val, VAL_CHUNK):  # validation forward pass
+            m = min(VAL_CHUNK, self.n_val - start)
+            for i in range(layers):
+                np.matmul(a[i][:m], w[i], out=a[i + 1][:m])
+        return time.perf_counter() - started
 
 
 class SeedStyle:
     """The seed project's algorithm as it was first written: float64, a fresh array for every
     step, and a second pass over the whole training set each epoch for its loss and accuracy."""
 
-    def __init__(self, data: Split) -> None:
+    def __init__(self, data: Split, sizes: tuple[int, ...], batch: int) -> None:
         rng = np.random.default_rng(0)
+        self.batch = batch
         self.x = data.x_train.astype(np.float64) / 255
         self.y = data.y_train
         self.xv = data.x_val.astype(np.float64) / 255
         self.yv = data.y_val
-        self.w = [rng.standard_normal((a, b)) * np.sqrt(2 / a) for a, b in zip(SIZES[:-1], SIZES[1:])]
-        self.b = [np.zeros(b) for b in SIZES[1:]]
+        self.w = [rng.standard_normal((a, b)) * np.sqrt(2 / a) for a, b in zip(sizes[:-1], sizes[1:])]
+        self.b = [np.zeros(b) for b in sizes[1:]]
         self.rng = rng
 
     def forward(self, x):
@@ -88,8 +113,8 @@ class SeedStyle:
     def epoch(self) -> float:
         started = time.perf_counter()
         order = self.rng.permutation(len(self.x))
-        for start in range(0, len(order), BATCH):
-            idx = order[start:start + BATCH]
+        for start in range(0, len(order), self.batch):
+            idx = order[start:start + self.batch]
             acts = self.forward(self.x[idx])
             onehot = np.eye(10)[self.y[idx]]
             delta = (self.softmax(acts[-1]) - onehot) / len(idx)
@@ -106,29 +131,32 @@ class SeedStyle:
 
 
 class TorchStyle:
-    """The same MLP and SGD in PyTorch on the CPU (one thread), data held as tensors."""
+    """The same MLP and SGD in PyTorch on the CPU, data held as tensors."""
 
-    def __init__(self, data: Split) -> None:
+    def __init__(self, data: Split, sizes: tuple[int, ...], batch: int, momentum: float, threads: int) -> None:
         import torch
 
-        torch.set_num_threads(1)
         torch.manual_seed(0)
-        self.torch = torch
+        self.torch, self.batch, self.threads = torch, batch, threads
         self.x = torch.from_numpy(data.x_train.astype(np.float32) / 255)
         self.y = torch.from_numpy(data.y_train.astype(np.int64))
         self.xv = torch.from_numpy(data.x_val.astype(np.float32) / 255)
         self.yv = torch.from_numpy(data.y_val.astype(np.int64))
         nn = torch.nn
-        self.model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))
-        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=LR)
+        layers = []
+        for a, b in zip(sizes[:-1], sizes[1:]):
+            layers += [nn.Linear(a, b), nn.ReLU()]
+        self.model = nn.Sequential(*layers[:-1])
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=LR, momentum=momentum)
         self.loss = nn.CrossEntropyLoss()
 
     def epoch(self) -> float:
         torch = self.torch
+        torch.set_num_threads(self.threads)
         started = time.perf_counter()
         order = torch.randperm(len(self.x))
-        for start in range(0, len(order), BATCH):
-            idx = order[start:start + BATCH]
+        for start in range(0, len(order), self.batch):
+            idx = order[start:start + self.batch]
             self.optimizer.zero_grad(set_to_none=True)
             loss = self.loss(self.model(self.x[idx]), self.y[idx])
             loss.backward()
@@ -138,39 +166,91 @@ class TorchStyle:
         return time.perf_counter() - started
 
 
+def int_list(text: str) -> list[int]:
+    values = [int(part) for part in text.split(",") if part.strip()]
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give thread counts such as 1,2,4")
+    return values
+
+
+def net_list(text: str) -> list[str]:
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names or any(name not in NETS for name in names):
+        raise argparse.ArgumentTypeError(f"{text!r}: nets are {', '.join(NETS)}")
+    return names
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--net", type=net_list, default=["seed"], help="seed, wide or seed,wide (default seed)")
+    parser.add_argument("--threads", type=int_list, default=[1], help="thread counts, e.g. 1,2 (default 1)")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--momentum", type=float, default=0.0, help="SGD momentum of every contender (default 0)")
+    parser.add_argument("--seed-style", action="store_true", help="also time the seed's float64 code (seed net, 1 thread)")
+    parser.add_argument("--augment", action="store_true", help="also time nnstudio with affine + elastic augmentation")
     parser.add_argument("--data-dir")
     args = parser.parse_args()
     data = split_mnist(load_mnist(resolve_data_dir(args.data_dir)))
-    contenders = {}
-    with threadpool_limits(limits=1):
-        trainer = Trainer(TrainingConfig(), data)
-        contenders["nnstudio"] = lambda: nnstudio_epoch(data, trainer)
-        contenders["matrix products"] = lambda: matrix_products_epoch(data)
-        seed = SeedStyle(data)
-        contenders["seed-style float64"] = seed.epoch
-        try:
-            torch_style = TorchStyle(data)
-            contenders["pytorch"] = torch_style.epoch
-        except ImportError:
-            print("pytorch: not installed (pip install torch==2.13.0 to compare)")
-        times: dict[str, list[float]] = {name: [] for name in contenders}
-        for name, run in contenders.items():  # one warm-up epoch each
-            run()
-        for r in range(args.rounds):
-            for name, run in contenders.items():
-                times[name].append(run())
-            print(f"round {r + 1}: " + ", ".join(f"{n} {t[-1]:.3f}s" for n, t in times.items()), flush=True)
-    median = {name: statistics.median(t) for name, t in times.items()}
-    for name, t in median.items():
-        print(f"{name:>20}: {t:.3f} s per epoch")
-    ours = median["nnstudio"]
-    print(f"seed-style / nnstudio = {median['seed-style float64'] / ours:.2f}  (aim >= 5)")
-    if "pytorch" in median:
-        print(f"pytorch / nnstudio = {median['pytorch'] / ours:.2f}  (aim >= 2.0)")
-    print(f"nnstudio / matrix products = {ours / median['matrix products']:.2f}  (aim <= 1.5)")
+    try:
+        import torch  # noqa: F401
+        have_torch = True
+    except ImportError:
+        have_torch = False
+        print("pytorch: not installed (pip install torch to compare)")
+    print(f"{os.cpu_count()} cores · numpy {np.__version__} · load average {os.getloadavg()[0]:.2f} at start", flush=True)
+    contenders: dict[tuple[str, int, str], object] = {}
+    for net in args.net:
+        sizes, batch = NETS[net]
+        config = TrainingConfig(hidden=sizes[1:-1], batch_size=batch, learning_rate=LR, momentum=args.momentum,
+                                patience=0)
+        products = MatrixProducts(data, sizes, batch)
+        for threads in args.threads:
+            trainer = Trainer(config, data, threads=threads)
+            contenders[net, threads, "nnstudio"] = lambda trainer=trainer: nnstudio_epoch(trainer)
+            if args.augment:
+                distorted = config.replace(augment_rotate=10, augment_scale=0.1, augment_shear=10,
+                                           augment_shift=2, elastic_alpha=34, elastic_sigma=4)
+                for mode in ("prefetch", "in line"):
+                    twin = Trainer(distorted, data, threads=threads)
+                    twin.prefetch = mode == "prefetch"
+                    contenders[net, threads, f"augment {mode}"] = lambda twin=twin: nnstudio_epoch(twin)
+            contenders[net, threads, "matrix products"] = products.epoch
+            if have_torch:
+                contenders[net, threads, "pytorch"] = TorchStyle(data, sizes, batch, args.momentum, threads).epoch
+        if args.seed_style and net == "seed" and 1 in args.threads:
+            contenders[net, 1, "seed-style float64"] = SeedStyle(data, sizes, batch).epoch
+    times: dict[tuple[str, int, str], list[float]] = {key: [] for key in contenders}
+    for r in range(args.rounds + 1):  # round 0 warms up
+        for key, run in contenders.items():
+            with threadpool_limits(limits=key[1]):
+                seconds = run()
+            if r:
+                times[key].append(seconds)
+        if r:
+            print(f"round {r}: " + ", ".join(f"{n}/{t}/{c} {v[-1]:.3f}s" for (n, t, c), v in times.items()),
+                  flush=True)
+    print(f"load average {os.getloadavg()[0]:.2f} at the end; medians of {args.rounds} rounds, seconds per epoch:\n")
+    median = {key: statistics.median(v) for key, v in times.items()}
+    header = "| net | threads | nnstudio | matrix products | nnstudio / products | outside products |"
+    header += " pytorch | pytorch / nnstudio |" if have_torch else ""
+    print(header)
+    print("|" + " --- |" * (header.count("|") - 1))
+    for net in args.net:
+        for threads in args.threads:
+            ours, floor = median[net, threads, "nnstudio"], median[net, threads, "matrix products"]
+            row = f"| {net} | {threads} | {ours:.3f} | {floor:.3f} | {ours / floor:.2f} | {1 - floor / ours:.0%} |"
+            if have_torch:
+                theirs = median[net, threads, "pytorch"]
+                row += f" {theirs:.3f} | {theirs / ours:.2f} |"
+            print(row)
+    if ("seed", 1, "seed-style float64") in median:
+        seed_style = median["seed", 1, "seed-style float64"]
+        print(f"\nseed-style float64: {seed_style:.3f} s, {seed_style / median['seed', 1, 'nnstudio']:.2f}x nnstudio's")
+    for (net, threads, name), value in median.items():
+        if name.startswith("augment"):
+            plain = median[net, threads, "nnstudio"]
+            print(f"{net}/{threads} threads, {name}: {value:.3f} s, +{value / plain - 1:.0%} on the plain epoch")
+    print("\naims: seed <= 1.20x its products at 1 thread; wide <= 1.05x at 1 thread, <= 1.15x at 2")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ from nnstudio.core.limits import LIMITS, describe, within
 from nnstudio.core.network import ACTIVATIONS
 
 SCHEDULES = ("constant", "step", "cosine")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")  # as nnstudio.core.optim
+MONITORS = ("val_loss", "val_accuracy")
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,26 @@ class TrainingConfig:
     augment_shift: int = 0
     validation_size: int = 6000
     seed: int = 0
+    train_size: int = 0  # train on the first N training images; 0: all (see core/training_set.py)
+    label_noise: float = 0.0  # share of training labels replaced by another class, 0 to 0.5
+    # The optimiser (SGD uses momentum/nesterov above; RMSprop uses beta2 as its decay rate and momentum).
+    optimizer: str = "sgd"
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    # Inverted dropout on the hidden layers and on the input.
+    dropout: float = 0.0
+    input_dropout: float = 0.0
+    # Augmentation beyond the whole-pixel shift: see nnstudio.core.augment.
+    augment_rotate: float = 0.0  # degrees
+    augment_scale: float = 0.0  # fraction
+    augment_shear: float = 0.0  # degrees
+    elastic_alpha: float = 0.0  # 0 is off
+    elastic_sigma: float = 4.0
+    augment_noise: float = 0.0
+    augment_thickness: float = 0.0  # steps of the plus-shaped 3x3 dilation/erosion
+    # What early stopping watches; min_delta is in its units.
+    monitor: str = "val_loss"
 
     def __post_init__(self) -> None:
         try:
@@ -76,9 +98,35 @@ class TrainingConfig:
             found.append("step schedule needs step epochs >= 1 and 0 < gamma <= 1")
         if not within("augment_shift", self.augment_shift):
             found.append(f"augmentation shift must be 0 to {LIMITS['augment_shift'][1]} pixels")
+        if self.train_size != 0 and not 10 <= self.train_size <= 60000:
+            found.append("training-set size must be 0 (all) or from 10 to 60000 images")
+        if not 0 <= self.label_noise <= 0.5:
+            found.append("label noise must be between 0 and 0.5 (50%)")
+        if self.optimizer not in OPTIMIZERS:
+            found.append(f"optimizer must be one of {', '.join(OPTIMIZERS)}")
+        if not 0 <= self.beta1 < 1 or not 0 <= self.beta2 < 1:
+            found.append("beta1 and beta2 must be at least 0 and below 1")
+        if not 0 < self.eps <= 1:
+            found.append("eps must be above 0 and at most 1")
+        if not 0 <= self.dropout <= 0.9 or not 0 <= self.input_dropout <= 0.9:
+            found.append("dropout rates must be between 0 and 0.9")
+        if self.monitor not in MONITORS:
+            found.append(f"monitor must be one of {', '.join(MONITORS)}")
+        elif self.monitor == "val_accuracy" and not self.min_delta < 1:
+            found.append("min delta must be below 1 when monitoring validation accuracy (it is a fraction)")
+        found.extend(self.augmentation().problems())
         if not found:  # one parameter limit and a memory estimate, before anything is built
             found += capacity_problems(self.hidden, self.batch_size)
         return found
+
+    def augmentation(self):
+        """The augmentation strengths as :class:`nnstudio.core.augment.Augmentation` (shift included)."""
+        from nnstudio.core.augment import Augmentation
+
+        return Augmentation(shift=self.augment_shift, rotate=self.augment_rotate, scale=self.augment_scale,
+                            shear=self.augment_shear, elastic_alpha=self.elastic_alpha,
+                            elastic_sigma=self.elastic_sigma, noise=self.augment_noise,
+                            thickness=self.augment_thickness)
 
     def replace(self, **changes) -> "TrainingConfig":
         return dataclasses.replace(self, **changes)
@@ -118,20 +166,24 @@ def _non_numbers(config: TrainingConfig) -> list[str]:
 
 PRESETS: dict[str, TrainingConfig] = {
     # The seed project's first experiment: lr 0.1, patience 5.
-    "seed": TrainingConfig(),
+    "seed": TrainingConfig(monitor="val_accuracy"),
     # The seed's second experiment: lr 0.001 crawls for 100 epochs.
-    "seed-slow": TrainingConfig(learning_rate=0.001, max_epochs=100),
+    "seed-slow": TrainingConfig(learning_rate=0.001, max_epochs=100, monitor="val_accuracy"),
     # >= 98.0% test accuracy in as little training time as we could manage.
     "fast": TrainingConfig(hidden=(256, 128), learning_rate=0.1, momentum=0.9, batch_size=128, max_epochs=5,
                            schedule="cosine", patience=0),
     # The best test accuracy in about a minute of training.
     "best": TrainingConfig(hidden=(400, 200), learning_rate=0.05, momentum=0.9, nesterov=True, batch_size=128,
                            max_epochs=30, schedule="cosine", patience=0, augment_shift=2, weight_decay=1e-4),
+    # Overfitting within seconds: 1,000 training images, a fifth of their labels wrong, a wide network.
+    "overfit": TrainingConfig(hidden=(256, 128), batch_size=32, max_epochs=30, patience=0, train_size=1000,
+                              label_noise=0.2),
 }
 
 PRESET_DESCRIPTIONS: dict[str, str] = {
-    "seed": "the seed project's run: lr 0.1, batch 64, early stopping with patience 5",
+    "seed": "the seed project's run: lr 0.1, batch 64, early stopping on validation accuracy, patience 5",
     "seed-slow": "the seed's second run: lr 0.001 for 100 epochs, to see a learning rate too small",
     "fast": "98% test accuracy in a few seconds: momentum, larger batches, a cosine schedule",
     "best": "the highest accuracy in about a minute: wider layers, shifted-image augmentation",
+    "overfit": "1,000 training images, 20% of labels wrong: validation loss climbs while training loss falls",
 }

@@ -45,6 +45,7 @@ class Network:
             for fan_in, fan_out in zip(sizes[:-1], sizes[1:])
         ]
         self.biases = [np.zeros(fan_out, dtype=self.dtype) for fan_out in sizes[1:]]
+        self.packed_layers()
 
     # -- the algorithm's steps -------------------------------------------------------------
 
@@ -153,6 +154,24 @@ class Network:
         twin.biases = [b.copy() for b in self.biases]
         return twin
 
+    def packed_layers(self) -> list[np.ndarray]:
+        """Each layer as one array ``(fan_in + 1, fan_out)``: its weights, and its biases as the last row.
+
+        ``weights[i]`` and ``biases[i]`` are views of these arrays, so a batch with a column of
+        ones appended goes through a layer in one product, ``[x, 1] @ packed = x @ W + b``, and one
+        update of a packed array updates both. A network whose arrays were replaced (a model
+        file's loader builds it so) is packed again here, its values kept.
+        """
+        packed = getattr(self, "_packed", None)
+        if packed is None or len(packed) != len(self.weights) or any(
+                w.base is not p or b.base is not p for p, w, b in zip(packed, self.weights, self.biases)):
+            packed = [np.concatenate([w, b[None, :]]).astype(self.dtype, copy=False)
+                      for w, b in zip(self.weights, self.biases)]
+            self.weights = [p[:-1] for p in packed]
+            self.biases = [p[-1] for p in packed]
+            self._packed = packed
+        return packed
+
     @property
     def parameter_count(self) -> int:
         return sum(p.size for p in self.parameters())
@@ -186,8 +205,6 @@ def as_inputs(pixels: np.ndarray, dtype: np.dtype | type = np.float32) -> np.nda
     input is taken as rows already; uint8 pixels are scaled to [0, 1], floats pass through."""
     pixels = np.asarray(pixels)
     rows = pixels.reshape(len(pixels), -1) if pixels.ndim > 1 else pixels.reshape(1, -1)
-    if rows.dtype == np.uint8:
-        scaled = rows.astype(dtype)
-        scaled *= np.dtype(dtype).type(1 / 255)
-        return scaled
+    if rows.dtype == np.uint8:  # cast and scale in one pass
+        return np.multiply(rows, np.dtype(dtype).type(1 / 255), dtype=dtype)
     return rows.astype(dtype, copy=False)

@@ -103,6 +103,7 @@ def run_summary(trainer) -> dict:
         "test_accuracy": result.test_accuracy if result else None,
         "test_loss": result.test_loss if result else None,
         "seconds": result.seconds if result else 0.0,
+        "threads": getattr(trainer, "threads", 1),  # the count the run trained on
     }
 
 
@@ -223,11 +224,26 @@ def list_runs(root: str | Path) -> tuple[list[Run], list[UnreadableRun]]:
 
 
 def run_folders(root: str | Path) -> list[Path]:
-    """The folders below ``root`` that hold a model file, by name (cheap: nothing is read)."""
+    """The folders below ``root`` that hold a model file, by name (cheap: nothing is read), and
+    those one level down in a group of repeats (a folder holding ``group.json``)."""
     try:
-        return sorted(p for p in Path(root).iterdir() if _looks_like_run(p))
+        folders = [p for p in Path(root).iterdir() if _looks_like_run(p)]
+        groups = [p for p in Path(root).iterdir() if _is_group(p)]
     except OSError:
         return []
+    for group in groups:
+        try:
+            folders += [q for q in group.iterdir() if _looks_like_run(q)]
+        except OSError:
+            continue
+    return sorted(folders)
+
+
+def _is_group(folder: Path) -> bool:
+    try:
+        return folder.is_dir() and os.path.isfile(folder / "group.json")
+    except OSError:
+        return False
 
 
 def _looks_like_run(folder: Path) -> bool:

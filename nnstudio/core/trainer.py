@@ -4,6 +4,10 @@
 :class:`EpochReport` and, last, a :class:`TrainingResult`. Another thread may call
 :meth:`request_stop`, :meth:`pause`, :meth:`resume` and the ``set_*`` methods at any
 time; they take effect between batches.
+
+Each batch is one :class:`TrainStep` (forward, then a fused backward and update); the
+trainer's ``threads`` share its elementwise work, while BLAS's threads are the caller's to
+set to the same count (``threadpool_limits(trainer.threads)``: threadpoolctl is not core).
 """
 
 from __future__ import annotations
@@ -15,12 +19,16 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from nnstudio.core.augment import Augmentation, Augmenter, Prefetcher
 from nnstudio.core.checkpoints import Checkpoints
 from nnstudio.core.config import TrainingConfig
 from nnstudio.core.dataset import Split
 from nnstudio.core.diagnostics import DiagnosticsProbe
-from nnstudio.core.network import Network, as_inputs
+from nnstudio.core.network import Network
+from nnstudio.core.optim import make_optimizer
 from nnstudio.core.reports import BatchProgress, EpochReport, SettingChanged, TrainingResult
+from nnstudio.core.train_step import TrainStep
+from nnstudio.core.training_set import training_set_for
 
 Event = BatchProgress | EpochReport | SettingChanged | TrainingResult
 # A batch's mean cross-entropy above this means the weights have blown up: the fused,
@@ -43,12 +51,14 @@ class Trainer:
 
     The trainer keeps its state between calls to :meth:`run`, so a finished run can be
     continued ("one more epoch"). When a run ends, for whatever reason, the network
-    holds the weights of the epoch with the lowest validation loss.
+    holds the weights of the epoch with the lowest validation loss (or, monitoring
+    ``val_accuracy``, the highest validation accuracy).
     """
 
     def __init__(self, config: TrainingConfig, data: Split, *, network: Network | None = None,
-                 progress_interval: float = 0.05) -> None:
+                 progress_interval: float = 0.05, threads: int = 1) -> None:
         self.config = config
+        data = training_set_for(config, data)  # fewer images or noisy labels when the config asks
         self.data = data
         self.rng = np.random.default_rng(config.seed)
         sizes = (data.inputs, *config.hidden, data.classes)
@@ -56,6 +66,8 @@ class Trainer:
         if self.network.sizes[0] != data.inputs or self.network.sizes[-1] != data.classes:
             raise ValueError(f"network {self.network.sizes} does not fit data of {data.inputs} inputs")
         self.progress_interval = progress_interval
+        self.threads = max(1, int(threads))  # for the step's elementwise work; saved with the run
+        self._engine: TrainStep | None = None  # the fused step, alive while a run is
         self.history: list[EpochReport] = []
         self.result: TrainingResult | None = None
         self.checkpoints = Checkpoints()  # every epoch's weights (thinned evenly past 64 or 256 MB)
@@ -74,12 +86,22 @@ class Trainer:
         self._best_val_loss = math.inf
         self._best_val_accuracy = 0.0
         self._epochs_without_improvement = 0
-        self._velocities = [np.zeros_like(p) for p in self.network.parameters()]
         self._seconds = 0.0  # training time of all runs so far, pauses excluded
         self._paused_seconds = 0.0
         self._pixels: np.ndarray | None = None  # reused batch buffers
         self._inputs: np.ndarray | None = None
         self.diagnostics: DiagnosticsProbe | None = DiagnosticsProbe.from_split(self.network, data)  # None: off
+        # The second edition's options. SGD runs fused in the step; the others through optim.
+        self.optimizer = None if config.optimizer == "sgd" else make_optimizer(config)
+        self.dropout = config.dropout  # live, as the learning rate
+        self.input_dropout = config.input_dropout
+        self.augmentation = config.augmentation()  # live: set_augmentation
+        # Their own random streams, so a run without them draws exactly what it did before.
+        self._dropout_rng = np.random.default_rng([config.seed, 1])
+        self._augmenter: Augmenter | None = None
+        self._prefetch: Prefetcher | None = None
+        self._next_index: np.ndarray | None = None  # the batch after this one, for the prefetcher
+        self.prefetch = True  # distort the next batch on a helper thread while this one trains
 
     # -- control, from any thread --------------------------------------------------------
 
@@ -114,6 +136,19 @@ class Trainer:
 
     def set_patience(self, value: int) -> None:
         self._request("patience", int(value))
+
+    def set_dropout(self, value: float) -> None:
+        self._request("dropout", float(value))
+
+    def set_input_dropout(self, value: float) -> None:
+        self._request("input_dropout", float(value))
+
+    def set_augmentation(self, value: Augmentation) -> None:
+        """New augmentation strengths from the next batch on (refused at once if out of range)."""
+        problems = value.problems()
+        if problems:
+            raise ValueError("; ".join(problems))
+        self._request("augmentation", value)
 
     def _request(self, name: str, value: float) -> None:
         with self._lock:
@@ -157,22 +192,34 @@ class Trainer:
         started = time.perf_counter()
         paused_before = self._paused_seconds
         reason, message = "max_epochs", finished
-        for _ in range(epochs):
-            outcome = yield from self._train_epoch()
-            if outcome is not None:
-                reason, message = outcome
-                break
-            if self._patience_exhausted():
-                reason = "early_stopping"
-                epochs_text = "1 epoch" if self.patience == 1 else f"{self.patience} epochs"
-                message = f"early stopping: no improvement in validation loss for {epochs_text}"
-                break
+        self._engine = TrainStep(self.network, self.config.batch_size, threads=self.threads)
+        self._engine.optimizer = self.optimizer
+        self._engine.dropout, self._engine.input_dropout = self.dropout, self.input_dropout
+        self._engine.rng = self._dropout_rng
+        try:
+            for _ in range(epochs):
+                outcome = yield from self._train_epoch()
+                if outcome is not None:
+                    reason, message = outcome
+                    break
+                if self._patience_exhausted():
+                    reason = "early_stopping"
+                    epochs_text = "1 epoch" if self.patience == 1 else f"{self.patience} epochs"
+                    watched = "accuracy" if self.config.monitor == "val_accuracy" else "loss"
+                    message = f"early stopping: no improvement in validation {watched} for {epochs_text}"
+                    break
+        finally:  # also when the generator is closed early: no helper thread outlives the run
+            self._engine.close()
+            self._engine = None
+            if self._prefetch is not None:
+                self._prefetch.close()
+                self._prefetch = None
+            if self.optimizer is not None:  # moments built on other weights would throw these off
+                self.optimizer.reset()
         self._seconds += time.perf_counter() - started - (self._paused_seconds - paused_before)
         self._stop.clear()  # a stop ends this run only; the next run starts afresh
         self._running.set()
-        self.network.set_parameters(self._best_params)
-        for velocity in self._velocities:  # momentum built on other weights would throw these off
-            velocity.fill(0)
+        self.network.set_parameters(self._best_params)  # the next run starts with no momentum, as the step is new
         test_loss = test_accuracy = None
         if len(self.data.x_test):
             test_loss, test_accuracy = self.network.evaluate(self.data.x_test, self.data.y_test)
@@ -209,10 +256,12 @@ class Trainer:
                     yield change
                 learning_rate = self.scheduled_learning_rate(epoch)
             index = order[b * size:(b + 1) * size]
+            self._next_index = order[(b + 1) * size:(b + 2) * size] if b + 1 < batches else None
             y = data.y_train[index]
             with quiet_overflow():  # a diverging run overflows; the loss check below reports it
-                outputs = net.feedforward(self._batch_inputs(index))
-                loss, hits, weight_grads, bias_grads = net.backprop(outputs, y)
+                loss, hits = self._engine.forward(self._batch_inputs(index), y)
+                if loss < DIVERGED_LOSS:
+                    self._step(learning_rate)
             if not loss < DIVERGED_LOSS:  # also catches NaN
                 # The losses up to the blow-up (and its own, when finite), so a watcher can draw them.
                 end = b + 1 if math.isfinite(loss) else b
@@ -221,7 +270,6 @@ class Trainer:
                     yield BatchProgress(epoch, end, batches, reported, losses[reported:end].copy(),
                                         time.perf_counter() - epoch_started - (self._paused_seconds - paused_at_start))
                 return "diverged", f"diverged at epoch {epoch}, batch {b + 1}: lower the learning rate"
-            self._step(weight_grads, bias_grads, learning_rate)
             losses[b] = loss
             total_loss += loss * len(index)
             correct += hits
@@ -237,7 +285,7 @@ class Trainer:
             val_loss, val_accuracy = net.evaluate(data.x_val, data.y_val)
         if not val_loss < DIVERGED_LOSS:
             return "diverged", f"diverged at epoch {epoch}, batch {batches}: lower the learning rate"
-        improved = val_loss < self._best_val_loss - self.config.min_delta
+        improved = self._improves(val_loss, val_accuracy)
         if improved:
             self._best_val_loss, self._best_val_accuracy, self._best_epoch = val_loss, val_accuracy, epoch
             self._best_params = net.copy_parameters()
@@ -256,6 +304,12 @@ class Trainer:
         self.checkpoints.add(epoch, net.parameters(), best=improved)
         yield report
         return None
+
+    def _improves(self, val_loss: float, val_accuracy: float) -> bool:
+        """Whether this epoch beats the best so far by more than ``min_delta`` in the monitor's units."""
+        if self.config.monitor == "val_accuracy":
+            return self._best_epoch == 0 or val_accuracy > self._best_val_accuracy + self.config.min_delta
+        return val_loss < self._best_val_loss - self.config.min_delta
 
     def _wait_while_paused(self) -> None:
         wait_started = time.perf_counter()
@@ -280,49 +334,56 @@ class Trainer:
         changes = []
         for name, value in pending.items():
             old = getattr(self, name)
+            if name == "augmentation":
+                self.augmentation = value
+                changes.extend(SettingChanged(epoch, batch, batches, f"augment {field}", getattr(old, field),
+                                              getattr(value, field)) for field in Augmentation.__dataclass_fields__
+                               if getattr(old, field) != getattr(value, field))
+                if self._augmenter is not None:
+                    self._augmenter.settings = value
+                continue
             if value != old:
                 setattr(self, name, value)
                 if name == "momentum" and value == 0:
-                    for velocity in self._velocities:
-                        velocity.fill(0)
+                    self._engine.reset_velocities()
+                if name in ("dropout", "input_dropout"):
+                    setattr(self._engine, name, value)
                 changes.append(SettingChanged(epoch, batch, batches, name, old, value))
         return changes
 
     def _batch_inputs(self, index: np.ndarray) -> np.ndarray:
-        """The batch's pixels as float32 in [0, 1], randomly shifted when augmenting."""
-        shift = self.config.augment_shift
+        """The batch's pixels as floats in [0, 1], randomly shifted when augmenting, written
+        straight into the step's input rows."""
+        rows = self._engine.input_rows(len(index))
+        augmentation = self.augmentation
+        if augmentation.active and augmentation != Augmentation(shift=augmentation.shift):
+            return self._augmented(index, rows)
+        shift = int(augmentation.shift)
         if shift:
             pixels = shifted_images(self.data.x_train[index], self.data.image_shape, shift, self.rng)
-            return as_inputs(pixels, self.network.dtype)
-        # The hot path: gather and scale in one pass each, into a reused buffer.
-        if self._pixels is None or len(self._pixels) < len(index):
-            self._pixels = np.empty((len(index), self.data.inputs), np.uint8)
-            self._inputs = np.empty((len(index), self.data.inputs), self.network.dtype)
-        pixels, inputs = self._pixels[:len(index)], self._inputs[:len(index)]
-        np.take(self.data.x_train, index, axis=0, out=pixels)
-        return np.multiply(pixels, self.network.dtype.type(1 / 255), out=inputs)
+        else:  # the hot path: gather into a reused buffer, then scale in one pass
+            if self._pixels is None or len(self._pixels) < len(index):
+                self._pixels = np.empty((len(index), self.data.inputs), np.uint8)
+            pixels = self._pixels[:len(index)]
+            np.take(self.data.x_train, index, axis=0, out=pixels)
+        return np.multiply(pixels, self.network.dtype.type(1 / 255), out=rows)
 
-    def _step(self, weight_grads: list[np.ndarray], bias_grads: list[np.ndarray], learning_rate: float) -> None:
-        """Gradient descent with optional momentum (classic or Nesterov) and L2 weight decay."""
-        decay = self.config.weight_decay
-        momentum = self.momentum
-        nesterov = self.config.nesterov
-        net = self.network
-        grads = [g for pair in zip(weight_grads, bias_grads) for g in pair]
-        for k, (param, grad, velocity) in enumerate(zip(net.parameters(), grads, self._velocities)):
-            if decay and k % 2 == 0:  # weights decay, biases do not
-                grad += decay * param
-            grad *= learning_rate
-            if momentum:
-                velocity *= momentum
-                velocity -= grad
-                if nesterov:
-                    param += momentum * velocity
-                    param -= grad
-                else:
-                    param += velocity
-            else:
-                param -= grad
+    def _augmented(self, index: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """The batch distorted by the augmenter, which works one batch ahead on a helper thread."""
+        if self._augmenter is None:
+            self._augmenter = Augmenter(self.augmentation, self.data.image_shape,
+                                        seed=np.random.default_rng([self.config.seed, 2]))
+        if self._prefetch is None:
+            self._prefetch = Prefetcher(self._augmenter, self.data.x_train)
+        self._prefetch.take(index, out=rows)
+        if self._next_index is not None and self.prefetch:  # the next batch is distorted while this one trains
+            self._prefetch.request(self._next_index)
+        return rows
+
+    def _step(self, learning_rate: float) -> None:
+        """Gradient descent on the batch just fed forward, with optional momentum (classic or
+        Nesterov) and L2 weight decay: see :meth:`TrainStep.backward`."""
+        self._engine.backward(learning_rate, self.momentum, self.config.nesterov, self.config.weight_decay)
 
 
 def shifted_images(pixels: np.ndarray, image_shape: tuple[int, int], shift: int,

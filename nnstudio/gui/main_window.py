@@ -40,9 +40,9 @@ from nnstudio.gui.messages import show_error
 from nnstudio.gui.panels.data_banner import DataBannerPanel
 from nnstudio.gui.panels.evaluate_tab import EvaluatePanel
 from nnstudio.gui.panels.inside import InsidePanel
-from nnstudio.gui.panels.placeholder import Placeholder
 from nnstudio.gui.panels.sketch import SketchDockPanel
 from nnstudio.gui.panels.status import StatusPanel
+from nnstudio.gui.panels.teach_tab import TeachTab
 from nnstudio.gui.panels.train_tab import TrainTab
 from nnstudio.gui.file_actions import FileActions
 from nnstudio.gui.run_actions import RunActions, make_action
@@ -65,6 +65,7 @@ TABS = (
     ("Train", lambda w: TrainTab(w.workspace, w.session, w.run_actions)),
     ("Evaluate", lambda w: EvaluatePanel(w.workspace, w.session)),
     ("Inside the network", lambda w: InsidePanel(w.workspace, w.session)),
+    ("Teach", lambda w: TeachTab(w.workspace, w.session, w.run_actions)),
 )
 
 

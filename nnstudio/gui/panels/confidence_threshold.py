@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from nnstudio.core.evaluation import Evaluation
-from nnstudio.gui.training_plots import BACKGROUND, FOREGROUND, TRAIN_COLOR, VERMILLION
+from nnstudio.gui.colors import BACKGROUND, FOREGROUND, TRAIN_COLOR, VERMILLION
 
 STEPS = 100  # the slider's steps from 0 to 0.99
 

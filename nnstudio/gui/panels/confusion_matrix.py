@@ -9,7 +9,7 @@ from PySide6.QtCore import QPoint, QPointF, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from nnstudio.gui.training_plots import BACKGROUND, FOREGROUND
+from nnstudio.gui.colors import BACKGROUND, FOREGROUND
 
 CLASSES = 10
 # Off the diagonal: white to vermillion by share of the row; on it: light to deep blue-green.

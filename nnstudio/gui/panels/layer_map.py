@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPus
 from nnstudio.core.projection import TsneProgress, layer_activations, pca, tsne
 from nnstudio.core.robustness import fixed_subset
 from nnstudio.gui.panels.latest_job import LatestJob
-from nnstudio.gui.training_plots import BACKGROUND
+from nnstudio.gui.colors import BACKGROUND
 
 # Ten distinguishable colours (Tableau 10), one per digit.
 DIGIT_COLORS = ("#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F", "#EDC948", "#B07AA1", "#FF9DA7",

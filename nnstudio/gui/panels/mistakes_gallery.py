@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBox
 
 from nnstudio.core.evaluation import Evaluation
 from nnstudio.core.mosaic import Layout, mosaic
-from nnstudio.gui.training_plots import BACKGROUND
+from nnstudio.gui.colors import BACKGROUND
 
 SHOWN = 60  # tiles at most
 COLUMNS = 10

@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from nnstudio.core.evaluation import PerDigit
-from nnstudio.gui.training_plots import BACKGROUND, BEST_COLOR, FOREGROUND, TRAIN_COLOR, VALIDATION_COLOR
+from nnstudio.gui.colors import BACKGROUND, BEST_COLOR, FOREGROUND, TRAIN_COLOR, VALIDATION_COLOR
 
 SERIES = (("precision", TRAIN_COLOR), ("recall", VALIDATION_COLOR), ("F1", BEST_COLOR))
 WIDTH = 0.26

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from nnstudio.core.robustness import PERTURBATIONS, CurvePoint, all_curves, fixed_subset
 from nnstudio.gui.panels.latest_job import LatestJob
-from nnstudio.gui.training_plots import BACKGROUND, FOREGROUND, TRAIN_COLOR
+from nnstudio.gui.colors import BACKGROUND, FOREGROUND, TRAIN_COLOR
 
 
 class RobustnessView(QWidget):

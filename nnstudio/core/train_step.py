@@ -1,0 +1,298 @@
+"""One step of mini-batch gradient descent, fused and free of allocations: the trainer's hot path.
+
+:meth:`Network.backprop` is the textbook version, kept for reading and for checks;
+:class:`TrainStep` computes the same update with as little work outside the matrix
+products as we could manage:
+
+- every array of a batch lives in a buffer allocated once; the products write into them;
+- each layer is one packed array, its biases a last row under its weights
+  (:meth:`Network.packed_layers`), and every layer's input carries a column of ones: the
+  forward product adds the biases, the weight-gradient product gives the bias gradient,
+  and one update moves both;
+- the learning rate and the batch mean's ``1/n`` are folded into the output layer's small
+  delta, so each gradient product ``a.T @ delta`` comes out as the step ``lr * dL/dW`` itself
+  and the deltas below inherit the scale for free;
+- each layer is updated as soon as its step and the delta below it are known: where NumPy's
+  OpenBLAS is at hand (:mod:`nnstudio.core.blas`) the gradient product adds itself into the
+  weights (plain SGD) or the velocities (momentum) as BLAS's ``beta`` allows; otherwise, and
+  for Nesterov and weight decay, the step is written out and taken in one sweep of row chunks
+  small enough to stay in cache;
+- with more than one thread, large layers' updates are shared out over a thread pool (NumPy
+  releases the GIL inside its loops). Elementwise work gives the same bits on any number
+  of threads; only BLAS may sum in another order.
+
+BLAS's own threads are the caller's to set (threadpoolctl lives outside ``nnstudio.core``).
+
+Two options leave that fast path (:meth:`backward` says how): an adaptive ``optimizer`` from
+:mod:`nnstudio.core.optim` (the products then give the plain gradient, and the optimiser takes
+one step over every layer's weights and biases once all are known), and inverted ``dropout``
+(:mod:`nnstudio.core.dropout`) on the input and the hidden layers, a fresh mask per batch from
+``rng``. SGD without dropout runs exactly as before.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from nnstudio.core.blas import plan_at_b
+from nnstudio.core.dropout import draw_mask
+from nnstudio.core.network import Network
+
+# Elements per chunk of a multi-pass update: a chunk of weights, step and velocity stays in L2.
+CHUNK = 32768
+# Below this many elements, elementwise work stays on the calling thread: handing it out costs more.
+PARALLEL_MIN = 1 << 16
+
+
+class TrainStep:
+    """Trains ``network`` in place, one batch of up to ``batch_size`` rows at a time.
+
+    Call :meth:`forward` with a batch, then (unless its loss says the run has diverged)
+    :meth:`backward` to update the weights. The momentum's velocities live here, one packed
+    array per layer like the weights; :meth:`close` ends the thread pool, if any.
+    """
+
+    def __init__(self, network: Network, batch_size: int, *, threads: int = 1, chunk: int = CHUNK,
+                 parallel_min: int = PARALLEL_MIN, blas: bool = True) -> None:
+        self.network = network
+        self.layers = network.packed_layers()
+        self.threads = max(1, int(threads))
+        self.chunk = max(1, int(chunk))
+        self.parallel_min = parallel_min
+        dtype, sizes = network.dtype, network.sizes
+        # Each layer's input (the batch, then each hidden layer's output) and a column of ones.
+        self._a = [np.empty((batch_size, s + 1), dtype) for s in sizes[:-1]]
+        for a in self._a:
+            a[:, -1] = 1
+        self._logits = np.empty((batch_size, sizes[-1]), dtype)  # then the softmax's delta
+        self._delta = [np.empty((batch_size, s), dtype) for s in sizes[1:-1]]
+        self._mask = [np.empty((batch_size, s), bool) for s in sizes[1:-1]]
+        self.blas = blas
+        self._plans: dict[tuple[int, int, bool], object] = {}  # (layer, rows, into velocity) -> BLAS call
+        self._step: list[np.ndarray | None] = [None] * len(self.layers)  # lr * gradient, when written out
+        self._velocities: list[np.ndarray] | None = None
+        self._top = np.empty(batch_size, dtype)
+        self._ones = np.ones(sizes[-1], dtype)
+        self._rows = np.arange(batch_size)
+        self._argmax = np.empty(batch_size, np.intp)
+        self._hit = np.empty(batch_size, bool)
+        self._scratch = [np.empty(self.chunk, dtype) for _ in range(self.threads)]
+        self._pool = ThreadPoolExecutor(self.threads - 1, "nnstudio-step") if self.threads > 1 else None
+        self._given: np.ndarray | None = None
+        self._n, self._labels = 0, None
+        # Adaptive optimiser and dropout, set by the caller between batches (off: the fast path).
+        self.optimizer = None
+        self.dropout = 0.0  # rate on each hidden layer's output
+        self.input_dropout = 0.0  # rate on the input pixels
+        self.rng: np.random.Generator | None = None  # draws the dropout masks
+        self._drop = [np.empty((batch_size, s), dtype) for s in sizes[:-1]]  # masks, input first
+        self._dropped: list[bool] = [False] * (len(sizes) - 1)  # which masks the last forward used
+        self._kept: list[np.ndarray | None] = [None] * (len(sizes) - 1)  # tanh/sigmoid outputs before dropout
+        self._pairs: list[tuple[np.ndarray, np.ndarray]] | None = None
+
+    def close(self) -> None:
+        """End the helper threads (idle between batches); the step still works, on one thread."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    @property
+    def velocities(self) -> list[np.ndarray]:
+        """The momentum's velocity of each packed layer (zeros until momentum is used)."""
+        if self._velocities is None:
+            self._velocities = [np.zeros_like(p) for p in self.layers]
+        return self._velocities
+
+    def reset_velocities(self) -> None:
+        if self._velocities is not None:
+            for v in self._velocities:
+                v.fill(0)
+
+    def input_rows(self, n: int) -> np.ndarray:
+        """A buffer for the next batch's ``n`` input rows: fill it and pass it to :meth:`forward`,
+        which then copies nothing."""
+        self._given = self._a[0][:n, :-1]
+        return self._given
+
+    # -- the two halves of a step ---------------------------------------------------------------
+
+    def forward(self, x: np.ndarray, labels: np.ndarray) -> tuple[float, int]:
+        """Feed a batch forward; returns its mean cross-entropy and how many rows it classifies right.
+
+        The layer outputs stay in the step's buffers for :meth:`backward`.
+        """
+        n = len(x)
+        if x is not self._given:
+            np.copyto(self._a[0][:n, :-1], x)
+        self._given = None
+        last = len(self.layers) - 1
+        self._dropped[0] = self._drop_out(0, self._a[0][:n, :-1], self.input_dropout)
+        for i, p in enumerate(self.layers):
+            z = self._logits[:n] if i == last else self._a[i + 1][:n, :-1]
+            np.matmul(self._a[i][:n], p, out=z)  # x @ W + b
+            if i < last:
+                self._share(lambda lo, hi, part, z=z: self.network._activate(z[lo:hi]), n, z.size)
+                self._dropped[i + 1] = self._drop_out(i + 1, z, self.dropout)
+        logits, top = z, self._top[:n]
+        np.argmax(logits, axis=1, out=self._argmax[:n])
+        correct = int(np.count_nonzero(np.equal(self._argmax[:n], labels, out=self._hit[:n])))
+        np.maximum.reduce(logits, axis=1, out=top)
+        logits -= top[:, None]
+        picked = logits[self._rows[:n], labels]  # a label beyond the classes fails here, saying so
+        np.exp(logits, out=logits)
+        np.matmul(logits, self._ones, out=top)  # each row's sum of exponentials
+        loss = float(np.log(top).sum() - picked.sum()) / n
+        self._n, self._labels = n, labels
+        return loss, correct
+
+    def backward(self, learning_rate: float, momentum: float = 0.0, nesterov: bool = False,
+                 weight_decay: float = 0.0) -> None:
+        """Backpropagate the batch of the last :meth:`forward` and update the network in place.
+
+        The update is gradient descent with optional momentum (classic or Nesterov) and L2
+        weight decay on the weights (not the biases), as the textbook writes it:
+        ``g += decay * w; v = momentum * v - lr * g; w += v`` (Nesterov: ``w += momentum * v - lr * g``).
+        With an :attr:`optimizer` set, that optimiser takes the step instead (with its own
+        settings: ``momentum``, ``nesterov`` and ``weight_decay`` here are then unused).
+        """
+        n = self._n
+        optimizer = self.optimizer
+        scale = (1.0 if optimizer is not None else learning_rate) / n
+        # The softmax's gradient exp / sum - onehot, already scaled by lr / n: every product below is a step.
+        delta, top = self._logits[:n], self._top[:n]
+        np.divide(scale, top, out=top)
+        delta *= top[:, None]
+        delta[self._rows[:n], self._labels] -= scale
+        for i in range(len(self.layers) - 1, -1, -1):
+            a = self._a[i][:n]
+            below = None
+            if i > 0:  # the delta below needs this layer's weights before they change
+                below = self._delta[i - 1][:n]
+                np.matmul(delta, self.layers[i][:-1].T, out=below)
+                h, mask = a[:, :-1], self._mask[i - 1]
+                if self._dropped[i]:  # through the mask, to the activation's output before dropout
+                    below *= self._drop[i][:n]
+                    if self._kept[i] is not None:
+                        h = self._kept[i][:n]
+                self._share(lambda lo, hi, part, below=below, h=h, mask=mask:
+                            self._scale_by_derivative(below[lo:hi], h[lo:hi], mask[lo:hi]), n, below.size)
+            if optimizer is None:
+                self._update(i, a, delta, learning_rate * weight_decay, momentum, nesterov)
+            else:
+                if self._step[i] is None:
+                    self._step[i] = np.empty_like(self.layers[i])
+                np.matmul(a.T, delta, out=self._step[i])  # the gradient itself
+            delta = below
+        if optimizer is not None:
+            optimizer.step(self.parameter_pairs(), learning_rate)
+
+    def parameter_pairs(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``(parameter, gradient)`` views in the order ``W1, b1, W2, b2, ...`` (an optimiser's protocol),
+        the gradients being those of the last :meth:`backward` that had an optimizer."""
+        if self._pairs is None:
+            for i, p in enumerate(self.layers):
+                if self._step[i] is None:
+                    self._step[i] = np.empty_like(p)
+            self._pairs = [pair for p, g in zip(self.layers, self._step) for pair in ((p[:-1], g[:-1]), (p[-1], g[-1]))]
+        return self._pairs
+
+    def _drop_out(self, k: int, values: np.ndarray, rate: float) -> bool:
+        """Apply a fresh inverted-dropout mask to layer input ``k`` (0: the pixels) when ``rate`` is on."""
+        if not rate:
+            return False
+        if self.rng is None:
+            raise ValueError("dropout needs a random generator: set TrainStep.rng")
+        mask = draw_mask(self.rng, rate, self._drop[k][:len(values)])
+        if k > 0 and self.network.activation != "relu":  # the derivative needs the output before dropout
+            if self._kept[k] is None:
+                self._kept[k] = np.empty_like(self._drop[k])
+            np.copyto(self._kept[k][:len(values)], values)
+        values *= mask
+        return True
+
+    # -- elementwise work -----------------------------------------------------------------------
+
+    def _scale_by_derivative(self, delta: np.ndarray, h: np.ndarray, mask: np.ndarray) -> None:
+        if self.network.activation == "relu":
+            np.greater(h, 0, out=mask)
+            np.multiply(delta, mask, out=delta)
+        else:
+            self.network._scale_by_derivative(delta, h)
+
+    def _share(self, work, stop: int, elements: int) -> None:
+        """Run ``work(lo, hi, part)`` over ``0:stop``: on this thread alone for small work (or one
+        thread), else in one contiguous part per thread, part 0 here and the others on the pool."""
+        if self._pool is None or elements < self.parallel_min:
+            work(0, stop, 0)
+            return
+        parts = self.threads
+        bounds = [stop * k // parts for k in range(parts + 1)]
+        futures = [self._pool.submit(work, bounds[k], bounds[k + 1], k) for k in range(1, parts)]
+        work(bounds[0], bounds[1], 0)
+        for future in futures:
+            future.result()
+
+    def _update(self, i: int, a: np.ndarray, delta: np.ndarray, decay: float, momentum: float,
+                nesterov: bool) -> None:
+        """Layer ``i`` takes its step ``a.T @ delta`` (= lr * gradient)."""
+        p = self.layers[i]
+        flat = p.reshape(-1)
+        if self.blas and not decay and not nesterov:
+            plan = self._plan(i, a, delta, bool(momentum))
+            if plan is not None and not momentum:
+                plan(-1.0, 1.0)  # w -= a.T @ delta, inside the product
+                return
+            if plan is not None:
+                plan(-1.0, momentum)  # v = momentum * v - a.T @ delta, inside the product
+                v = self.velocities[i].reshape(-1)
+                self._share(lambda lo, hi, part: np.add(flat[lo:hi], v[lo:hi], out=flat[lo:hi]), flat.size, flat.size)
+                return
+        if self._step[i] is None:
+            self._step[i] = np.empty_like(p)
+        np.matmul(a.T, delta, out=self._step[i])
+        s = self._step[i].reshape(-1)
+        v = self.velocities[i].reshape(-1) if momentum else None
+        weights_end = flat.size - p.shape[1]  # the bias row does not decay
+        if v is None and not decay and (self._pool is None or flat.size < self.parallel_min):
+            np.subtract(flat, s, out=flat)  # plain SGD: one pass
+            return
+        self._share(lambda lo, hi, part: self._update_range(flat, s, v, momentum, nesterov, decay, weights_end,
+                                                            lo, hi, self._scratch[part]), flat.size, flat.size)
+
+    def _plan(self, i: int, a: np.ndarray, delta: np.ndarray, into_velocity: bool):
+        """The BLAS call that adds ``a.T @ delta`` into layer ``i`` or its velocity, made once per batch size."""
+        key = (i, len(a), into_velocity)
+        if key not in self._plans:
+            target = self.velocities[i] if into_velocity else self.layers[i]
+            self._plans[key] = plan_at_b(a, delta, target)
+        return self._plans[key]
+
+    def _update_range(self, p: np.ndarray, s: np.ndarray, v: np.ndarray | None, momentum: float,
+                      nesterov: bool, decay: float, weights_end: int, start: int, stop: int,
+                      scratch: np.ndarray) -> None:
+        """Elements ``start:stop`` of a flat layer take their step; several passes go chunk by chunk."""
+        if v is None and not decay:
+            np.subtract(p[start:stop], s[start:stop], out=p[start:stop])
+            return
+        for lo in range(start, stop, self.chunk):
+            hi = min(lo + self.chunk, stop)
+            pc, sc = p[lo:hi], s[lo:hi]
+            tmp = scratch[:hi - lo]
+            if decay and lo < weights_end:  # the L2 term's step, lr * decay * w, on weights only
+                end = min(hi, weights_end) - lo
+                np.multiply(pc[:end], decay, out=tmp[:end])
+                sc[:end] += tmp[:end]
+            if v is None:
+                pc -= sc
+                continue
+            vc = v[lo:hi]
+            vc *= momentum
+            vc -= sc
+            if nesterov:
+                np.multiply(vc, momentum, out=tmp)
+                pc += tmp
+                pc -= sc
+            else:
+                pc += vc
