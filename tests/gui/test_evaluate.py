@@ -202,7 +202,7 @@ def test_a_run_chosen_in_the_list_brings_its_checkpoints_to_the_scrubber(qtbot, 
         pass
     folder = save_run(tmp_path / "elsewhere" / "run", trainer, name="three epochs")
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(folder))
-    window.open_run_action.trigger()
+    window.file_actions.open_run.trigger()
     panel = show_evaluate(qtbot, window)
     scrubber = panel.scrubber
     tree = window.train.runs_panel.tree

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QMessageBox
 import nnstudio.gui.data_dialogs as data_dialogs
 from hostile import set_encrypted_flag
 from nnstudio.core import atomic_file
-from nnstudio.core.config import TrainingConfig
+from nnstudio.core.config import PRESETS, TrainingConfig
 from nnstudio.core.model_file import load_model, save_model
 from nnstudio.core.run_folder import MODEL, list_runs, save_run
 from nnstudio.core.trainer import Trainer
@@ -68,7 +68,7 @@ def test_settings_valid_json_but_not_an_object_fall_back_to_defaults_with_one_lo
     store.setValue("training/config", value)
     caplog.set_level(logging.WARNING)
     window = make_window(split=small_split, settings_=Settings(store))
-    assert window.controls.config() == TrainingConfig()
+    assert window.controls.config() == PRESETS["seed"]  # the form's defaults
     lines = [r for r in caplog.records if "saved training settings cannot be used" in r.getMessage()]
     assert len(lines) == 1
 

@@ -254,6 +254,8 @@ class PersonalDigitsPanel(QWidget):
         model = self.workspace.model
         if sketch is None or model is None:
             self.prediction_label.setText("Draw a digit on the pad." if model is not None else "No model in use.")
+        elif model.sizes[0] != np.asarray(sketch).size or model.sizes[-1] != 10:
+            self.prediction_label.setText(f"The model in use takes {model.sizes[0]} inputs, not a 28×28 digit.")
         else:
             p = model.predict_proba(np.asarray(sketch).reshape(1, -1))[0]
             self.prediction_label.setText(f"The model reads {int(p.argmax())} ({p.max():.0%}). Is it right?")
