@@ -614,7 +614,7 @@ def test_try_this_raising_the_learning_rate_of_seed_slow_makes_the_loss_fall_at_
     combo.activated.emit(combo.findData("seed-slow"))
     assert window.controls.config() == PRESETS["seed-slow"]
     # Room for a busy machine, where the GUI may see the first batches only when 100 epochs are done.
-    configure(qtbot, window, epochs=10000)
+    configure(qtbot, window, epochs=10000, patience=0)  # a small validation set plateaus
     qtbot.mouseClick(window.train.start_button, LEFT)
     qtbot.waitUntil(lambda: len(window.train.plots.batch_trace()[0]) >= 60, timeout=60_000)
     with qtbot.waitSignal(window.session.setting_changed, timeout=60_000) as blocker:
