@@ -8,8 +8,8 @@ import threading
 import numpy as np
 import pytest
 from PySide6.QtCore import QObject, QPoint, Qt, QTimer, Slot
-from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QFileDialog, QMessageBox, QStyle, QStyleOptionSlider,
-                               QWidget)
+from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QFileDialog, QMessageBox, QScrollArea, QStyle,
+                               QStyleOptionSlider, QWidget)
 
 import nnstudio.gui.data_dialogs as data_dialogs
 from nnstudio.core.config import PRESETS
@@ -494,10 +494,16 @@ def test_a_slider_drag_or_held_arrows_mid_run_make_one_change_each(qtbot, window
     with qtbot.waitSignal(window.session.progressed, timeout=60_000):
         qtbot.mouseClick(window.train.start_button, LEFT)
     slider, box = window.controls.learning_rate_slider, window.controls.learning_rate_box
+    scroll = slider.parentWidget()
+    while not isinstance(scroll, QScrollArea):
+        scroll = scroll.parentWidget()
+    scroll.ensureWidgetVisible(slider)  # the mouse reaches the slider only where it is on screen
+    qtbot.waitUntil(lambda: not slider.visibleRegion().isEmpty())
     start = slider_handle(slider)
     passed = set()
     with qtbot.waitSignal(window.session.setting_changed, timeout=60_000) as blocker:
         qtbot.mousePress(slider, LEFT, pos=start)
+        assert slider.isSliderDown(), "the press caught the handle"
         for dx in range(3, 45, 3):  # at a hand's pace: the trainer takes many batches between moves
             qtbot.mouseMove(slider, QPoint(start.x() + dx, start.y()))
             passed.add(box.value())
