@@ -140,19 +140,20 @@ def test_training_with_the_tab_open_plots_the_diagnostics_and_moves_the_tiles(qt
     plots, tiles = child(window, "diagnosticsPlots"), child(window, "weightTiles")
     bundled_tiles = tiles.mosaic()
     retype(qtbot, window.controls.max_epochs_box, "2")
+    retype(qtbot, window.controls.batch_size_box, "8")  # epochs long enough to measure each (5% rule)
     retype(qtbot, window.controls.patience_box, "0")
     reports, mosaics = [], []
     window.session.epoch_finished.connect(lambda r: (reports.append(r), mosaics.append(tiles.mosaic())))
     with run_ends(qtbot, window, 60_000):
         qtbot.mouseClick(window.train.start_button, LEFT)
-    assert [r.epoch for r in reports] == [1, 2]
+    assert [r.epoch for r in reports] == [1, 2] and all(r.diagnostics is not None for r in reports)
     ratios = plots.update_ratios()
     assert ratios.shape == (2, len(reports[0].diagnostics.layers))
     np.testing.assert_array_equal(ratios[1], reports[1].diagnostics.update_ratios)
     assert np.all(ratios > 0) and not np.array_equal(ratios[0], ratios[1])
     now, start = plots.histograms()
     assert now.sum() == start.sum() == reports[1].diagnostics.layers[0].histogram.sum()
-    assert "Epoch 2" in child(window, "diagnosticsCaption").plain_text()
+    qtbot.waitUntil(lambda: "Epoch 2" in child(window, "diagnosticsCaption").plain_text())
     # Each epoch the tiles showed the first layer being trained (not the bundled model's).
     for report, shown in zip(reports, mosaics):
         expected = weight_tiles.mosaic(report.diagnostics.first_layer.astype(np.float32))
