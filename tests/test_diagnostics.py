@@ -90,6 +90,7 @@ def test_tanh_networks_report_no_dead_units():
 
 def test_the_trainer_reports_diagnostics_each_epoch_and_the_history_file_ignores_them(small_split, tmp_path):
     trainer = Trainer(TrainingConfig(hidden=(32, 16), max_epochs=2, patience=0), small_split.head(1000, 300, 0))
+    trainer.diagnostics.max_share = None  # every epoch, however short
     reports = [e for e in trainer.run() if hasattr(e, "val_loss")]
     assert len(reports) == 2
     for r in reports:
@@ -113,3 +114,15 @@ def test_a_probe_refuses_another_network():
     x = np.zeros((2, 4))
     with pytest.raises(ValueError, match="sizes"):
         DiagnosticsProbe(net, x, [0, 1], x).measure(Network((4, 5, 2)), 0.1)
+
+
+def test_short_epochs_are_measured_only_as_often_as_five_percent_of_the_time_allows():
+    net = Network((784, 30, 10), seed=0)
+    x = np.random.default_rng(0).integers(0, 256, (256, 784), dtype=np.uint8)
+    probe = DiagnosticsProbe(net, x, np.arange(256) % 10, x)
+    first = probe.at_epoch_end(net, 0.1, 0.0, 1e-4)
+    assert first is not None  # the first epoch is always measured: it tells the cost
+    measured = sum(probe.at_epoch_end(net, 0.1, 0.0, 1e-4) is not None for _ in range(50))
+    assert measured == 0  # epochs of 0.1 ms cannot pay for a measurement
+    long = [probe.at_epoch_end(net, 0.1, 0.0, 100 * first.seconds) for _ in range(5)]
+    assert all(d is not None for d in long)  # epochs 20x the cost of measuring: every one

@@ -5,7 +5,6 @@ import time
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_limits
 
 from nnstudio.core.config import PRESETS, TrainingConfig
 from nnstudio.core.reports import BatchProgress, EpochReport, SettingChanged, TrainingResult

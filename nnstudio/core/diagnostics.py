@@ -27,6 +27,7 @@ PROBE_BATCH = 256
 PROBE_VALIDATION = 1000
 #: First-layer units whose weights each epoch's diagnostics carry (as float16, for the weight tiles).
 TILE_UNITS = 400
+MAX_SHARE = 0.05
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,6 +80,10 @@ class DiagnosticsProbe:
     """
 
     def __init__(self, network, x: np.ndarray, labels: np.ndarray, x_val: np.ndarray, *, bins: int = BINS) -> None:
+        #: At most this share of the training time goes to measuring (None: measure every epoch).
+        self.max_share: float | None = MAX_SHARE
+        self._budget = 0.0
+        self._cost: float | None = None
         self.x = _rows(x, network.dtype)
         self.labels = np.asarray(labels, dtype=np.intp)
         self.x_val = _rows(x_val, network.dtype)
@@ -99,6 +104,22 @@ class DiagnosticsProbe:
         train = _spread(len(data.x_train), batch)
         val = _spread(len(data.x_val), validation)
         return cls(network, data.x_train[train], data.y_train[train], data.x_val[val], bins=bins)
+
+    def at_epoch_end(self, network, learning_rate: float, weight_decay: float, epoch_seconds: float
+                     ) -> Diagnostics | None:
+        """:meth:`measure`, unless that would take more than ``max_share`` of the training time so
+        far: each epoch adds its share to a budget, a measurement spends what it cost. On full MNIST
+        every epoch is measured; on a tiny data set, whose epochs take milliseconds, only some are."""
+        if self.max_share is not None:
+            self._budget += self.max_share * epoch_seconds
+            if self._cost is not None:
+                self._budget = min(self._budget, 10 * self._cost)  # no saving up for a burst
+                if self._budget < self._cost:
+                    return None
+        d = self.measure(network, learning_rate, weight_decay)
+        self._cost = d.seconds
+        self._budget -= d.seconds
+        return d
 
     def measure(self, network, learning_rate: float, weight_decay: float = 0.0) -> Diagnostics:
         """The diagnostics of ``network`` now; ``weight_decay`` is added to the gradient as the trainer does."""

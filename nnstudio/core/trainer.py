@@ -298,7 +298,8 @@ class Trainer:
             seconds=time.perf_counter() - epoch_started - (self._paused_seconds - paused_at_start),
             best_epoch=self._best_epoch, best_val_loss=self._best_val_loss,
             best_val_accuracy=self._best_val_accuracy, patience_left=self.patience_left, improved=improved,
-            diagnostics=self.diagnostics and self.diagnostics.measure(net, learning_rate, self.config.weight_decay),
+            diagnostics=self.diagnostics and self.diagnostics.at_epoch_end(
+                net, learning_rate, self.config.weight_decay, time.perf_counter() - epoch_started),
         )
         self.history.append(report)
         self.checkpoints.add(epoch, net.parameters(), best=improved)

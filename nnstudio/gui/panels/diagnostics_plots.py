@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Slot
+from PySide6.QtCore import QTimer, Slot
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from nnstudio.core.diagnostics import HEALTHY_UPDATE_RATIO
@@ -61,6 +61,11 @@ class DiagnosticsPlots(QWidget):
         layout.addWidget(self.graphics, 1)
 
         self.curves: list[tuple[pg.PlotDataItem, pg.PlotDataItem, pg.PlotDataItem | None]] = []
+        self._dirty = False
+        self._timer = QTimer(self)  # redraws at most a few times a second, however fast epochs come
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(150)
+        self._timer.timeout.connect(self._redraw)
         self.epochs: list[int] = []
         self.records: list = []  # Diagnostics, one per epoch shown
         if session is not None:
@@ -93,9 +98,28 @@ class DiagnosticsPlots(QWidget):
             self.clear()
         if self.epochs and report.epoch <= self.epochs[-1]:  # a new run of the same shape
             self.clear()
-        self._ensure_curves(d)
         self.epochs.append(report.epoch)
         self.records.append(d)
+        self._schedule()
+
+    def _schedule(self) -> None:
+        """Redraw soon, once for however many epochs came meanwhile; when hidden, when shown."""
+        if not self.isVisible():
+            self._dirty = True
+        elif not self._timer.isActive():
+            self._timer.start()
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if self._dirty:
+            self._redraw()
+
+    def _redraw(self) -> None:
+        self._dirty = False
+        if not self.records:
+            return
+        d = self.records[-1]
+        self._ensure_curves(d)
         x = np.array(self.epochs, dtype=float)
         for i, (ratio, gradient, dead) in enumerate(self.curves):
             ratio.setData(x, np.array([max(r.layers[i].update_ratio, 1e-12) for r in self.records]))
@@ -111,13 +135,15 @@ class DiagnosticsPlots(QWidget):
             self.ratio_plot.setYRange(low, high, padding=0)
         ratios = " / ".join(f"{layer.update_ratio:.1e}" for layer in d.layers)
         dead_text = " / ".join(f"{100 * layer.dead_share:.0f}%" for layer in d.layers if layer.dead_share is not None)
-        self.caption.setText(f"Epoch {report.epoch} · update ratios by layer {ratios}"
+        self.caption.setText(f"Epoch {self.epochs[-1]} · update ratios by layer {ratios}"
                              + (f" · dead units {dead_text}" if dead_text else "") + " (1e-3 is healthy)")
         self._show_histogram()
 
     @Slot()
     def clear(self) -> None:
         self.epochs, self.records = [], []
+        self._timer.stop()
+        self._dirty = False
         for items in self.curves:
             for item in items:
                 if item is not None:

@@ -103,6 +103,7 @@ class NeuronInspector(QWidget):
         self._detail: NeuronDetail | None = None
         self._before: float | None = None  # the unedited model's test accuracy, once measured
         self._generation = 0
+        self._dirty = False
         self._running = False
         self._again = False
         self.off.toggled.connect(self._on_controls)
@@ -122,11 +123,16 @@ class NeuronInspector(QWidget):
         """A new model in use: its edits are forgotten."""
         self.network = network
         self._generation += 1  # a measurement under way is for another model
+        was_edited = self.edited is not None
         self.edits, self.edited, self._before, self.last_accuracy = {}, None, None, None
         if network is None or self.selected is None or not (
                 1 <= self.selected[0] < len(network.sizes) and self.selected[1] < network.sizes[self.selected[0]]):
             self.selected = None
-        self.network_edited.emit(None)
+        if was_edited:
+            self.network_edited.emit(None)
+        if not self.isVisible():  # while training, the model changes every epoch: show it when shown
+            self._dirty = True
+            return
         self._show_controls()
         self._show_neuron()
         self._show_lab_idle()
@@ -134,6 +140,9 @@ class NeuronInspector(QWidget):
     @Slot(object)
     def set_input(self, network_input) -> None:
         self.input = None if network_input is None else np.asarray(network_input, dtype=np.float32)
+        if not self.isVisible():
+            self._dirty = True
+            return
         self._show_neuron()
         self._show_prediction()
 
@@ -144,6 +153,16 @@ class NeuronInspector(QWidget):
         self.selected = (layer, unit)
         self._show_controls()
         self._show_neuron()
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if self._dirty:
+            self._dirty = False
+            self._show_controls()
+            self._show_neuron()
+            self._show_prediction()
+            if self.last_accuracy is None:
+                self._show_lab_idle()
 
     def detail(self) -> NeuronDetail | None:
         """What is shown of the selected neuron (in the edited network), or None."""

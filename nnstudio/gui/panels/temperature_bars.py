@@ -65,6 +65,7 @@ class TemperatureBars(QWidget):
         self.input: np.ndarray | None = None
         self._logits: np.ndarray | None = None
         self._probabilities: np.ndarray | None = None
+        self._dirty = False
         self.slider.valueChanged.connect(self._show)
         if workspace is not None:
             workspace.model_changed.connect(self.set_network)
@@ -92,7 +93,16 @@ class TemperatureBars(QWidget):
         self.input = network_input
         self._update_logits()
 
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if self._dirty:
+            self._update_logits()
+
     def _update_logits(self) -> None:
+        if not self.isVisible():
+            self._dirty = True  # computed when shown: a hidden tab costs training and drawing nothing
+            return
+        self._dirty = False
         x = self.input
         if self.network is None or x is None or np.size(x) != self.network.sizes[0]:
             self._logits = None

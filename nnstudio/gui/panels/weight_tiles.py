@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPoint, QPointF, Qt, Signal, Slot
+from PySide6.QtCore import QPoint, QPointF, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
 
 from nnstudio.core import weight_tiles
@@ -44,6 +44,11 @@ class WeightTilesView(QWidget):
         self.selected: int | None = None
         self._mosaic: np.ndarray | None = None
         self._training = False
+        self._pending: tuple[np.ndarray, str] | None = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(150)
+        self._timer.timeout.connect(self._draw_pending)
         if workspace is not None:
             workspace.model_changed.connect(self._on_model_changed)
             if workspace.model is not None:
@@ -80,7 +85,9 @@ class WeightTilesView(QWidget):
         self._place_highlight()
 
     def mosaic(self) -> np.ndarray | None:
-        """The mosaic shown (NaN between tiles), or None."""
+        """The mosaic shown (NaN between tiles), or None; an epoch's weights not drawn yet are drawn first."""
+        if self._pending is not None:
+            self._draw_pending()
         return None if self._mosaic is None else self._mosaic.copy()
 
     def select_unit(self, unit: int | None) -> None:
@@ -123,6 +130,7 @@ class WeightTilesView(QWidget):
     def _on_model_changed(self, network, description: str = "") -> None:
         if self._training:
             return  # while training, the tiles follow the epochs
+        self._pending = None
         if network is None:
             self._mosaic = None
             self.image.clear()
@@ -135,7 +143,20 @@ class WeightTilesView(QWidget):
     def _on_epoch(self, report) -> None:
         d = getattr(report, "diagnostics", None)
         if d is not None and d.first_layer is not None:
-            self.show_weights(d.first_layer, f"Training, epoch {report.epoch}")
+            # Drawn soon, once for however many epochs came meanwhile; when hidden, when shown.
+            self._pending = (d.first_layer, f"Training, epoch {report.epoch}")
+            if self.isVisible() and not self._timer.isActive():
+                self._timer.start()
+
+    def _draw_pending(self) -> None:
+        if self._pending is not None:
+            w1, caption = self._pending
+            self._pending = None
+            self.show_weights(w1, caption)
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        self._draw_pending()
 
     @Slot(object)
     def _on_started(self, *_: object) -> None:
