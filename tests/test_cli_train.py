@@ -178,7 +178,8 @@ def test_out_onto_an_existing_run_is_refused_unless_overwrite(tmp_path, mnist_di
                  "--validation-size", "50000", "--quiet", "--overwrite"])
     assert code == 0
     assert load_model(out / "model.npz").network.sizes == (784, 16, 10)
-    assert sorted(p.name for p in out.iterdir()) == ["history.csv", "model.npz", "notes.txt", "training_history.png"]
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoints.npz", "history.csv", "model.npz", "notes.txt",
+                                                   "training_history.png"]
 
 
 def test_out_empty_is_refused(capsys):
@@ -216,7 +217,8 @@ def test_sigterm_is_treated_like_ctrl_c(tmp_path, mnist_dir):
     assert process.returncode == 0, err
     assert "stopping: the best weights so far will be saved" in err
     assert lines[-1].startswith("test accuracy: 0.9")
-    assert sorted(p.name for p in out.iterdir()) == ["history.csv", "model.npz", "training_history.png"]
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoints.npz", "history.csv", "model.npz",
+                                                     "training_history.png"]
 
 
 def test_sigterm_before_the_first_epoch_leaves_no_run_folder(tmp_path, mnist_dir):

@@ -288,11 +288,12 @@ def train(argv: list[str] | None, interrupt: Interrupt) -> int:
         from nnstudio.cli.sweep import train_sweep
 
         return train_sweep(parser, args, config, interrupt)
+    from nnstudio.core.checkpoints import CHECKPOINTS
     from nnstudio.core.run_folder import HISTORY, MODEL, PLOT, new_run_folder
 
     out = args.out
     if out is not None and not args.overwrite:
-        taken = [name for name in (MODEL, HISTORY, PLOT) if os.path.lexists(out / name)]
+        taken = [name for name in (MODEL, HISTORY, PLOT, CHECKPOINTS) if os.path.lexists(out / name)]
         if taken:
             parser.error(f"{out} already holds a run ({', '.join(taken)}): choose another --out, "
                          f"or add --overwrite to replace it")
@@ -333,6 +334,7 @@ def train_into(parser, args, config, out: Path, interrupt: Interrupt, give_up, w
     from nnstudio.core.idx import DataError
     from nnstudio.core.mnist import load_mnist
     from nnstudio.core.reports import BatchProgress, EpochReport, SettingChanged, TrainingResult
+    from nnstudio.core.checkpoints import CHECKPOINTS
     from nnstudio.core.run_folder import HISTORY, MODEL, PLOT, save_run
     from nnstudio.core.trainer import Trainer
     from nnstudio.gui.history_png import write_history_png  # loads Qt now, not after training
@@ -399,7 +401,7 @@ def train_into(parser, args, config, out: Path, interrupt: Interrupt, give_up, w
     wall = time.perf_counter() - started
     if result.epochs == 0:  # the weights are still the random ones: nothing worth a model file
         return give_up(f"{result.message}: no epoch finished, nothing saved", 130 if interrupt.requested else 1)
-    written += [out / MODEL, out / HISTORY, out / PLOT]
+    written += [out / MODEL, out / HISTORY, out / PLOT, out / CHECKPOINTS]
     try:
         save_run(out, trainer, name=f"{args.preset} lr={config.learning_rate:g}")
         write_history_png(out / PLOT, trainer.history, title=f"nnstudio · {args.preset}")
