@@ -30,6 +30,14 @@ def test_one_allowed_thread_is_chosen_without_measuring(small_split):
     assert "only one" in choice.describe()
 
 
+def test_a_batch_too_large_to_time_takes_every_allowed_thread_unmeasured(small_split):
+    calls = []
+    config = TrainingConfig(hidden=(4096, 4096), batch_size=30000)  # minutes a batch: not measured
+    choice = choose_threads(config, small_split, lambda n: calls.append(n), cap=4)
+    assert choice.threads == 4 and "large products" in choice.reason and calls == []
+    assert choice.describe() == "4 threads (large products: every thread allowed)"
+
+
 def test_every_count_up_to_the_cap_is_timed_under_its_own_limit(small_split):
     limits = []
 

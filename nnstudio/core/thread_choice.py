@@ -29,6 +29,8 @@ from nnstudio.core.train_step import TrainStep
 
 # More threads must be at least this much faster per batch to be chosen: a tie keeps the cores free.
 MARGIN = 0.05
+# A batch of more multiply-adds than this (about a second on one core) is not measured.
+HEAVY_BATCH = 2e10
 
 
 @dataclass(frozen=True)
@@ -37,14 +39,16 @@ class ThreadChoice:
     at each count tried (empty when nothing was measured)."""
 
     threads: int
-    reason: str  # "measured", "one core", "set"
+    reason: str  # "measured", "one core", "set", "large products: ..."
     seconds: dict[int, float] = field(default_factory=dict)
 
     def describe(self) -> str:
         if self.reason == "set":
             return f"{self.threads} thread{'s' if self.threads != 1 else ''} (as set)"
-        if not self.seconds:
+        if self.reason == "one core":
             return f"{self.threads} thread (only one allowed here)"
+        if not self.seconds:
+            return f"{self.threads} thread{'s' if self.threads != 1 else ''} ({self.reason})"
         trials = ", ".join(f"{n}: {s * 1000:.2f} ms" for n, s in sorted(self.seconds.items()))
         return f"{self.threads} thread{'s' if self.threads != 1 else ''} (fastest per batch of {trials})"
 
@@ -89,6 +93,9 @@ def choose_threads(config: TrainingConfig, data: Split, limit: Callable[[int], A
         return ThreadChoice(counts[0], "one core")
     sizes = (data.inputs, *config.hidden, data.classes)
     size = min(config.batch_size, len(data.x_train))
+    multiply_adds = 3 * size * sum(a * b for a, b in zip(sizes, sizes[1:]))  # a batch, forward and back
+    if multiply_adds > HEAVY_BATCH:  # products this large scale with threads; measuring would cost minutes
+        return ThreadChoice(cap, "large products: every thread allowed")
     per_round = max(1, batches // rounds)
     x = (data.x_train[:size].reshape(size, -1) * np.float32(1 / 255)).astype(np.float32)
     y = data.y_train[:size]
