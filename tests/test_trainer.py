@@ -5,6 +5,7 @@ import time
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 from nnstudio.core.config import PRESETS, TrainingConfig
 from nnstudio.core.reports import BatchProgress, EpochReport, SettingChanged, TrainingResult
@@ -40,7 +41,8 @@ def test_train_figures_come_from_the_epochs_own_batches(small_split):
 
 def test_progress_is_throttled(small_split):
     trainer = Trainer(TrainingConfig(max_epochs=1, batch_size=10), small_split, progress_interval=10.0)
-    progress = [e for e in run_all(trainer) if isinstance(e, BatchProgress)]
+    with threadpool_limits(1):  # BLAS pinned: two BLAS threads on a busy 2-core machine can take 10 s
+        progress = [e for e in run_all(trainer) if isinstance(e, BatchProgress)]
     assert len(progress) == 1 and len(progress[0].losses) == 300
 
 
