@@ -6,7 +6,6 @@ stand-in, so these tests install nothing."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys

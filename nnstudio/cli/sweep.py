@@ -13,7 +13,8 @@ from pathlib import Path
 
 def train_sweep(parser, args, config, interrupt) -> int:
     from nnstudio import __version__
-    from nnstudio.cli.train import _StopAll, ensure_data
+    from nnstudio.cli.repeat import StopAll
+    from nnstudio.cli.train import ensure_data
     from nnstudio.core.dataset import split_mnist
     from nnstudio.core.download import DownloadError
     from nnstudio.core.idx import DataError
@@ -43,7 +44,7 @@ def train_sweep(parser, args, config, interrupt) -> int:
     workers = worker_count(len(points))
     print(f"nnstudio {__version__} · preset {args.preset} · sweep of {len(points)} points in {workers} processes: "
           + ", ".join(p.label for p in points), flush=True)
-    stop_all = _StopAll()
+    stop_all = StopAll()
     interrupt.watch(stop_all)
     finished = []
     for event in run_sweep(points, data_dir, folder, workers=workers, name=args.preset, stop=stop_all.event):

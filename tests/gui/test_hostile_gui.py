@@ -4,7 +4,6 @@ user's files; a failed save leaves nothing half done; $NNSTUDIO_DATA is not reme
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from hostile import set_encrypted_flag
 from nnstudio.core import atomic_file
 from nnstudio.core.config import PRESETS, TrainingConfig
 from nnstudio.core.model_file import load_model, save_model
-from nnstudio.core.run_folder import MODEL, list_runs, save_run
+from nnstudio.core.run_folder import MODEL, save_run
 from nnstudio.core.trainer import Trainer
 from nnstudio.gui.app import parse_args
 from nnstudio.gui.panels.runs_list import RunsListPanel

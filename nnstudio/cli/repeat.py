@@ -1,0 +1,73 @@
+"""``nnstudio-train --repeat N``: the same configuration with seeds 0..N-1, in parallel processes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from pathlib import Path
+
+from nnstudio import __version__
+from nnstudio.cli.train import ensure_data
+
+
+class StopAll:
+    """What :class:`Interrupt` stops during repeats: every worker, at its next batch."""
+
+    result = None
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+    def request_stop(self) -> None:
+        self.event.set()
+
+
+def train_repeats(parser: argparse.ArgumentParser, args: argparse.Namespace, config, interrupt) -> int:
+    """``--repeat N``: seeds 0..N-1 in parallel processes, each a run folder in one group folder."""
+    from nnstudio.core.dataset import split_mnist
+    from nnstudio.core.download import DownloadError
+    from nnstudio.core.idx import DataError
+    from nnstudio.core.mnist import load_mnist
+    from nnstudio.core.repeats import run_repeats, summary_text, worker_count
+    from nnstudio.core.run_folder import PLOT, load_run, new_run_folder
+    from nnstudio.gui.history_png import write_history_png
+
+    try:
+        data_dir = ensure_data(args.data_dir)
+        split_mnist(load_mnist(data_dir), config.validation_size)  # a bad folder fails here, once
+    except (DataError, DownloadError, OSError) as exc:
+        print(f"nnstudio-train: error: {exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        parser.error(str(exc))
+    try:
+        group = args.out if args.out is not None else new_run_folder("runs")
+        group.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        parser.error(f"cannot write into {args.out or 'runs/'}: {exc.strerror or exc}")
+    workers = worker_count(args.repeat)
+    print(f"nnstudio {__version__} · preset {args.preset} · {args.repeat} repeats (seeds 0-{args.repeat - 1})"
+          f" in {workers} processes · {config.optimizer} lr {config.learning_rate:g}", flush=True)
+    stop_all = StopAll()
+    interrupt.watch(stop_all)
+    accuracies = []
+    for r in run_repeats(config, data_dir, args.repeat, group, workers=workers, name=args.preset,
+                         stop=stop_all.event):
+        if r.error or r.test_accuracy is None:
+            print(f"seed {r.seed}: {r.reason}: {r.error or 'no epoch finished'}", flush=True)
+            continue
+        accuracies.append(r.test_accuracy)
+        try:
+            write_history_png(Path(r.folder) / PLOT, load_run(r.folder).history,
+                              title=f"nnstudio · {args.preset} · seed {r.seed}")
+        except (OSError, ValueError):
+            pass  # the run itself is saved; the picture is a convenience
+        print(f"seed {r.seed}: test accuracy {r.test_accuracy:.4f} · best epoch {r.best_epoch} of {r.epochs}"
+              f" · {r.seconds:.1f} s · {r.folder}", flush=True)
+    if not accuracies:
+        print("nnstudio-train: no repeat finished", file=sys.stderr)
+        return 130 if interrupt.requested else 1
+    print(f"wrote {group}/")
+    print(f"test accuracy over {len(accuracies)} seeds: {summary_text(accuracies)}")
+    return 130 if interrupt.requested else 0
