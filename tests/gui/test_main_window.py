@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import threading
 
 import numpy as np
@@ -95,9 +96,10 @@ def test_progress_bar_and_status_show_the_epoch(qtbot, window):
         qtbot.mouseClick(window.train.start_button, LEFT)
     bar = window.status.progress_bar
     assert 0 < bar.value() <= 1000
-    # The epoch under way: the first, or a later one when the first ended within the batching interval.
-    assert bar.format().startswith(f"epoch {len(window.session.history) + 1} of 50: ")
-    assert bar.format().endswith(" left")
+    # The epoch under way or just finished (epochs of this small set may end within one batching interval).
+    shown = re.fullmatch(r"epoch (\d+) of 50: \d+% · .+ left", bar.format())
+    assert shown, bar.format()
+    assert len(window.session.history) <= int(shown[1]) <= len(window.session.history) + 1
     with qtbot.waitSignal(window.session.epoch_finished, timeout=60_000):
         pass
     assert "best" in window.status.epoch_label.text() and "patience" in window.status.epoch_label.text()
