@@ -23,15 +23,14 @@ class StopAll:
         self.event.set()
 
 
-def train_repeats(parser: argparse.ArgumentParser, args: argparse.Namespace, config, interrupt) -> int:
-    """``--repeat N``: seeds 0..N-1 in parallel processes, each a run folder in one group folder."""
+def data_and_folder(parser: argparse.ArgumentParser, args: argparse.Namespace, config) -> tuple[Path, Path] | int:
+    """For runs in worker processes: the data folder, checked once here, and the folder that holds
+    their runs (made); an exit code when there is no data (a bad flag is a usage error)."""
     from nnstudio.core.dataset import split_mnist
     from nnstudio.core.download import DownloadError
     from nnstudio.core.idx import DataError
     from nnstudio.core.mnist import load_mnist
-    from nnstudio.core.repeats import run_repeats, summary_text, worker_count
-    from nnstudio.core.run_folder import PLOT, load_run, new_run_folder
-    from nnstudio.gui.history_png import write_history_png
+    from nnstudio.core.run_folder import new_run_folder
 
     try:
         data_dir = ensure_data(args.data_dir)
@@ -42,10 +41,23 @@ def train_repeats(parser: argparse.ArgumentParser, args: argparse.Namespace, con
     except ValueError as exc:
         parser.error(str(exc))
     try:
-        group = args.out if args.out is not None else new_run_folder("runs")
-        group.mkdir(parents=True, exist_ok=True)
+        folder = args.out if args.out is not None else new_run_folder("runs")
+        folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         parser.error(f"cannot write into {args.out or 'runs/'}: {exc.strerror or exc}")
+    return data_dir, folder
+
+
+def train_repeats(parser: argparse.ArgumentParser, args: argparse.Namespace, config, interrupt) -> int:
+    """``--repeat N``: seeds 0..N-1 in parallel processes, each a run folder in one group folder."""
+    from nnstudio.core.repeats import run_repeats, summary_text, worker_count
+    from nnstudio.core.run_folder import PLOT, load_run
+    from nnstudio.gui.history_png import write_history_png
+
+    prepared = data_and_folder(parser, args, config)
+    if isinstance(prepared, int):
+        return prepared
+    data_dir, group = prepared
     workers = worker_count(args.repeat)
     print(f"nnstudio {__version__} · preset {args.preset} · {args.repeat} repeats (seeds 0-{args.repeat - 1})"
           f" in {workers} processes · {config.optimizer} lr {config.learning_rate:g}", flush=True)

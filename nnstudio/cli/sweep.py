@@ -13,14 +13,9 @@ from pathlib import Path
 
 def train_sweep(parser, args, config, interrupt) -> int:
     from nnstudio import __version__
-    from nnstudio.cli.repeat import StopAll
-    from nnstudio.cli.train import ensure_data
-    from nnstudio.core.dataset import split_mnist
-    from nnstudio.core.download import DownloadError
-    from nnstudio.core.idx import DataError
-    from nnstudio.core.mnist import load_mnist
+    from nnstudio.cli.repeat import StopAll, data_and_folder
     from nnstudio.core.repeats import worker_count
-    from nnstudio.core.run_folder import PLOT, load_run, new_run_folder
+    from nnstudio.core.run_folder import PLOT, load_run
     from nnstudio.core.sweeps import SWEEP_FILE, PointResult, SweepEpoch, parse_axis, run_sweep, sweep_points
     from nnstudio.gui.history_png import write_history_png
 
@@ -28,19 +23,10 @@ def train_sweep(parser, args, config, interrupt) -> int:
         points = sweep_points(config, [parse_axis(text) for text in args.sweep])
     except ValueError as exc:
         parser.error(f"--sweep: {exc}")
-    try:
-        data_dir = ensure_data(args.data_dir)
-        split_mnist(load_mnist(data_dir), config.validation_size)  # a bad folder fails here, once
-    except (DataError, DownloadError, OSError) as exc:
-        print(f"nnstudio-train: error: {exc}", file=sys.stderr)
-        return 1
-    except ValueError as exc:
-        parser.error(str(exc))
-    try:
-        folder = args.out if args.out is not None else new_run_folder("runs")
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        parser.error(f"cannot write into {args.out or 'runs/'}: {exc.strerror or exc}")
+    prepared = data_and_folder(parser, args, config)
+    if isinstance(prepared, int):
+        return prepared
+    data_dir, folder = prepared
     workers = worker_count(len(points))
     print(f"nnstudio {__version__} · preset {args.preset} · sweep of {len(points)} points in {workers} processes: "
           + ", ".join(p.label for p in points), flush=True)

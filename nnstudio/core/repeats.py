@@ -32,6 +32,22 @@ from nnstudio.core.config import TrainingConfig
 GROUP_FILE = "group.json"
 BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
 
+
+def one_blas_thread_for_workers() -> dict[str, str | None]:
+    """Give the worker processes spawned from now on one BLAS thread each (they inherit the
+    environment); returns the variables as they were, for :func:`restore_environment`."""
+    saved = {k: os.environ.get(k) for k in BLAS_VARIABLES}
+    os.environ.update({k: "1" for k in BLAS_VARIABLES})
+    return saved
+
+
+def restore_environment(saved: dict[str, str | None]) -> None:
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
 _stop_event = None  # set in each worker by _start_worker
 
 
@@ -81,8 +97,7 @@ def run_repeats(config: TrainingConfig, data_dir: str | Path, count: int, group_
     context = multiprocessing.get_context("spawn")
     worker_stop = context.Event()
     results: list[RepeatResult] = []
-    saved_env = {k: os.environ.get(k) for k in BLAS_VARIABLES}
-    os.environ.update({k: "1" for k in BLAS_VARIABLES})  # inherited by the spawned workers only
+    saved_env = one_blas_thread_for_workers()
     try:
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
                                  initargs=(worker_stop,)) as pool:
@@ -106,11 +121,7 @@ def run_repeats(config: TrainingConfig, data_dir: str | Path, count: int, group_
                 for future in pending:
                     future.cancel()
     finally:
-        for key, value in saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        restore_environment(saved_env)
         if results:
             write_group_file(group, config, results)
 

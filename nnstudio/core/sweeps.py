@@ -151,8 +151,7 @@ def run_sweep(points: Sequence[SweepPoint], data_dir: str | Path, folder: str | 
     context = multiprocessing.get_context("spawn")
     worker_stop, epochs = context.Event(), context.Queue()
     results: list[PointResult] = []
-    saved_env = {k: os.environ.get(k) for k in repeats.BLAS_VARIABLES}
-    os.environ.update({k: "1" for k in repeats.BLAS_VARIABLES})  # inherited by the spawned workers only
+    saved_env = repeats.one_blas_thread_for_workers()
     seen: dict[int, int] = {}
     try:
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_sweep_worker,
@@ -179,11 +178,7 @@ def run_sweep(points: Sequence[SweepPoint], data_dir: str | Path, folder: str | 
                 for future in pending:
                     future.cancel()
     finally:
-        for key, value in saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        repeats.restore_environment(saved_env)
         if results:
             write_sweep_csv(folder / SWEEP_FILE, points, results)
 
