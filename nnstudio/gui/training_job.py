@@ -10,6 +10,7 @@ from threadpoolctl import threadpool_limits
 from nnstudio.core.config import TrainingConfig
 from nnstudio.core.network import Network
 from nnstudio.core.reports import EpochReport
+from nnstudio.core.thread_choice import app_cap, choose_threads
 from nnstudio.core.trainer import Trainer
 
 
@@ -40,8 +41,11 @@ def training_job(trainer: Trainer, epochs: int | None) -> Iterator[object]:
     """The trainer's events, with a :class:`BestNetwork` before each epoch that improved.
 
     ``epochs`` more epochs, or ``None`` for a fresh run up to the config's maximum."""
-    # One BLAS thread: with two, BLAS spins against the GUI thread's painting on a 2-core machine.
-    with threadpool_limits(1):
+    if epochs is None:  # a fresh run: the fastest thread count that leaves the window a core
+        trainer.threads = choose_threads(trainer.config, trainer.data, lambda n: threadpool_limits(limits=n),
+                                         cap=app_cap()).threads
+    # As many BLAS threads as the step's; more would spin against the GUI thread's painting.
+    with threadpool_limits(limits=trainer.threads):
         for event in trainer.run(epochs):
             if isinstance(event, EpochReport) and event.improved:
                 # The generator is suspended at its yield: the network is not being written now.
