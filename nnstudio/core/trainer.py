@@ -89,7 +89,6 @@ class Trainer:
         self._seconds = 0.0  # training time of all runs so far, pauses excluded
         self._paused_seconds = 0.0
         self._pixels: np.ndarray | None = None  # reused batch buffers
-        self._inputs: np.ndarray | None = None
         self.diagnostics: DiagnosticsProbe | None = DiagnosticsProbe.from_split(self.network, data)  # None: off
         # The second edition's options. SGD runs fused in the step; the others through optim.
         self.optimizer = None if config.optimizer == "sgd" else make_optimizer(config)
