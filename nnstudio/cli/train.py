@@ -230,7 +230,7 @@ def train_into(parser, args, config, out: Path, interrupt: Interrupt, give_up, w
 
     choice = ThreadChoice(args.threads, "set") if args.threads else \
         choose_threads(config, data, lambda n: threadpool_limits(limits=n))
-    trainer = Trainer(config, data, threads=choice.threads)
+    trainer = Trainer(config, data, threads=choice.threads, build=False)  # built by run(), on the training thread
     interrupt.watch(trainer)
     print(f"nnstudio {__version__} · preset {args.preset} · {'-'.join(map(str, (data.inputs, *config.hidden, 10)))}"
           f" {config.activation} · lr {config.learning_rate:g} · momentum {config.momentum:g}"

@@ -56,15 +56,18 @@ class Trainer:
     """
 
     def __init__(self, config: TrainingConfig, data: Split, *, network: Network | None = None,
-                 progress_interval: float = 0.05, threads: int = 1) -> None:
+                 progress_interval: float = 0.05, threads: int = 1, build: bool = True) -> None:
         self.config = config
         data = training_set_for(config, data)  # fewer images or noisy labels when the config asks
         self.data = data
         self.rng = np.random.default_rng(config.seed)
-        sizes = (data.inputs, *config.hidden, data.classes)
-        self.network = network if network is not None else Network(sizes, config.activation, seed=self.rng)
-        if self.network.sizes[0] != data.inputs or self.network.sizes[-1] != data.classes:
-            raise ValueError(f"network {self.network.sizes} does not fit data of {data.inputs} inputs")
+        sizes = network.sizes if network is not None else (data.inputs, *config.hidden, data.classes)
+        if sizes[0] != data.inputs or sizes[-1] != data.classes:
+            raise ValueError(f"network {tuple(sizes)} does not fit data of {data.inputs} inputs")
+        self.sizes = tuple(sizes)
+        # None until build(): the largest allowed network takes seconds to draw and copy, which a
+        # GUI does on its worker thread (run() builds it first when nobody did).
+        self.network: Network | None = network
         self.progress_interval = progress_interval
         self.threads = max(1, int(threads))  # for the step's elementwise work; saved with the run
         self._engine: TrainStep | None = None  # the fused step, alive while a run is
@@ -81,7 +84,7 @@ class Trainer:
         self._running = threading.Event()
         self._running.set()
         # Early-stopping state.
-        self._best_params = self.network.copy_parameters()
+        self._best_params: list[np.ndarray] = []  # the best epoch's parameters, once built
         self._best_epoch = 0
         self._best_val_loss = math.inf
         self._best_val_accuracy = 0.0
@@ -89,7 +92,8 @@ class Trainer:
         self._seconds = 0.0  # training time of all runs so far, pauses excluded
         self._paused_seconds = 0.0
         self._pixels: np.ndarray | None = None  # reused batch buffers
-        self.diagnostics: DiagnosticsProbe | None = DiagnosticsProbe.from_split(self.network, data)  # None: off
+        self.diagnostics: DiagnosticsProbe | None = None  # made by build(); None after it turns it off
+        self._built = False
         # The second edition's options. SGD runs fused in the step; the others through optim.
         self.optimizer = None if config.optimizer == "sgd" else make_optimizer(config)
         self.dropout = config.dropout  # live, as the learning rate
@@ -101,6 +105,21 @@ class Trainer:
         self._prefetch: Prefetcher | None = None
         self._next_index: np.ndarray | None = None  # the batch after this one, for the prefetcher
         self.prefetch = True  # distort the next batch on a helper thread while this one trains
+        if build:
+            self.build()
+
+    def build(self) -> None:
+        """Draw the initial weights (unless given) and what depends on them; :meth:`run` calls it.
+
+        Seconds and gigabytes for the largest networks allowed: a GUI passes ``build=False`` and
+        lets its training thread build."""
+        if self._built:
+            return
+        if self.network is None:
+            self.network = Network(self.sizes, self.config.activation, seed=self.rng)
+        self._best_params = self.network.copy_parameters()
+        self.diagnostics = DiagnosticsProbe.from_split(self.network, self.data)
+        self._built = True
 
     # -- control, from any thread --------------------------------------------------------
 
@@ -176,6 +195,7 @@ class Trainer:
         A second call continues the same run from the best weights, as "one more epoch"
         does; an early stop that ended the previous call does not end the new one at once.
         """
+        self.build()
         self.result = None
         if self._patience_exhausted():
             self._epochs_without_improvement = 0

@@ -143,7 +143,7 @@ class RunSession(QObject):
         the data cannot take."""
         if self.busy:
             return False
-        trainer = self.trainer_class(config, split)
+        trainer = self.trainer_class(config, split, build=False)  # its network is drawn on the worker thread
         self.trainer = trainer
         self.runs_started += 1
         self.run_name = f"{preset} #{self.runs_started}"
@@ -296,6 +296,8 @@ class RunSession(QObject):
         """The job is over: wait for its thread, then save and list the run, a step per event-loop turn."""
         join(self.thread)
         self.worker = self.thread = None
+        if self.trainer is not None and self.trainer.network is None:
+            self.trainer = None  # its network could not be built (no memory): there is no run to keep
         self.flush_progress()
         self._show_deferred_epochs()
         result = self.last_result

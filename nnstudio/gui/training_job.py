@@ -40,7 +40,9 @@ class BestNetwork:
 def training_job(trainer: Trainer, epochs: int | None) -> Iterator[object]:
     """The trainer's events, with a :class:`BestNetwork` before each epoch that improved.
 
-    ``epochs`` more epochs, or ``None`` for a fresh run up to the config's maximum."""
+    ``epochs`` more epochs, or ``None`` for a fresh run up to the config's maximum. A fresh run's
+    network is built here, on the worker's thread: seconds for the largest networks allowed."""
+    trainer.build()
     if epochs is None:  # a fresh run: the fastest thread count that leaves the window a core
         trainer.threads = choose_threads(trainer.config, trainer.data, lambda n: threadpool_limits(limits=n),
                                          cap=app_cap()).threads

@@ -63,7 +63,10 @@ class Worker(QObject):
                 self.yielded.emit(value)
         except Exception as exc:  # the receiver shows the reason; the log keeps the traceback
             log.exception("%s failed", self.name)
-            self.errored.emit(str(exc) or type(exc).__name__)
+            if isinstance(exc, MemoryError):  # NumPy's says "Unable to allocate 1.2 GiB for an array..."
+                self.errored.emit(f"Not enough memory: {exc or 'an allocation failed'}")
+            else:
+                self.errored.emit(str(exc) or type(exc).__name__)
         finally:
             self.finished.emit()
 

@@ -134,7 +134,7 @@ class EpochScrubber(QWidget):
             return
         same_run = self.checkpoints is trainer.checkpoints and self._epochs
         moved = same_run and self.slider.value() != len(self._epochs) - 1
-        self.set_checkpoints(trainer.checkpoints, trainer.network.activation, self.session.run_name or "this run",
+        self.set_checkpoints(trainer.checkpoints, trainer.config.activation, self.session.run_name or "this run",
                              stay_at=self.epoch if moved else None)
 
     def _on_selection(self, run) -> None:
