@@ -26,7 +26,6 @@ import hashlib
 import http.client
 import os
 import queue
-import socket
 import tempfile
 import threading
 import time
@@ -37,10 +36,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from nnstudio import __version__
 from nnstudio.core.atomic_file import file_mode
 from nnstudio.core.idx import GZIP_MAGIC
 from nnstudio.core.mnist import ENV_VAR, FILE_NAMES, default_data_dir, find_file
+from nnstudio.core.url_reader import END, UrlReader
+from nnstudio.core.url_reader import describe as _describe
 
 MIRRORS: tuple[str, ...] = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -309,79 +309,6 @@ def _place(tmp: Path, target: Path, replace: bool) -> None:
         raise _cannot_write(target.parent, exc) from exc
 
 
-_END = object()
-
-
-class _Reader:
-    """Reads one URL on a daemon thread and hands the caller ("start", length), chunks, then _END or
-    an exception. The caller can abandon it at any moment: it stops at its next chance, and its
-    socket is shut down so that a blocked read returns at once."""
-
-    def __init__(self, url: str, timeout: float) -> None:
-        self.url = url
-        self.timeout = timeout
-        self.items: queue.Queue = queue.Queue()
-        self.abandoned = threading.Event()
-        self._sockets: list[socket.socket] = []
-        self._lock = threading.Lock()
-        threading.Thread(target=self._run, name="nnstudio-download", daemon=True).start()
-
-    def _run(self) -> None:
-        request = urllib.request.Request(self.url, headers={"User-Agent": f"nnstudio/{__version__}"})
-        try:
-            with self._opener().open(request, timeout=self.timeout) as response:
-                length = response.headers.get("Content-Length")
-                self.items.put(("start", int(length) if length and length.isdigit() else None))
-                while not self.abandoned.is_set():
-                    chunk = response.read1(_CHUNK)
-                    if not chunk:
-                        break
-                    self.items.put(chunk)
-            self.items.put(_END)
-        except BaseException as exc:  # handed over; raised by the caller unless it has left
-            self.items.put(exc)
-
-    def _opener(self) -> urllib.request.OpenerDirector:
-        """urllib's opener (proxies and redirects included) with connections that record their socket."""
-        reader = self
-
-        def recording(connection_class):
-            class Recording(connection_class):
-                def connect(self) -> None:
-                    super().connect()
-                    reader._keep(self.sock)
-            return Recording
-
-        class HTTP(urllib.request.HTTPHandler):
-            def do_open(self, http_class, req, **kwargs):
-                return super().do_open(recording(http_class), req, **kwargs)
-
-        class HTTPS(urllib.request.HTTPSHandler):
-            def do_open(self, http_class, req, **kwargs):
-                return super().do_open(recording(http_class), req, **kwargs)
-
-        return urllib.request.build_opener(HTTP, HTTPS)
-
-    def _keep(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._sockets.append(sock)
-            if self.abandoned.is_set():
-                self._shut(sock)
-
-    def abandon(self) -> None:
-        self.abandoned.set()
-        with self._lock:
-            for sock in self._sockets:
-                self._shut(sock)
-
-    @staticmethod
-    def _shut(sock: socket.socket) -> None:
-        try:
-            socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's: wakes a blocked read
-        except OSError:
-            pass
-
-
 def _stream(url: str, out: BinaryIO, folder: Path, name: str, meter: _Meter, limits: _Limits) -> tuple[int, int | None]:
     """Copy the body of ``url`` into ``out``; return (bytes received, Content-Length or None).
 
@@ -390,7 +317,7 @@ def _stream(url: str, out: BinaryIO, folder: Path, name: str, meter: _Meter, lim
     """
     received = 0
     announced: int | None = None
-    reader = _Reader(url, limits.timeout)
+    reader = UrlReader(url, limits.timeout, _CHUNK)
     started = time.monotonic()
     marks = [(started, 0)]  # (time, bytes received): the recent past, for the rate
     try:
@@ -409,7 +336,7 @@ def _stream(url: str, out: BinaryIO, folder: Path, name: str, meter: _Meter, lim
                 item = reader.items.get(timeout=_TICK)
             except queue.Empty:
                 continue
-            if item is _END:
+            if item is END:
                 break
             if isinstance(item, BaseException):
                 raise item
@@ -443,20 +370,3 @@ def _duration(seconds: float) -> str:
 
 def _cannot_write(folder: Path, exc: OSError) -> DownloadError:
     return DownloadError(f"could not download MNIST: cannot write to {folder}: {exc.strerror or exc}")
-
-
-def _describe(reason: object) -> str:
-    """A short human account of a network failure."""
-    if isinstance(reason, socket.gaierror):
-        return f"no network connection or unknown host ({reason.strerror or reason})"
-    if isinstance(reason, ConnectionRefusedError):
-        return "connection refused (is the server down?)"
-    if isinstance(reason, (TimeoutError, socket.timeout)):
-        return "timed out (slow or no network connection)"
-    if isinstance(reason, http.client.RemoteDisconnected):  # before its base, ConnectionResetError
-        return "server closed the connection without answering"
-    if isinstance(reason, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)):
-        return "connection dropped"
-    if isinstance(reason, OSError) and reason.strerror:
-        return f"network error ({reason.strerror})"
-    return f"network error ({reason})"
