@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QRectF, Qt, Signal, Slot
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtGui import QColor, QPainter, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QVBoxLayout, QWidget
 
 from nnstudio.core.softmax import MAX_TEMPERATURE, MIN_TEMPERATURE, explain_temperature, softmax
@@ -49,6 +49,8 @@ class BarChart(QWidget):
         self.heights = np.zeros(10)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self._cache = QPixmap()
+        self._cache_key: tuple | None = None
 
     def set_heights(self, heights: np.ndarray) -> None:
         heights = np.asarray(heights, dtype=float)
@@ -56,36 +58,56 @@ class BarChart(QWidget):
             self.heights = heights
             self.update()
 
-    def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        painter = QPainter(self)
-        painter.fillRect(self.rect(), self.palette().window())
+    def _layout(self) -> tuple[float, float, float, float]:
+        """Where the bars go: left edge, top (100%), bottom (0%), width."""
         metrics = self.fontMetrics()
         line = metrics.height()
         left = metrics.horizontalAdvance("100%") + 6
-        top, bottom = line // 2 + 2, self.height() - line - 4
-        width = self.width() - left - 4
+        return left, line // 2 + 2, self.height() - line - 4, self.width() - left - 4
+
+    def _background(self) -> QPixmap:
+        """The grid and the labels, painted once per size (the bars change, they do not)."""
+        ratio = self.devicePixelRatioF()
+        key = (self.width(), self.height(), ratio, self.palette().cacheKey())
+        if self._cache_key == key:
+            return self._cache
+        pixmap = QPixmap(round(self.width() * ratio), round(self.height() * ratio))
+        pixmap.setDevicePixelRatio(ratio)
+        pixmap.fill(self.palette().window().color())
+        left, top, bottom, width = self._layout()
+        if width > 10 and bottom - top > 10:
+            painter = QPainter(pixmap)
+            line = self.fontMetrics().height()
+            text = self.palette().windowText().color()
+            grid = QColor(text)
+            grid.setAlpha(60)
+            for value in (0.0, 0.5, 1.0):
+                y = bottom - value * (bottom - top)
+                painter.setPen(grid)
+                painter.drawLine(round(left), round(y), round(left + width), round(y))
+                painter.setPen(text)
+                painter.drawText(QRectF(0, y - line / 2, left - 4, line),
+                                 Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, f"{value:.0%}")
+            slot = width / 10
+            for d in range(10):
+                painter.drawText(QRectF(left + d * slot, bottom + 2, slot, line), Qt.AlignmentFlag.AlignCenter, str(d))
+            painter.end()
+        self._cache, self._cache_key = pixmap, key
+        return pixmap
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        painter = QPainter(self)
+        painter.drawPixmap(0, 0, self._background())
+        left, top, bottom, width = self._layout()
         if width <= 10 or bottom - top <= 10:
             return
-        text = self.palette().windowText().color()
-        grid = QColor(text)
-        grid.setAlpha(60)
-        painter.setPen(grid)
-        for value in (0.0, 0.5, 1.0):
-            y = bottom - value * (bottom - top)
-            painter.drawLine(left, round(y), left + width, round(y))
-        painter.setPen(text)
-        for value in (0.0, 0.5, 1.0):
-            y = bottom - value * (bottom - top)
-            painter.drawText(QRectF(0, y - line / 2, left - 4, line),
-                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, f"{value:.0%}")
         slot = width / 10
         top_digit = int(self.heights.argmax()) if self.heights.any() else -1
         for d in range(10):
-            x = left + d * slot
-            painter.drawText(QRectF(x, bottom + 2, slot, line), Qt.AlignmentFlag.AlignCenter, str(d))
             h = float(np.clip(self.heights[d], 0, 1)) * (bottom - top)
             if h > 0:
-                painter.fillRect(QRectF(x + slot * 0.15, bottom - h, slot * 0.7, h), TOP if d == top_digit else OTHER)
+                painter.fillRect(QRectF(left + d * slot + slot * 0.15, bottom - h, slot * 0.7, h),
+                                 TOP if d == top_digit else OTHER)
 
 
 class ProbabilityBars(QWidget):

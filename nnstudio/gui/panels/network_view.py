@@ -12,8 +12,8 @@ computed and painted once, and not at all while it is hidden.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QLineF, QPoint, QPointF, QRectF, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtCore import QLineF, QPoint, QPointF, QRectF, QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap, QStaticText
 from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
 from nnstudio.core.network_at_work import NetworkActivity, network_activity
@@ -61,6 +61,41 @@ SHADES = _shades()
 PENS = _pens()
 
 
+class Sprites:
+    """Pre-rendered antialiased neurons (one small pixmap per fill) and laid-out texts (QStaticText):
+    drawing a cached pixmap or static text costs a fraction of rasterising a circle or a string."""
+
+    def __init__(self) -> None:
+        self.circles: dict[int, QPixmap] = {}
+        self.texts: dict[str, QStaticText] = {}
+
+    def circle(self, colour: QColor, ratio: float) -> QPixmap:
+        key = colour.rgba()
+        pixmap = self.circles.get(key)
+        if pixmap is None:
+            side = NODE + 2
+            pixmap = QPixmap(round(side * ratio), round(side * ratio))
+            pixmap.setDevicePixelRatio(ratio)
+            pixmap.fill(Qt.GlobalColor.transparent)
+            painter = QPainter(pixmap)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setPen(QPen(QColor(60, 60, 60), 1))
+            painter.setBrush(colour)
+            painter.drawEllipse(QPointF(side / 2, side / 2), NODE / 2, NODE / 2)
+            painter.end()
+            self.circles[key] = pixmap
+        return pixmap
+
+    def text(self, text: str) -> QStaticText:
+        static = self.texts.get(text)
+        if static is None:
+            if len(self.texts) > 500:
+                self.texts.clear()
+            static = self.texts[text] = QStaticText(text)
+            static.setTextFormat(Qt.TextFormat.PlainText)
+        return static
+
+
 class DiagramCanvas(QWidget):
     """Paints what :class:`NetworkView` lays out, in view units mapped onto the widget (y down).
 
@@ -80,9 +115,16 @@ class DiagramCanvas(QWidget):
         self.ring: QPointF | None = None
         self.texts: list[tuple[QPointF, tuple[float, float], str, QColor]] = []  # at, anchor, text, colour
         self.pickable: list[QPointF] = []
+        self.sprites = Sprites()
 
     def viewport(self) -> QWidget:
         return self
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return QSize(640, 300)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        return QSize(320, 160)
 
     def to_pixels(self, point: QPointF) -> QPointF:
         r = self.range
@@ -118,25 +160,24 @@ class DiagramCanvas(QWidget):
             painter.setPen(PENS[key])
             painter.drawLines(group)
         painter.restore()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(QPen(QColor(60, 60, 60), 1))
-        half = NODE / 2
+        ratio = self.devicePixelRatioF()
+        half = (NODE + 2) / 2
         for centre, colour in self.nodes:
-            painter.setBrush(colour)
-            painter.drawEllipse(self.to_pixels(centre), half, half)
+            p = self.to_pixels(centre)
+            painter.drawPixmap(QPointF(p.x() - half, p.y() - half), self.sprites.circle(colour, ratio))
         if self.ring is not None:
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
             painter.setPen(QPen(QColor(255, 200, 0), 2.5))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawEllipse(self.to_pixels(self.ring), RING / 2, RING / 2)
-        metrics = self.fontMetrics()
-        height = metrics.height()
         for at, (ax, ay), text, colour in self.texts:
             if not text:
                 continue
+            static = self.sprites.text(text)
+            size = static.size()
             p = self.to_pixels(at)
-            width = metrics.horizontalAdvance(text)
             painter.setPen(colour)
-            painter.drawText(QPointF(p.x() - ax * width, p.y() - ay * height + metrics.ascent()), text)
+            painter.drawStaticText(QPointF(p.x() - ax * size.width(), p.y() - ay * size.height()), static)
 
     def mousePressEvent(self, event) -> None:  # noqa: N802
         if event.button() == Qt.MouseButton.LeftButton:

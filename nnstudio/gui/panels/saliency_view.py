@@ -8,7 +8,7 @@ are computed and painted once."""
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QRectF, Qt, QTimer, Slot
+from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Slot
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
@@ -37,9 +37,14 @@ class MapsCanvas(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMinimumHeight(60)
         self.image: QImage | None = None
         self.titles = ["", ""]
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return QSize(360, 180)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        return QSize(180, 100)
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         if self.image is None:
