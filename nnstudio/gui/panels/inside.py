@@ -35,6 +35,7 @@ class InsidePanel(QWidget):
         middle.addWidget(self.saliency)
         middle.setStretchFactor(0, 3)
         middle.setStretchFactor(1, 2)
+        middle.setSizes([300, 200])
         inspector = QScrollArea()  # tall: it scrolls rather than making the window taller
         inspector.setWidget(self.inspector)
         inspector.setWidgetResizable(True)

@@ -36,7 +36,11 @@ def tick_label(value: float, log: bool) -> str:
         return f"1e{int(round(value))}"
     if value == 0:
         return "0"
-    if abs(value) >= 1000 or abs(value) < 0.01:
+    if abs(value) >= 1e6:
+        return f"{value / 1e6:g}M"
+    if abs(value) >= 1000:
+        return f"{value / 1000:g}k"
+    if abs(value) < 0.01:
         return f"{value:.0e}".replace("e+0", "e").replace("e-0", "e-")
     return f"{value:g}"
 

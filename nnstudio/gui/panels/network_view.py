@@ -29,9 +29,9 @@ LEVELS = 8  # shades per sign
 NODE = 13  # neuron diameter, pixels
 RING = 21  # the selected neuron's ring, pixels
 PICK = 10  # a click this close to a neuron's centre (pixels) selects it
-TITLE = QColor(170, 170, 170)
-TOP_LABEL = QColor(255, 200, 0)
-OTHER_LABEL = QColor(160, 160, 160)
+TITLE = QColor(128, 128, 128)  # readable on light and dark windows
+TOP_LABEL = QColor(230, 140, 0)
+OTHER_LABEL = QColor(128, 128, 128)
 HINT = "Draw a digit on the sketch pad to see the network at work."
 
 
@@ -108,7 +108,7 @@ class DiagramCanvas(QWidget):
         super().__init__(parent)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMouseTracking(True)
-        self.range = QRectF(0, 0, 1, 1)  # the view units shown
+        self.range = QRectF(0, 0, 1, 1)  # the view units shown (labels go in margins around them)
         self.image: QImage | None = None  # the input, drawn over (0, 0, HEIGHT, HEIGHT)
         self.lines: dict[tuple[int, int], list[QLineF]] = {}
         self.nodes: list[tuple[QPointF, QColor]] = []  # centre (view units), fill
@@ -126,21 +126,29 @@ class DiagramCanvas(QWidget):
     def minimumSizeHint(self) -> QSize:  # noqa: N802
         return QSize(320, 160)
 
-    def to_pixels(self, point: QPointF) -> QPointF:
+    def _transform(self) -> tuple[float, float, float]:
+        """Scale and offsets from view units to pixels: one scale for both axes (the input stays
+        square), the diagram centred, room kept around it for the titles and the output labels."""
+        metrics = self.fontMetrics()
+        line = metrics.height()
+        right = metrics.horizontalAdvance("9  100%") + 8
+        top = bottom = line + 8
         r = self.range
-        return QPointF((point.x() - r.left()) / r.width() * self.width(),
-                       (point.y() - r.top()) / r.height() * self.height())
+        scale = max(0.1, min((self.width() - 4 - right) / r.width(), (self.height() - top - bottom) / r.height()))
+        left = 4 + (self.width() - 4 - right - scale * r.width()) / 2
+        above = top + (self.height() - top - bottom - scale * r.height()) / 2
+        return scale, left - r.left() * scale, above - r.top() * scale
 
-    def to_view(self, pixel: QPointF) -> QPointF:
-        r = self.range
-        return QPointF(r.left() + pixel.x() / max(1, self.width()) * r.width(),
-                       r.top() + pixel.y() / max(1, self.height()) * r.height())
+    def to_pixels(self, point: QPointF, transform: tuple[float, float, float] | None = None) -> QPointF:
+        scale, dx, dy = transform or self._transform()
+        return QPointF(point.x() * scale + dx, point.y() * scale + dy)
 
     def nearest(self, pixel: QPointF) -> int | None:
         """The index in :attr:`pickable` of the neuron within :data:`PICK` pixels of ``pixel``, if any."""
         best, index = PICK * PICK, None
+        transform = self._transform()
         for i, centre in enumerate(self.pickable):
-            p = self.to_pixels(centre)
+            p = self.to_pixels(centre, transform)
             d = (p.x() - pixel.x()) ** 2 + (p.y() - pixel.y()) ** 2
             if d <= best:
                 best, index = d, i
@@ -148,14 +156,13 @@ class DiagramCanvas(QWidget):
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         painter = QPainter(self)
-        r = self.range
-        sx, sy = self.width() / r.width(), self.height() / r.height()
+        transform = scale, dx, dy = self._transform()
         if self.image is not None:
-            target = QRectF(self.to_pixels(QPointF(0, 0)), self.to_pixels(QPointF(HEIGHT, HEIGHT)))
+            target = QRectF(self.to_pixels(QPointF(0, 0), transform), self.to_pixels(QPointF(HEIGHT, HEIGHT), transform))
             painter.drawImage(target, self.image)  # nearest neighbour: the pixels stay visible
         painter.save()  # lines in view units, never antialiased (wide antialiased lines are slow)
-        painter.translate(-r.left() * sx, -r.top() * sy)
-        painter.scale(sx, sy)
+        painter.translate(dx, dy)
+        painter.scale(scale, scale)
         for key, group in sorted(self.lines.items(), key=lambda kv: kv[0][1]):  # strongest on top
             painter.setPen(PENS[key])
             painter.drawLines(group)
@@ -163,19 +170,19 @@ class DiagramCanvas(QWidget):
         ratio = self.devicePixelRatioF()
         half = (NODE + 2) / 2
         for centre, colour in self.nodes:
-            p = self.to_pixels(centre)
+            p = self.to_pixels(centre, transform)
             painter.drawPixmap(QPointF(p.x() - half, p.y() - half), self.sprites.circle(colour, ratio))
         if self.ring is not None:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
             painter.setPen(QPen(QColor(255, 200, 0), 2.5))
             painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawEllipse(self.to_pixels(self.ring), RING / 2, RING / 2)
+            painter.drawEllipse(self.to_pixels(self.ring, transform), RING / 2, RING / 2)
         for at, (ax, ay), text, colour in self.texts:
             if not text:
                 continue
             static = self.sprites.text(text)
             size = static.size()
-            p = self.to_pixels(at)
+            p = self.to_pixels(at, transform)
             painter.setPen(colour)
             painter.drawStaticText(QPointF(p.x() - ax * size.width(), p.y() - ay * size.height()), static)
 
@@ -376,12 +383,12 @@ class NetworkView(QWidget):
             x = HEIGHT / 2 if i == 0 else HEIGHT + SPACING * i - (0 if i else SPACING / 2)
             name = "input 28×28" if i == 0 and size == 784 else (
                 "input" if i == 0 else "output" if i == last else f"hidden {i}")
-            self._titles.append((QPointF(x, -0.4), (0.5, 1.0), f"{name} · {size}", TITLE))
-            self._more_at.append(QPointF(x, HEIGHT + 0.3))
+            self._titles.append((QPointF(x, -0.5), (0.5, 1.0), f"{name} · {size}", TITLE))
+            self._more_at.append(QPointF(x, HEIGHT + 0.4))
             self._more.append("")
         self._output_at = [QPointF(HEIGHT + SPACING * last + 0.6, (d + 0.5) * HEIGHT / sizes[-1])
                            for d in range(sizes[-1])]
-        self.plot.range = QRectF(-0.5, -1.6, HEIGHT + SPACING * last + 4.0, HEIGHT + 3.0)
+        self.plot.range = QRectF(-0.2, -0.2, HEIGHT + SPACING * last + 1.0, HEIGHT + 0.4)
         self.plot.texts = list(self._titles)
         self.plot.update()
 

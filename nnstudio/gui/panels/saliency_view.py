@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 from nnstudio.core.saliency import Saliency, saliency
 from nnstudio.gui.panels.inside_style import diverging_lut, diverging_rgb, steady_label
 
-TITLE = QColor(200, 200, 200)
+TITLE = QColor(128, 128, 128)  # readable on light and dark windows
 
 GAP = 4  # pixels between the two maps
 EXPLANATION = ("The gradient of each digit's score with respect to every input pixel, over the drawing "
