@@ -358,7 +358,9 @@ class NetworkView(QWidget):
         texts += [(at, (0.0, 0.5), f"{d}  {p[d]:.0%}", TOP_LABEL if d == top else OTHER_LABEL)
                   for d, at in enumerate(self._output_at)]
         canvas.texts = texts
-        self.caption.setText(f"Says {top} ({p[top]:.0%}). Neurons: brighter = more active. Lines: the strongest "
+        # The caption changes only with the answer (its probability is on the output's label): a
+        # new text is laid out again, and that on every stroke cost as much as the diagram.
+        self.caption.setText(f"Says {top}. Neurons: brighter = more active. Lines: the strongest "
                              "contributions (weight × activation), red excites, blue inhibits. Click a neuron.")
         self._draw_ring()
         canvas.update()
