@@ -59,6 +59,17 @@ class RepaintCounter(QObject):
         return False
 
 
+def settle(app, counter: RepaintCounter) -> None:
+    """Process events until the window has repainted everything the stroke changed: an update
+    requested while events are processed is painted on the next pass."""
+    app.processEvents()
+    while True:
+        painted = counter.count
+        app.processEvents()
+        if counter.count == painted:
+            return
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tab", choices=("train", "inside", "both"), default="inside")
@@ -111,7 +122,7 @@ def main() -> int:
         before, painted = view.updates, counter.count
         start, start_cpu = time.perf_counter(), time.thread_time()
         QTest.mouseRelease(pad, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, points[-1])
-        app.processEvents()
+        settle(app, counter)
         total[tab].append(time.perf_counter() - start)
         cpu[tab].append(time.thread_time() - start_cpu)
         repaints[tab].append(counter.count - painted)

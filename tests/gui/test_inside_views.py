@@ -26,17 +26,23 @@ def views(qtbot):
     return shown
 
 
-def test_many_changes_in_one_turn_make_one_update_with_the_last_input(qtbot, views):
-    network = Network((784, 24, 12, 10), seed=1)
-    inputs = np.random.default_rng(0).random((3, 28, 28), dtype=np.float32)
+def test_a_burst_of_model_changes_makes_one_update_and_a_sketch_is_drawn_at_once(qtbot, views):
+    networks = [Network((784, 24, 12, 10), seed=seed) for seed in range(3)]
+    inputs = np.random.default_rng(0).random((2, 28, 28), dtype=np.float32)
     for view in views:
-        view.set_network(network)
-        for x in inputs:  # a burst of strokes within one turn of the event loop
-            view.set_input(x)
+        view.set_input(inputs[0])  # no model yet: nothing to draw
+        for network in networks:  # the model in use, then the lab's edit...: within one turn
+            view.set_network(network)
         assert view.updates == 0  # nothing computed yet: it waits for the end of the turn
     qtbot.waitUntil(lambda: all(view.updates == 1 for view in views))
     qtbot.wait(20)
     assert [view.updates for view in views] == [1, 1]
+    for view in views:
+        view.set_input(inputs[1])  # a new sketch: drawn before the call returns, with the last model
+        assert view.updates == 2
+    qtbot.wait(20)
+    assert [view.updates for view in views] == [2, 2]
+    network = networks[-1]
     network_view, saliency_view = views
     h1 = np.maximum(inputs[-1].reshape(1, -1) @ network.weights[0] + network.biases[0], 0)[0]
     np.testing.assert_allclose(network_view.activity().layers[1].values, h1, rtol=1e-5, atol=1e-6)

@@ -4,9 +4,10 @@ contribute most drawn red (excite) or blue (inhibit). Click a neuron to inspect 
 
 It follows every stroke, so it is one plain widget painted with QPainter: an image, a few
 hundred lines in six pens, forty-odd circles and some labels. (A plot scene with an item per
-label cost several times the whole computation to update and repaint.) Changes to the sketch
-or the model are coalesced: however many arrive in one turn of the event loop, the diagram is
-computed and painted once, and not at all while it is hidden.
+label cost several times the whole computation to update and repaint.) A new sketch is drawn
+at once (the pad sends one at most every 30 ms while the pen moves), so the diagram lands in the
+same window repaint as the pad's bars; model changes, which come in bursts, are coalesced into
+one redraw per turn of the event loop; a hidden view computes nothing until shown.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ class NetworkView(QWidget):
         self._output_at: list[QPointF] = []
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
-        self._refresh_timer.setInterval(0)  # once per turn of the event loop, however many changes
+        self._refresh_timer.setInterval(0)  # model changes: once per turn of the event loop, however many
         self._refresh_timer.timeout.connect(self._refresh)
         self._dirty = False
         self.updates = 0  # how many times the diagram was redrawn (for tests and benchmarks)
@@ -77,7 +78,7 @@ class NetworkView(QWidget):
     def set_input(self, network_input: np.ndarray | None) -> None:
         """The input to draw (``(28, 28)`` floats in [0, 1]), or None for a blank pad."""
         self.input = None if network_input is None else np.asarray(network_input, dtype=np.float32)
-        self._request()
+        self._request(now=True)
 
     def select(self, layer: int, unit: int) -> None:
         """Ring neuron ``unit`` of ``layer`` (no signal); it stays ringed while it is drawn."""
@@ -105,14 +106,21 @@ class NetworkView(QWidget):
         if self._dirty:
             self._request()
 
-    def _request(self) -> None:
+    def _request(self, *, now: bool = False) -> None:
+        """Redraw: ``now`` (a new sketch, which the pad sends at most every few tens of milliseconds,
+        so that it lands in the same repaint as the pad's own bars), else at the end of this turn
+        of the event loop (model changes come in bursts: the model in use, then the lab's edit)."""
         if not self.isVisible():
             self._dirty = True  # drawn when shown: a hidden tab costs the sketch nothing
             return
-        self._refresh_timer.start()
+        if now:
+            self._refresh()
+        else:
+            self._refresh_timer.start()
 
     @Slot()
     def _refresh(self) -> None:
+        self._refresh_timer.stop()  # up to date now
         if not self.isVisible():
             self._dirty = True
             return

@@ -2,8 +2,8 @@
 and the runner-up's, side by side over what the network sees.
 
 It follows every stroke, so the two maps are one small RGB image painted with QPainter (nearest
-neighbour, aspect kept) under two titles, and changes arriving in one turn of the event loop
-are computed and painted once."""
+neighbour, aspect kept) under two titles. A new sketch is drawn at once, model changes once per
+turn of the event loop, nothing while hidden (as in the network view)."""
 
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ class SaliencyView(QWidget):
         self._dirty = False
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
-        self._refresh_timer.setInterval(0)  # once per turn of the event loop, however many changes
+        self._refresh_timer.setInterval(0)  # model changes: once per turn of the event loop, however many
         self._refresh_timer.timeout.connect(self._refresh)
         self.updates = 0
         if workspace is not None:
@@ -100,7 +100,7 @@ class SaliencyView(QWidget):
     @Slot(object)
     def set_input(self, network_input: np.ndarray | None) -> None:
         self.input = None if network_input is None else np.asarray(network_input, dtype=np.float32)
-        self._request()
+        self._request(now=True)
 
     def saliency(self) -> Saliency | None:
         """The saliency shown, or None."""
@@ -115,14 +115,21 @@ class SaliencyView(QWidget):
         if self._dirty:
             self._request()
 
-    def _request(self) -> None:
+    def _request(self, *, now: bool = False) -> None:
+        """Redraw: ``now`` (a new sketch, which the pad sends at most every few tens of milliseconds,
+        so that it lands in the same repaint as the pad's own bars), else at the end of this turn
+        of the event loop (model changes come in bursts: the model in use, then the lab's edit)."""
         if not self.isVisible():
             self._dirty = True  # computed when shown: a hidden tab costs the sketch nothing
             return
-        self._refresh_timer.start()
+        if now:
+            self._refresh()
+        else:
+            self._refresh_timer.start()
 
     @Slot()
     def _refresh(self) -> None:
+        self._refresh_timer.stop()  # up to date now
         if not self.isVisible():
             self._dirty = True
             return
