@@ -9,7 +9,7 @@ folder (model, history CSV, training_history.png) on the GUI thread. One epoch i
 trained headless in the same process, with the same configuration and one BLAS thread,
 before and after the GUI run.
 
-    python benchmarks/gui_latency.py [--data-dir DIR] [--epochs 3] [--tab train|evaluate]
+    python benchmarks/gui_latency.py [--data-dir DIR] [--epochs 3] [--tab train|evaluate|inside]
 
 The last line reads ``p50=… p99=… max=… ms ratio=…``: event-loop lateness in
 milliseconds over the whole run including its end, and the GUI's mean epoch time over the
@@ -90,7 +90,7 @@ def gui_run(config, split, epochs: int, tab: str = "train") -> tuple[list[float]
     window.resize(1400, 900)
     window.show()
     window.controls.set_config(config.replace(max_epochs=epochs))
-    window.tabs.setCurrentIndex(1 if tab == "evaluate" else 0)  # --tab evaluate: Evaluate refreshes every epoch
+    window.tabs.setCurrentIndex({"train": 0, "evaluate": 1, "inside": 2}[tab])  # Evaluate/Inside refresh every epoch
     QApplication.processEvents()
 
     seconds: list[float] = []
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--tab", choices=("train", "evaluate"), default="train", help="the tab shown during the run")
+    parser.add_argument("--tab", choices=("train", "evaluate", "inside"), default="train", help="the tab shown during the run")
     args = parser.parse_args(argv)
 
     app = QApplication.instance() or QApplication(sys.argv[:1])  # noqa: F841

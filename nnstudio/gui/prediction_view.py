@@ -2,23 +2,53 @@
 
 The enlarged 28×28 input ("what the network sees") is the honest part: it shows the
 drawing after preprocessing, exactly as the network receives it, so a surprising answer
-can usually be explained by looking at it.
+can usually be explained by looking at it. The bars carry a softmax temperature slider.
+
+Everything here changes on every stroke, so nothing here asks the window to lay itself out
+again: the headline has a fixed height and paints its own text, and the bars are painted
+with QPainter (see :mod:`nnstudio.gui.probability_bars`).
 """
 
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
-
-from nnstudio.gui.naming import named
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont, QImage, QPixmap
+from PySide6.QtGui import QFont, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-TOP_BRUSH = pg.mkBrush(64, 156, 255)
-OTHER_BRUSH = pg.mkBrush(110, 116, 128)
-INPUT_SCALE = 4  # each input pixel shown as a 4×4 block
+from nnstudio.gui.naming import named
+from nnstudio.gui.probability_bars import ProbabilityBars
+
+INPUT_SCALE = 3  # each input pixel shown as a 3×3 block
 PLACEHOLDER = "Draw a digit"
+
+
+class Headline(QWidget):
+    """One line of large text, centred; setting it repaints the line and moves nothing (a QLabel
+    would ask the whole dock to lay itself out again on every stroke)."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._text = text
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+
+    def setFont(self, font: QFont) -> None:  # noqa: N802 (Qt's name)
+        super().setFont(font)
+        self.setFixedHeight(self.fontMetrics().height() + 4)
+
+    def text(self) -> str:
+        return self._text
+
+    def setText(self, text: str) -> None:  # noqa: N802 (QLabel's name)
+        if text != self._text:
+            self._text = text
+            self.setAccessibleDescription(text)
+            self.update()
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        painter = QPainter(self)
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self._text)
 
 
 class PredictionView(QWidget):
@@ -26,8 +56,7 @@ class PredictionView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.headline = QLabel(PLACEHOLDER)
-        self.headline.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.headline = Headline(PLACEHOLDER)
         font = QFont(self.headline.font())
         font.setPointSizeF(font.pointSizeF() * 2.6)
         font.setBold(True)
@@ -38,23 +67,8 @@ class PredictionView(QWidget):
         self.detail.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.detail.setWordWrap(True)
 
-        self.plot = pg.PlotWidget(background=None)  # transparent: sits on the window's colour
-        text = self.palette().windowText().color()
-        for side in ("left", "bottom"):
-            self.plot.getAxis(side).setPen(text)
-            self.plot.getAxis(side).setTextPen(text)
-        self.plot.setMenuEnabled(False)
-        self.plot.setMouseEnabled(x=False, y=False)
-        self.plot.hideButtons()
-        self.plot.setXRange(-0.6, 9.6, padding=0)
-        self.plot.setYRange(0, 1, padding=0.02)
-        self.plot.getAxis("bottom").setTicks([[(d, str(d)) for d in range(10)], []])
-        self.plot.getAxis("left").setTicks([[(v, f"{v:.0%}") for v in (0, 0.5, 1)], []])
-        self.plot.setLabel("bottom", "digit")
-        self.plot.setMinimumHeight(110)
-        self.plot.setToolTip("The network's probability for each digit")
-        self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7, brushes=[OTHER_BRUSH] * 10)
-        self.plot.addItem(self.bars)
+        self.bars = ProbabilityBars()
+        self.plot = self.bars.chart  # the bars themselves (the slider and its line sit under them)
 
         self.input_caption = QLabel("what the network\nsees (28×28)")
         self.input_caption.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
@@ -74,26 +88,44 @@ class PredictionView(QWidget):
         layout.setSpacing(4)
         layout.addWidget(self.headline)
         layout.addWidget(self.detail)
-        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.bars, 1)
         layout.addLayout(seen)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
 
         named(self, "predictionView", "Prediction")
         named(self.headline, "predictionLabel", "Predicted digit")
         named(self.detail, "predictionDetail", "Prediction detail")
-        named(self.plot, "probabilityBars", "Probability of each digit")
         named(self.input_image, "networkInput", "What the network sees")
         self._probabilities: np.ndarray | None = None
+        self._logits: np.ndarray | None = None
+        self._true_label: int | None = None
+        self.bars.temperature_changed.connect(self._on_temperature)
         self.show_placeholder()
 
     # -- public API -----------------------------------------------------------------------
 
-    def show_prediction(self, probabilities: np.ndarray, network_input: np.ndarray,
-                        true_label: int | None = None) -> None:
-        """Show ten class ``probabilities`` for the ``(28, 28)`` ``network_input`` (floats in [0, 1])."""
-        p = np.asarray(probabilities, dtype=float).reshape(-1)
+    def show_prediction(self, probabilities: np.ndarray | None, network_input: np.ndarray,
+                        true_label: int | None = None, *, logits: np.ndarray | None = None) -> None:
+        """Show ten class ``probabilities`` for the ``(28, 28)`` ``network_input`` (floats in [0, 1]).
+
+        With ``logits`` the bars follow the temperature slider: ``softmax(logits / T)``;
+        without, the probabilities' logarithms stand in for them (the same bars).
+        """
+        if logits is None:
+            with np.errstate(divide="ignore"):
+                logits = np.log(np.asarray(probabilities, dtype=np.float64).reshape(-1))
+        self._logits = np.asarray(logits, dtype=np.float64).reshape(-1)
+        self._true_label = true_label
+        self.bars.show_logits(self._logits)
+        self._show_answer()
+        self._show_input(network_input)
+
+    def _show_answer(self) -> None:
+        p = self._probabilities = self.bars.probabilities()
+        if p is None:
+            return
         top = int(p.argmax())
-        self._probabilities = p
+        true_label = self._true_label
         self.headline.setText(f"{top} · {p[top]:.1%}")
         self.headline.setEnabled(True)
         if true_label is None:
@@ -101,22 +133,26 @@ class PredictionView(QWidget):
         else:
             verdict = "✓" if int(true_label) == top else "✗"
             self.detail.setText(f"true label: {int(true_label)} {verdict}")
-        brushes = [OTHER_BRUSH] * 10
-        brushes[top] = TOP_BRUSH
-        self.bars.setOpts(height=p, brushes=brushes)
-        self._show_input(network_input)
 
     def show_placeholder(self, message: str = PLACEHOLDER, detail: str = "") -> None:
         """No prediction: a friendly ``message`` (and optionally why) instead of bars."""
-        self._probabilities = None
+        self._probabilities = self._logits = None
         self.headline.setText(message)
         self.headline.setEnabled(False)
         self.detail.setText(detail)
-        self.bars.setOpts(height=np.zeros(10), brushes=[OTHER_BRUSH] * 10)
+        self.bars.show_logits(None)
         self.input_image.setPixmap(QPixmap())
 
+    def _on_temperature(self, _temperature: float) -> None:
+        if self._logits is not None:
+            self._show_answer()
+
+    @property
+    def temperature(self) -> float:
+        return self.bars.temperature
+
     def probabilities(self) -> np.ndarray | None:
-        """The probabilities shown, or ``None`` when showing the placeholder."""
+        """The probabilities shown (at the slider's temperature), or ``None`` when showing the placeholder."""
         return None if self._probabilities is None else self._probabilities.copy()
 
     def headline_text(self) -> str:
@@ -128,10 +164,11 @@ class PredictionView(QWidget):
     # -- helpers ----------------------------------------------------------------------------
 
     def _show_input(self, network_input: np.ndarray) -> None:
-        pixels = np.ascontiguousarray(np.clip(np.asarray(network_input) * 255, 0, 255).astype(np.uint8))
+        pixels = np.clip(np.asarray(network_input, dtype=np.float32) * 255, 0, 255).astype(np.uint8)
+        # Nearest-neighbour enlargement (every pixel a visible block), in NumPy: ten times
+        # cheaper than QImage.scaled on this small image.
+        pixels = np.ascontiguousarray(np.repeat(np.repeat(pixels, INPUT_SCALE, axis=0), INPUT_SCALE, axis=1))
         h, w = pixels.shape
-        image = QImage(pixels.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
-        enlarged = image.scaled(w * INPUT_SCALE, h * INPUT_SCALE, Qt.AspectRatioMode.IgnoreAspectRatio,
-                                Qt.TransformationMode.FastTransformation)  # nearest: keep the pixels visible
-        self.input_image.setPixmap(QPixmap.fromImage(enlarged))
+        image = QImage(pixels.data, w, h, w, QImage.Format.Format_Grayscale8)
+        self.input_image.setPixmap(QPixmap.fromImage(image))  # fromImage copies the pixels
 

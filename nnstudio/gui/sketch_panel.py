@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSl
 
 from nnstudio.core.network import Network
 from nnstudio.core.preprocess import to_mnist
+from nnstudio.core.softmax import softmax
 from nnstudio.gui.naming import named
 from nnstudio.gui.prediction_view import PredictionView
 from nnstudio.gui.sketch_pad import SketchPad
@@ -193,10 +194,11 @@ class SketchPanel(QWidget):
         if digit_input is None:
             self._show_nothing()
             return
-        probabilities = self.network.predict_proba(digit_input.reshape(1, -1))[0]
+        logits = self.network.logits(digit_input.reshape(1, -1))[0]
+        probabilities = softmax(logits)  # the network's own (temperature 1)
         digit = int(probabilities.argmax())
         confidence = float(probabilities[digit])
-        self.prediction_view.show_prediction(probabilities, digit_input, self.shown_label)
+        self.prediction_view.show_prediction(probabilities, digit_input, self.shown_label, logits=logits)
         self.last_prediction = (digit, confidence)
         self.predicted.emit(digit, confidence)
 

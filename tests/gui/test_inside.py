@@ -66,8 +66,9 @@ def test_drawing_a_stroke_updates_the_network_view_and_the_saliency(qtbot, windo
     draw(qtbot, window.sketch_panel.pad, [(0.2, 0.5), (0.8, 0.5)])  # a stroke across: the input changes
     qtbot.waitUntil(lambda: view.updates > before[0] and saliency.updates > before[1])
     assert not np.array_equal(view.activity().layers[0].values, x.ravel())
-    # Temperature: the bars follow the slider and say what it does.
+    # Temperature: the sketch pad's bars follow the slider and say what it does (one set of bars in the studio).
     bars, slider = child(window, "probabilityBars"), child(window, "temperatureSlider", QSlider)
+    assert len(window.findChildren(QWidget, "probabilityBars")) == 1 and window.sketch_panel.isAncestorOf(bars)
     logits = forward(model, window.workspace.sketch.reshape(1, -1)).logits[0]
     np.testing.assert_allclose(bars.probabilities(), softmax(logits), rtol=1e-6)
     slider.setFocus()

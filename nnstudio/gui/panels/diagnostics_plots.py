@@ -1,20 +1,45 @@
 """Live training diagnostics, per layer and epoch: update-to-weight ratios, gradient norms,
-dead ReLU units, and each layer's weight histogram against the one training started from."""
+dead ReLU units, and each layer's weight histogram against the one training started from.
+
+They are redrawn during training, on the GUI thread, so they are four small QPainter charts
+(:mod:`~nnstudio.gui.panels.mini_chart`) whose ranges move in coarse steps (whole decades, a
+"nice" number of epochs or counts): an epoch repaints a cached background and a few short
+lines. (Four pyqtgraph plots cost tens of milliseconds per epoch, enough to stall the window.)
+"""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QTimer, Slot
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from nnstudio.core.diagnostics import HEALTHY_UPDATE_RATIO
-from nnstudio.gui.panels.inside_style import layer_colour, steady_label, style_axes
+from nnstudio.gui.panels.inside_style import layer_colour, steady_label
+from nnstudio.gui.panels.mini_chart import MiniChart, Series
+
+START_COLOUR = QColor(230, 120, 0)
 
 EXPLANATION = ("Update ratio ‖lr·g‖/‖W‖: how much one step changes a layer's weights. Around 1e-3 (dashed) "
                "is healthy; far above, the learning rate is too high; far below, training crawls.")
+
+
+def nice_ceiling(value: float) -> float:
+    """The smallest of 1, 2, 5 × 10^k at or above ``value`` (1 for anything up to 1)."""
+    if not value > 1:
+        return 1.0
+    decade = 10 ** math.floor(math.log10(value))
+    return next(step * decade for step in (1, 2, 5, 10) if step * decade >= value)
+
+
+def decades(values: np.ndarray, low: int, high: int) -> tuple[int, int]:
+    """Whole decades (log10) around the positive finite ``values``, at least ``low`` .. ``high``."""
+    values = values[np.isfinite(values) & (values > 0)]
+    if not values.size:
+        return low, high
+    return min(math.floor(math.log10(values.min())), low), max(math.ceil(math.log10(values.max())), high)
 
 
 class DiagnosticsPlots(QWidget):
@@ -24,26 +49,17 @@ class DiagnosticsPlots(QWidget):
         super().__init__(parent)
         self.setObjectName("diagnosticsPlots")
         self.setAccessibleName("Training diagnostics")
-        self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.setBackground(None)
-        self.graphics.setMinimumHeight(110)
-        self.ratio_plot = self._plot(0, 0, "update / weight ratio", log=True)
-        self.gradient_plot = self._plot(0, 1, "gradient norm ‖g‖", log=True)
-        self.dead_plot = self._plot(0, 2, "dead ReLU units (%)")
-        self.histogram_plot = self._plot(0, 3, "weights: now (filled) vs start (dashed)")
-        self.dead_plot.setYRange(0, 100, padding=0.02)
-        self.dead_plot.getViewBox().setLimits(yMin=-1, yMax=101)
-        self.healthy_line = pg.InfiniteLine(pos=math.log10(HEALTHY_UPDATE_RATIO), angle=0,
-                                            pen=pg.mkPen((150, 150, 150), width=1, style=pg.QtCore.Qt.PenStyle.DashLine),
-                                            label="1e-3", labelOpts={"position": 0.05, "color": (150, 150, 150)})
-        self.ratio_plot.addItem(self.healthy_line)
-        self.ratio_plot.addLegend(offset=(-5, 5), labelTextSize="8pt")
-        self.histogram_now = pg.PlotDataItem(stepMode="center", fillLevel=0, pen=pg.mkPen(layer_colour(0)),
-                                             brush=pg.mkBrush(*layer_colour(0), 90))
-        self.histogram_start = pg.PlotDataItem(stepMode="center", pen=pg.mkPen((230, 120, 0), width=1.5,
-                                                                                style=pg.QtCore.Qt.PenStyle.DashLine))
-        self.histogram_plot.addItem(self.histogram_now)
-        self.histogram_plot.addItem(self.histogram_start)
+        self.ratio_plot = MiniChart("update / weight ratio", log_y=True, x_label="epoch", legend=True)
+        self.gradient_plot = MiniChart("gradient norm ‖g‖", log_y=True, x_label="epoch")
+        self.dead_plot = MiniChart("dead ReLU units (%)", x_label="epoch")
+        self.histogram_plot = MiniChart("weights: now (filled) vs start (dashed)", x_label="weight")
+        self.charts = (self.ratio_plot, self.gradient_plot, self.dead_plot, self.histogram_plot)
+        for chart, name in zip(self.charts, ("ratioChart", "gradientChart", "deadChart", "histogramChart")):
+            chart.setObjectName(name)
+            chart.setAccessibleName(chart.title)
+            chart.setMinimumHeight(110)
+        self.ratio_plot.set_reference(HEALTHY_UPDATE_RATIO, "1e-3")
+        self.dead_plot.set_ranges((0.5, 5.5), (-2, 102))
 
         self.layer_box = QComboBox()
         self.layer_box.setObjectName("histogramLayer")
@@ -58,9 +74,12 @@ class DiagnosticsPlots(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
-        layout.addWidget(self.graphics, 1)
-
-        self.curves: list[tuple[pg.PlotDataItem, pg.PlotDataItem, pg.PlotDataItem | None]] = []
+        charts = QHBoxLayout()
+        charts.setContentsMargins(0, 0, 0, 0)
+        for chart in self.charts:
+            charts.addWidget(chart, 1)
+        layout.addLayout(charts, 1)
+        self.layers = 0  # layers in the records shown
         self._dirty = False
         self._timer = QTimer(self)  # redraws at most a few times a second, however fast epochs come
         self._timer.setSingleShot(True)
@@ -73,18 +92,6 @@ class DiagnosticsPlots(QWidget):
             session.epoch_finished.connect(self.add_epoch)
             if hasattr(session, "cleared"):
                 session.cleared.connect(self.clear)
-
-    def _plot(self, row: int, column: int, title: str, *, log: bool = False) -> pg.PlotItem:
-        plot = self.graphics.addPlot(row=row, col=column, title=title)
-        plot.setMenuEnabled(False)
-        plot.hideButtons()
-        plot.showGrid(x=False, y=True, alpha=0.2)
-        style_axes(plot, self)
-        if log:
-            plot.setLogMode(y=True)
-        if column < 3:
-            plot.setLabel("bottom", "epoch")
-        return plot
 
     # -- public API -----------------------------------------------------------------------------
 
@@ -119,20 +126,30 @@ class DiagnosticsPlots(QWidget):
         if not self.records:
             return
         d = self.records[-1]
-        self._ensure_curves(d)
+        self._ensure_layers(d)
         x = np.array(self.epochs, dtype=float)
-        for i, (ratio, gradient, dead) in enumerate(self.curves):
-            ratio.setData(x, np.array([max(r.layers[i].update_ratio, 1e-12) for r in self.records]))
-            gradient.setData(x, np.array([max(r.layers[i].gradient_norm, 1e-12) for r in self.records]))
-            if dead is not None:
-                dead.setData(x, np.array([100 * r.layers[i].dead_share for r in self.records]))
-        # At least three decades, the 1e-3 line always in view: the scale itself tells the story.
-        ratios_all = np.array([[layer.update_ratio for layer in r.layers] for r in self.records])
-        ratios_all = ratios_all[np.isfinite(ratios_all) & (ratios_all > 0)]
-        if ratios_all.size:
-            low = min(math.floor(math.log10(ratios_all.min())), -4)
-            high = max(math.ceil(math.log10(ratios_all.max())), -1)
-            self.ratio_plot.setYRange(low, high, padding=0)
+        last = len(d.layers) - 1
+        ratios, gradients, dead = [], [], []
+        for i, layer in enumerate(d.layers):
+            colour = QColor(*layer_colour(i))
+            name = "output" if i == last else f"layer {layer.layer}"
+            ratios.append(Series(x, np.array([max(r.layers[i].update_ratio, 1e-12) for r in self.records]),
+                                 colour, name))
+            gradients.append(Series(x, np.array([max(r.layers[i].gradient_norm, 1e-12) for r in self.records]),
+                                    colour))
+            if layer.dead_share is not None:
+                dead.append(Series(x, np.array([100 * r.layers[i].dead_share for r in self.records]), colour))
+        # Epochs up to a nice number; at least three decades of ratios, the 1e-3 line always in
+        # view: the scale itself tells the story.
+        epochs = (0.5, nice_ceiling(max(self.epochs[-1], 5)) + 0.5)
+        low, high = decades(np.array([r.update_ratios for r in self.records], dtype=float), -4, -1)
+        self.ratio_plot.set_ranges(epochs, (low, high))
+        self.ratio_plot.set_series(ratios)
+        low, high = decades(np.array([[la.gradient_norm for la in r.layers] for r in self.records], dtype=float), 0, 0)
+        self.gradient_plot.set_ranges(epochs, (low, high))
+        self.gradient_plot.set_series(gradients)
+        self.dead_plot.set_ranges(epochs, (-2, 102))
+        self.dead_plot.set_series(dead)
         ratios = " / ".join(f"{layer.update_ratio:.1e}" for layer in d.layers)
         dead_text = " / ".join(f"{100 * layer.dead_share:.0f}%" for layer in d.layers if layer.dead_share is not None)
         self.caption.setText(f"Epoch {self.epochs[-1]} · update ratios by layer {ratios}"
@@ -144,12 +161,8 @@ class DiagnosticsPlots(QWidget):
         self.epochs, self.records = [], []
         self._timer.stop()
         self._dirty = False
-        for items in self.curves:
-            for item in items:
-                if item is not None:
-                    item.setData([], [])
-        self.histogram_now.setData([], [])
-        self.histogram_start.setData([], [])
+        for chart in self.charts:
+            chart.set_series([])
         self.caption.setText("Train a network to see inside it, epoch by epoch.")
 
     def update_ratios(self) -> np.ndarray:
@@ -174,28 +187,16 @@ class DiagnosticsPlots(QWidget):
         if not getattr(launch, "continued", False):
             self.clear()
 
-    def _ensure_curves(self, d) -> None:
-        if len(self.curves) == len(d.layers):
+    def _ensure_layers(self, d) -> None:
+        """One entry per layer in the histogram's layer box."""
+        if self.layers == len(d.layers):
             return
-        for items in self.curves:
-            for plot, item in zip((self.ratio_plot, self.gradient_plot, self.dead_plot), items):
-                if item is not None:
-                    plot.removeItem(item)
-        self.curves = []
+        self.layers = len(d.layers)
+        last = len(d.layers) - 1
         self.layer_box.blockSignals(True)
         self.layer_box.clear()
-        last = len(d.layers) - 1
         for i, layer in enumerate(d.layers):
-            pen = pg.mkPen(layer_colour(i), width=2)
             name = "output" if i == last else f"layer {layer.layer}"
-            ratio = self.ratio_plot.plot([], [], pen=pen, symbol="o", symbolSize=5, symbolBrush=layer_colour(i),
-                                         name=name)
-            gradient = self.gradient_plot.plot([], [], pen=pen, symbol="o", symbolSize=5,
-                                               symbolBrush=layer_colour(i))
-            dead = None
-            if layer.dead_units is not None:
-                dead = self.dead_plot.plot([], [], pen=pen, symbol="o", symbolSize=5, symbolBrush=layer_colour(i))
-            self.curves.append((ratio, gradient, dead))
             self.layer_box.addItem(f"{name} ({layer.units} units)")
         self.layer_box.blockSignals(False)
 
@@ -205,8 +206,9 @@ class DiagnosticsPlots(QWidget):
             return
         i = max(self.layer_box.currentIndex(), 0)
         layer = self.records[-1].layers[i]
-        colour = layer_colour(i)
-        self.histogram_now.setPen(pg.mkPen(colour))
-        self.histogram_now.setBrush(pg.mkBrush(*colour, 90))
-        self.histogram_now.setData(layer.edges, layer.histogram)
-        self.histogram_start.setData(layer.edges, layer.initial_histogram)
+        colour = QColor(*layer_colour(i))
+        top = nice_ceiling(1.05 * max(float(layer.histogram.max()), float(layer.initial_histogram.max())))
+        self.histogram_plot.set_ranges((float(layer.edges[0]), float(layer.edges[-1])), (0, top))
+        self.histogram_plot.set_series([
+            Series(layer.edges, layer.histogram, colour, markers=False, fill=True, width=1.0),
+            Series(layer.edges, layer.initial_histogram, START_COLOUR, markers=False, dashed=True, width=1.5)])

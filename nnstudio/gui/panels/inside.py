@@ -1,6 +1,7 @@
 """The "Inside the network" workspace: training diagnostics along the top; below, the first
-layer's weight tiles, the network at work on the sketch with its saliency and the probabilities
-with a temperature, and the neuron inspector and lab. The panels talk through this container:
+layer's weight tiles, the network at work on the sketch with its saliency, and the neuron
+inspector and lab. (The probabilities, with their temperature, are the sketch pad's own bars,
+beside every tab.) The panels talk through this container:
 a clicked neuron or tile opens in the inspector, and the lab's edits show in the diagram."""
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from nnstudio.gui.panels.diagnostics_plots import DiagnosticsPlots
 from nnstudio.gui.panels.network_view import NetworkView
 from nnstudio.gui.panels.neuron_inspector import NeuronInspector
 from nnstudio.gui.panels.saliency_view import SaliencyView
-from nnstudio.gui.panels.temperature_bars import TemperatureBars
 from nnstudio.gui.panels.weight_tiles import WeightTilesView
 
 
@@ -26,19 +26,16 @@ class InsidePanel(QWidget):
         self.tiles = WeightTilesView(workspace, session)
         self.network_view = NetworkView(workspace)
         self.saliency = SaliencyView(workspace)
-        self.bars = TemperatureBars(workspace)
         self.inspector = NeuronInspector(workspace)
 
         # Top: how training changes the layers. Below: the first layer's tiles; the network at
-        # work on the sketch with its saliency and probabilities; the neuron inspector and lab.
-        at_work = QSplitter(Qt.Orientation.Horizontal)
-        at_work.addWidget(self.saliency)
-        at_work.addWidget(self.bars)
+        # work on the sketch with its saliency; the neuron inspector and lab.
         middle = QSplitter(Qt.Orientation.Vertical)
         middle.addWidget(self.network_view)
-        middle.addWidget(at_work)
+        middle.addWidget(self.saliency)
         middle.setStretchFactor(0, 3)
         middle.setStretchFactor(1, 2)
+        middle.setSizes([300, 200])
         inspector = QScrollArea()  # tall: it scrolls rather than making the window taller
         inspector.setWidget(self.inspector)
         inspector.setWidgetResizable(True)
@@ -71,7 +68,7 @@ class InsidePanel(QWidget):
 
     @Slot(object)
     def _on_network_edited(self, edited) -> None:
-        """The diagram, the saliency and the bars show the edited network (the model in use when no edit)."""
+        """The diagram and the saliency show the edited network (the model in use when no edit)."""
         network = edited if edited is not None else self.workspace.model
-        for view in (self.network_view, self.saliency, self.bars):
+        for view in (self.network_view, self.saliency):
             view.set_network(network)

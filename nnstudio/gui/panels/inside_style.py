@@ -6,7 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QAbstractTextDocumentLayout, QPainter, QPalette, QTextDocument
-from PySide6.QtWidgets import QGraphicsItem, QSizePolicy, QWidget
+from PySide6.QtWidgets import QSizePolicy, QWidget
 
 POSITIVE = (214, 96, 77)  # red: excites, raises a score
 NEGATIVE = (67, 147, 195)  # blue: inhibits, lowers a score
@@ -25,14 +25,6 @@ def diverging_rgb(values: np.ndarray, lut: np.ndarray | None = None) -> np.ndarr
     return lut[index].astype(np.float32) / 255
 
 
-def text_item(text: str = "", **options) -> pg.TextItem:
-    """A pg.TextItem whose rendered text is cached until it changes: painting many uncached
-    text items costs more than the rest of a diagram."""
-    item = pg.TextItem(text, **options)
-    item.textItem.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-    return item
-
-
 def layer_colour(i: int) -> tuple[int, int, int]:
     return LAYER_COLOURS[i % len(LAYER_COLOURS)]
 
@@ -48,14 +40,6 @@ def bare_plot(widget_parent=None, *, invert_y: bool = True) -> pg.PlotWidget:
     plot.getViewBox().setAspectLocked(True)
     plot.getViewBox().invertY(invert_y)
     return plot
-
-
-def style_axes(plot: pg.PlotItem, widget) -> None:
-    """Axes in the window's text colour."""
-    text = widget.palette().windowText().color()
-    for side in ("left", "bottom"):
-        plot.getAxis(side).setPen(text)
-        plot.getAxis(side).setTextPen(text)
 
 
 class SteadyLabel(QWidget):

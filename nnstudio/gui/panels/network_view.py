@@ -1,88 +1,28 @@
 """The network at work on the sketch: input → hidden layers → outputs, neurons shaded by
 activation (wide layers show their most active units and "+N more"), the connections that
-contribute most drawn red (excite) or blue (inhibit). Click a neuron to inspect it."""
+contribute most drawn red (excite) or blue (inhibit). Click a neuron to inspect it.
+
+It follows every stroke, so it is one plain widget painted with QPainter: an image, a few
+hundred lines in six pens, forty-odd circles and some labels. (A plot scene with an item per
+label cost several times the whole computation to update and repaint.) A new sketch is drawn
+at once (the pad sends one at most every 30 ms while the pen moves), so the diagram lands in the
+same window repaint as the pad's bars; model changes, which come in bursts, are coalesced into
+one redraw per turn of the event loop; a hidden view computes nothing until shown.
+"""
 
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
-from PySide6.QtCore import QLineF, QPoint, QPointF, QRectF, Signal, Slot
-from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import QGraphicsObject, QVBoxLayout, QWidget
+from PySide6.QtCore import QLineF, QPoint, QPointF, QRectF, QTimer, Signal, Slot
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from nnstudio.core.network_at_work import NetworkActivity, network_activity
-from nnstudio.gui.panels.inside_style import NEGATIVE, POSITIVE, bare_plot, steady_label, text_item
+from nnstudio.gui.panels.diagram_canvas import (HEIGHT, LEVELS, OTHER_LABEL, SHADES, SPACING, TITLE, TOP_LABEL,
+                                                DiagramCanvas)
+from nnstudio.gui.panels.inside_style import steady_label
 
-HEIGHT = 16.0  # the diagram's height in view units; the input image is HEIGHT × HEIGHT
-SPACING = 9.0  # between layer columns
-WIDTHS = (1.0, 2.0, 3.0)  # connection widths, weakest third to strongest
-TINTS = (0.45, 0.75, 1.0)  # and how much of their colour they show over PALE
-PALE = (225, 225, 225)
-IDLE = np.array((150, 150, 150), dtype=np.float32)
-LEVELS = 8  # shades per sign
-
-
-def _shades() -> dict[int, object]:
-    """Brushes from -LEVELS (most inhibited, blue) through 0 (idle gray) to LEVELS (most active, red)."""
-    brushes = {}
-    for level in range(-LEVELS, LEVELS + 1):
-        a = abs(level) / LEVELS
-        colour = np.array(POSITIVE if level >= 0 else NEGATIVE, dtype=np.float32)
-        brushes[level] = pg.mkBrush(*(IDLE * (1 - a) + colour * a).astype(int))
-    return brushes
-
-
-SHADES = _shades()
-TOP_LABEL = (255, 200, 0)
-OTHER_LABEL = (160, 160, 160)
-
-
-def _set_text(item: pg.TextItem, text: str, colour=None) -> None:
-    """Change a text item only when its text or colour changes (each change re-renders it)."""
-    if getattr(item, "shown", None) != (text, colour):
-        item.shown = (text, colour)
-        item.setText(text, colour) if colour is not None else item.setText(text)
 HINT = "Draw a digit on the sketch pad to see the network at work."
-
-
-class ConnectionLines(QGraphicsObject):
-    """Every connection line in one item, drawn with plain ``drawLines`` per pen (sign × strength):
-    far cheaper than one plot curve per pen, and never antialiased (wide antialiased lines are slow)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.pens = {}
-        for sign, colour in ((1, POSITIVE), (-1, NEGATIVE)):
-            for strength, (width, tint) in enumerate(zip(WIDTHS, TINTS)):
-                # Opaque pens (a weak line is a paler one): blending translucent lines is slow.
-                rgb = (np.array(colour) * tint + np.array(PALE) * (1 - tint)).astype(int)
-                self.pens[sign, strength] = pg.mkPen(*rgb, width=width)
-        self.lines: dict[tuple[int, int], list[QLineF]] = {}
-        self.bounds = QRectF()
-
-    def set_lines(self, lines: dict[tuple[int, int], list[QLineF]]) -> None:
-        ends = [p for group in lines.values() for line in group for p in (line.p1(), line.p2())]
-        bounds = QRectF()
-        if ends:
-            xs, ys = [p.x() for p in ends], [p.y() for p in ends]
-            bounds = QRectF(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)).adjusted(-1, -1, 1, 1)
-        if bounds != self.bounds:
-            self.prepareGeometryChange()
-            self.bounds = bounds
-        self.lines = lines
-        self.update()
-
-    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt's name)
-        return self.bounds
-
-    def paint(self, painter, *_: object) -> None:
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        for key, group in sorted(self.lines.items(), key=lambda kv: kv[0][1]):  # strongest on top
-            painter.setPen(self.pens[key])
-            painter.drawLines(group)
-
-    def count(self) -> int:
-        return sum(len(group) for group in self.lines.values())
 
 
 class NetworkView(QWidget):
@@ -92,20 +32,10 @@ class NetworkView(QWidget):
         super().__init__(parent)
         self.setObjectName("networkView")
         self.setAccessibleName("The network at work")
-        self.plot = bare_plot(invert_y=True)
-        self.plot.getViewBox().setAspectLocked(False)
-        self.input_image = pg.ImageItem(axisOrder="row-major")
-        self.plot.addItem(self.input_image)
-        self.edges = ConnectionLines()
-        self.plot.addItem(self.edges)
-        self.nodes = pg.ScatterPlotItem(size=13, pxMode=True, pen=pg.mkPen(60, 60, 60), hoverable=True)
-        self.nodes.sigClicked.connect(self._on_node_clicked)
-        self.plot.addItem(self.nodes)
-        self.ring = pg.ScatterPlotItem(size=21, pxMode=True, pen=pg.mkPen(255, 200, 0, width=2.5), brush=None)
-        self.plot.addItem(self.ring)
-        self.labels: list[pg.TextItem] = []  # per layer: a title above, "+N more" below
-        self.more: list[pg.TextItem] = []
-        self.output_labels: list[pg.TextItem] = []
+        self.plot = DiagramCanvas()
+        self.plot.setObjectName("networkDiagram")
+        self.plot.setAccessibleName("Diagram of the network at work; click a neuron to inspect it")
+        self.plot.clicked.connect(self._on_clicked)
         self.caption = steady_label("networkViewCaption", 2, HINT)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -116,7 +46,15 @@ class NetworkView(QWidget):
         self.selected: tuple[int, int] | None = None
         self._activity: NetworkActivity | None = None
         self._positions: list[dict[int, tuple[float, float]]] = []
-        self._spots: list[tuple[int, int]] = []
+        self._spots: list[tuple[int, int]] = []  # (layer, unit) of each pickable neuron
+        self._titles: list[tuple[QPointF, tuple[float, float], str, QColor]] = []
+        self._more_at: list[QPointF] = []
+        self._more: list[str] = []
+        self._output_at: list[QPointF] = []
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(0)  # model changes: once per turn of the event loop, however many
+        self._refresh_timer.timeout.connect(self._refresh)
         self._dirty = False
         self.updates = 0  # how many times the diagram was redrawn (for tests and benchmarks)
         if workspace is not None:
@@ -134,18 +72,19 @@ class NetworkView(QWidget):
             self.selected = None
             self._make_labels(network)
         self.network = network
-        self._refresh()
+        self._request()
 
     @Slot(object)
     def set_input(self, network_input: np.ndarray | None) -> None:
         """The input to draw (``(28, 28)`` floats in [0, 1]), or None for a blank pad."""
         self.input = None if network_input is None else np.asarray(network_input, dtype=np.float32)
-        self._refresh()
+        self._request(now=True)
 
     def select(self, layer: int, unit: int) -> None:
         """Ring neuron ``unit`` of ``layer`` (no signal); it stays ringed while it is drawn."""
         self.selected = (layer, unit)
         self._draw_ring()
+        self.plot.update()
 
     def activity(self) -> NetworkActivity | None:
         """What the diagram shows now (None when it shows nothing)."""
@@ -155,22 +94,35 @@ class NetworkView(QWidget):
         """Where neuron ``unit`` of ``layer`` is drawn on ``self.plot``, in its pixels; None if not drawn."""
         if layer >= len(self._positions) or unit not in self._positions[layer]:
             return None
-        x, y = self._positions[layer][unit]
-        return self.plot.mapFromScene(self.plot.getViewBox().mapViewToScene(QPointF(x, y)))
+        return self.plot.to_pixels(QPointF(*self._positions[layer][unit])).toPoint()
 
     def more_texts(self) -> list[str]:
-        return [t.toPlainText() for t in self.more]
+        return list(self._more)
 
     # -- drawing ----------------------------------------------------------------------------------
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().showEvent(event)
         if self._dirty:
-            self._refresh()
+            self._request()
 
-    def _refresh(self) -> None:
+    def _request(self, *, now: bool = False) -> None:
+        """Redraw: ``now`` (a new sketch, which the pad sends at most every few tens of milliseconds,
+        so that it lands in the same repaint as the pad's own bars), else at the end of this turn
+        of the event loop (model changes come in bursts: the model in use, then the lab's edit)."""
         if not self.isVisible():
             self._dirty = True  # drawn when shown: a hidden tab costs the sketch nothing
+            return
+        if now:
+            self._refresh()
+        else:
+            self._refresh_timer.start()
+
+    @Slot()
+    def _refresh(self) -> None:
+        self._refresh_timer.stop()  # up to date now
+        if not self.isVisible():
+            self._dirty = True
             return
         self._dirty = False
         network, x = self.network, self.input
@@ -184,12 +136,13 @@ class NetworkView(QWidget):
 
     def _clear(self, message: str) -> None:
         self.caption.setText(message)
-        self.input_image.clear()
-        self.edges.set_lines({})
-        self.nodes.clear()
-        self.ring.clear()
+        canvas = self.plot
+        canvas.image, canvas.lines, canvas.nodes, canvas.ring, canvas.pickable = None, {}, [], None, []
+        self._more = ["" for _ in self._more]
+        canvas.texts = list(self._titles)
         self._positions = []
         self._spots = []
+        canvas.update()
 
     def _column(self, layer: int, shown: np.ndarray) -> dict[int, tuple[float, float]]:
         if layer == 0 and self.network.sizes[0] == 784:
@@ -200,9 +153,12 @@ class NetworkView(QWidget):
         return {int(u): (x, (i + 0.5) * HEIGHT / k) for i, u in enumerate(shown)}
 
     def _draw(self, activity: NetworkActivity, x: np.ndarray) -> None:
-        square = self.network.sizes[0] == 784
-        self.input_image.setImage(x.reshape(28, 28) if square else np.zeros((1, 1)), levels=(0, 1),
-                                  rect=QRectF(0, 0, HEIGHT, HEIGHT) if square else QRectF(0, 0, 0.01, 0.01))
+        canvas = self.plot
+        if self.network.sizes[0] == 784:
+            pixels = np.ascontiguousarray(np.clip(x.reshape(28, 28) * 255, 0, 255).astype(np.uint8))
+            canvas.image = QImage(pixels.data, 28, 28, 28, QImage.Format.Format_Grayscale8).copy()
+        else:
+            canvas.image = None
         self._positions = [self._column(layer.index, layer.shown) for layer in activity.layers]
         # Connections, in six buckets: sign × strength.
         buckets: dict[tuple[int, int], list[QLineF]] = {}
@@ -210,52 +166,52 @@ class NetworkView(QWidget):
                         default=0.0)
         for c in activity.connections:
             src, tgt = self._positions[c.layer], self._positions[c.layer + 1]
-            for s, t, v in zip(c.sources, c.targets, c.contributions):
+            for s, t, v in zip(c.sources.tolist(), c.targets.tolist(), c.contributions.tolist()):
                 strength = min(int(abs(v) / strongest * 3), 2) if strongest > 0 else 0
-                (x0, y0), (x1, y1) = src[int(s)], tgt[int(t)]
+                (x0, y0), (x1, y1) = src[s], tgt[t]
                 buckets.setdefault((1 if v > 0 else -1, strength), []).append(QLineF(x0, y0, x1, y1))
-        self.edges.set_lines(buckets)
-        # Neurons, shaded by activation relative to their layer's strongest. The spots stay put
-        # (the i-th drawn unit of a layer is always in the same place); only their shades change,
-        # from a small fixed palette so the symbols are drawn from pyqtgraph's cache.
-        spots = [(layer.index, rank) for layer in activity.layers[1:] for rank in range(len(layer.shown))]
-        if spots != self._spots:
-            self._spots = spots
-            xy = [self._positions[layer][int(activity.layers[layer].shown[rank])] for layer, rank in spots]
-            self.nodes.setData(pos=xy, data=spots, brush=[SHADES[0]] * len(spots))
-        shades = []
+        canvas.lines = buckets
+        # Neurons, shaded by activation relative to their layer's strongest, from a small palette.
+        nodes, spots = [], []
         for layer in activity.layers[1:]:
             values = layer.values[layer.shown]
             peak = float(np.abs(layer.values).max()) or 1.0
-            levels = np.rint(np.clip(values / peak, -1, 1) * LEVELS).astype(int)
-            shades += [SHADES[level] for level in levels]
-        self.nodes.setBrush(shades)
-        for i, layer in enumerate(activity.layers):
-            if i < len(self.more):
-                _set_text(self.more[i], f"+{layer.more} more" if layer.more and i > 0 else "")
-        p = activity.probabilities
-        top = activity.predicted
-        for d, label in enumerate(self.output_labels):
-            _set_text(label, f"{d}  {p[d]:.0%}", TOP_LABEL if d == top else OTHER_LABEL)
-        self.caption.setText(f"Says {top} ({p[top]:.0%}). Neurons: brighter = more active. Lines: the strongest "
+            levels = np.rint(np.clip(values / peak, -1, 1) * LEVELS).astype(int).tolist()
+            column = self._positions[layer.index]
+            for unit, level in zip(layer.shown.tolist(), levels):
+                nodes.append((QPointF(*column[unit]), SHADES[level]))
+                spots.append((layer.index, unit))
+        canvas.nodes = nodes
+        canvas.pickable = [centre for centre, _ in nodes]
+        self._spots = spots
+        # Labels: the titles stay; "+N more" under wide layers; each output's probability.
+        self._more = [f"+{layer.more} more" if layer.more and i > 0 else "" for i, layer in enumerate(activity.layers)]
+        p, top = activity.probabilities, activity.predicted
+        texts = list(self._titles)
+        texts += [(at, (0.5, 0.0), text, TITLE) for at, text in zip(self._more_at, self._more)]
+        texts += [(at, (0.0, 0.5), f"{d}  {p[d]:.0%}", TOP_LABEL if d == top else OTHER_LABEL)
+                  for d, at in enumerate(self._output_at)]
+        canvas.texts = texts
+        # The caption changes only with the answer (its probability is on the output's label): a
+        # new text is laid out again, and that on every stroke cost as much as the diagram.
+        self.caption.setText(f"Says {top}. Neurons: brighter = more active. Lines: the strongest "
                              "contributions (weight × activation), red excites, blue inhibits. Click a neuron.")
         self._draw_ring()
+        canvas.update()
 
     def _draw_ring(self) -> None:
-        if self.selected is None:
-            self.ring.clear()
-            return
-        layer, unit = self.selected
-        if layer < len(self._positions) and unit in self._positions[layer]:
-            self.ring.setData(pos=[self._positions[layer][unit]])
-        else:
-            self.ring.clear()
+        ring = None
+        if self.selected is not None:
+            layer, unit = self.selected
+            if layer < len(self._positions) and unit in self._positions[layer]:
+                ring = QPointF(*self._positions[layer][unit])
+        self.plot.ring = ring
 
     def _make_labels(self, network) -> None:
-        for item in self.labels + self.more + self.output_labels:
-            self.plot.removeItem(item)
-        self.labels, self.more, self.output_labels = [], [], []
+        self._titles, self._more_at, self._more, self._output_at = [], [], [], []
         if network is None:
+            self.plot.texts = []
+            self.plot.update()
             return
         sizes = network.sizes
         last = len(sizes) - 1
@@ -263,27 +219,20 @@ class NetworkView(QWidget):
             x = HEIGHT / 2 if i == 0 else HEIGHT + SPACING * i - (0 if i else SPACING / 2)
             name = "input 28×28" if i == 0 and size == 784 else (
                 "input" if i == 0 else "output" if i == last else f"hidden {i}")
-            title = text_item(f"{name} · {size}", anchor=(0.5, 1.0), color=(170, 170, 170))
-            title.setPos(x, -0.4)
-            more = text_item("", anchor=(0.5, 0.0), color=(170, 170, 170))
-            more.setPos(x, HEIGHT + 0.3)
-            for item in (title, more):
-                self.plot.addItem(item)
-            self.labels.append(title)
-            self.more.append(more)
-        for d in range(sizes[-1]):
-            label = text_item("", anchor=(0.0, 0.5), color=OTHER_LABEL)
-            label.setPos(HEIGHT + SPACING * last + 0.6, (d + 0.5) * HEIGHT / sizes[-1])
-            self.plot.addItem(label)
-            self.output_labels.append(label)
-        self.plot.getViewBox().setRange(xRange=(-0.5, HEIGHT + SPACING * last + 3.5), yRange=(-1.6, HEIGHT + 1.4),
-                                        padding=0)
+            self._titles.append((QPointF(x, -0.5), (0.5, 1.0), f"{name} · {size}", TITLE))
+            self._more_at.append(QPointF(x, HEIGHT + 0.4))
+            self._more.append("")
+        self._output_at = [QPointF(HEIGHT + SPACING * last + 0.6, (d + 0.5) * HEIGHT / sizes[-1])
+                           for d in range(sizes[-1])]
+        self.plot.range = QRectF(-0.2, -0.2, HEIGHT + SPACING * last + 1.0, HEIGHT + 0.4)
+        self.plot.texts = list(self._titles)
+        self.plot.update()
 
-    @Slot(object, object, object)
-    def _on_node_clicked(self, _item, points, _event=None) -> None:
-        if not len(points) or self._activity is None:
+    @Slot(QPointF)
+    def _on_clicked(self, pixel: QPointF) -> None:
+        index = self.plot.nearest(pixel)
+        if index is None or self._activity is None:
             return
-        layer, rank = points[0].data()
-        unit = int(self._activity.layers[layer].shown[rank])
+        layer, unit = self._spots[index]
         self.select(layer, unit)
         self.neuron_selected.emit(layer, unit)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import QRectF, Signal, Slot
 from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
                                QPushButton, QVBoxLayout, QWidget)
 from threadpoolctl import threadpool_limits
@@ -50,6 +50,7 @@ class NeuronInspector(QWidget):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setLookupTable(diverging_lut())
         self.plot.addItem(self.image)
+        self.plot.getViewBox().setRange(QRectF(0, 0, 60, 28), padding=0.02)
         self.image_caption = QLabel("incoming weights · the sketch × the weights")
         self.inputs = steady_label("neuronInputs", 4)
 
@@ -280,8 +281,7 @@ class NeuronInspector(QWidget):
             pair = np.full((28, 60), np.nan, dtype=np.float32)
             pair[:, :28] = w / (np.abs(w).max() or 1)
             pair[:, 32:] = c / (np.abs(c).max() or 1)
-            self.image.setImage(pair, levels=(-1, 1))
-            self.plot.getViewBox().autoRange(padding=0.02)
+            self.image.setImage(pair, levels=(-1, 1))  # always 28 × 60: the view's range is set once
             self.plot.setVisible(True)
             self.image_caption.setVisible(True)
             names = [f"pixel ({i // 28}, {i % 28}) {d.contributions[i]:+.2f}" for i in d.strongest[:5]]

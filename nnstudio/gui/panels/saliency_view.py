@@ -1,15 +1,21 @@
 """Saliency of the sketch: which pixels raise (red) or lower (blue) the predicted digit's score,
-and the runner-up's, side by side over what the network sees."""
+and the runner-up's, side by side over what the network sees.
+
+It follows every stroke, so the two maps are one small RGB image painted with QPainter (nearest
+neighbour, aspect kept) under two titles. A new sketch is drawn at once, model changes once per
+turn of the event loop, nothing while hidden (as in the network view)."""
 
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Slot
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Slot
+from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
 from nnstudio.core.saliency import Saliency, saliency
-from nnstudio.gui.panels.inside_style import bare_plot, diverging_lut, diverging_rgb, steady_label, text_item
+from nnstudio.gui.panels.inside_style import diverging_lut, diverging_rgb, steady_label
+
+TITLE = QColor(128, 128, 128)  # readable on light and dark windows
 
 GAP = 4  # pixels between the two maps
 EXPLANATION = ("The gradient of each digit's score with respect to every input pixel, over the drawing "
@@ -25,19 +31,44 @@ def overlay(network_input: np.ndarray, gradient: np.ndarray, lut: np.ndarray) ->
     return gray * (1 - alpha) + diverging_rgb(scaled, lut) * alpha
 
 
+class MapsCanvas(QWidget):
+    """The two maps side by side, as large as fits with square pixels, a title over each."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.image: QImage | None = None
+        self.titles = ["", ""]
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return QSize(360, 180)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        return QSize(180, 100)
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        if self.image is None:
+            return
+        painter = QPainter(self)
+        line = self.fontMetrics().height() + 2
+        columns = 28 * 2 + GAP
+        scale = max(0.5, min(self.width() / columns, (self.height() - line) / 28))
+        left = (self.width() - columns * scale) / 2
+        painter.drawImage(QRectF(left, line, columns * scale, 28 * scale), self.image)  # nearest neighbour
+        painter.setPen(TITLE)
+        for i, title in enumerate(self.titles):
+            x = left + i * (28 + GAP) * scale
+            painter.drawText(QRectF(x - 20, 0, 28 * scale + 40, line), Qt.AlignmentFlag.AlignCenter, title)
+
+
 class SaliencyView(QWidget):
     def __init__(self, workspace=None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("saliencyView")
         self.setAccessibleName("Saliency map")
-        self.plot = bare_plot()
-        self.image = pg.ImageItem(axisOrder="row-major")
-        self.plot.addItem(self.image)
-        self.titles = [text_item("", anchor=(0.5, 1.0), color=(200, 200, 200)) for _ in range(2)]
-        for i, title in enumerate(self.titles):
-            title.setPos(14 + i * (28 + GAP), -0.5)
-            self.plot.addItem(title)
-        self.plot.getViewBox().setRange(QRectF(-0.5, -4, 28 * 2 + GAP + 1, 33), padding=0)
+        self.plot = MapsCanvas()
+        self.plot.setObjectName("saliencyMaps")
+        self.plot.setAccessibleName("Saliency of the predicted digit and of the runner-up")
         self.caption = steady_label("saliencyCaption", 2, "Draw a digit to see which pixels decide.")
         self.caption.setToolTip(EXPLANATION)
         layout = QVBoxLayout(self)
@@ -50,6 +81,10 @@ class SaliencyView(QWidget):
         self._saliency: Saliency | None = None
         self._rgb: np.ndarray | None = None
         self._dirty = False
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(0)  # model changes: once per turn of the event loop, however many
+        self._refresh_timer.timeout.connect(self._refresh)
         self.updates = 0
         if workspace is not None:
             workspace.model_changed.connect(self.set_network)
@@ -60,12 +95,12 @@ class SaliencyView(QWidget):
     @Slot(object)
     def set_network(self, network, *_: object) -> None:
         self.network = network
-        self._refresh()
+        self._request()
 
     @Slot(object)
     def set_input(self, network_input: np.ndarray | None) -> None:
         self.input = None if network_input is None else np.asarray(network_input, dtype=np.float32)
-        self._refresh()
+        self._request(now=True)
 
     def saliency(self) -> Saliency | None:
         """The saliency shown, or None."""
@@ -78,9 +113,23 @@ class SaliencyView(QWidget):
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
         if self._dirty:
-            self._refresh()
+            self._request()
 
+    def _request(self, *, now: bool = False) -> None:
+        """Redraw: ``now`` (a new sketch, which the pad sends at most every few tens of milliseconds,
+        so that it lands in the same repaint as the pad's own bars), else at the end of this turn
+        of the event loop (model changes come in bursts: the model in use, then the lab's edit)."""
+        if not self.isVisible():
+            self._dirty = True  # computed when shown: a hidden tab costs the sketch nothing
+            return
+        if now:
+            self._refresh()
+        else:
+            self._refresh_timer.start()
+
+    @Slot()
     def _refresh(self) -> None:
+        self._refresh_timer.stop()  # up to date now
         if not self.isVisible():
             self._dirty = True
             return
@@ -88,9 +137,8 @@ class SaliencyView(QWidget):
         network, x = self.network, self.input
         if network is None or x is None or x.size != 784 or network.sizes[0] != 784:
             self._saliency = self._rgb = None
-            self.image.clear()
-            for title in self.titles:
-                title.setText("")
+            self.plot.image = None
+            self.plot.update()
             self.caption.setText("Draw a digit to see which pixels decide." if network is not None
                                  else "No model in use.")
             return
@@ -100,13 +148,15 @@ class SaliencyView(QWidget):
         rgb[:, :28] = overlay(x, s.predicted_map, self.lut)
         rgb[:, 28 + GAP:] = overlay(x, s.runner_up_map, self.lut)
         self._rgb = rgb
-        rgba = np.zeros((28, 28 * 2 + GAP, 4), dtype=np.uint8)  # ready to show: no scaling on the GUI thread
+        rgba = np.zeros((28, 28 * 2 + GAP, 4), dtype=np.uint8)
         rgba[..., :3] = np.rint(rgb * 255)
         rgba[:, :28, 3] = rgba[:, 28 + GAP:, 3] = 255  # the gap stays transparent
-        self.image.setImage(rgba, levels=None, autoLevels=False)
+        h, w = rgba.shape[:2]
+        self.plot.image = QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
         p = s.probabilities
-        self.titles[0].setText(f"says {s.predicted} · {p[s.predicted]:.0%}")
-        self.titles[1].setText(f"runner-up {s.runner_up} · {p[s.runner_up]:.0%}")
+        self.plot.titles = [f"says {s.predicted} · {p[s.predicted]:.0%}",
+                            f"runner-up {s.runner_up} · {p[s.runner_up]:.0%}"]
+        self.plot.update()
         self.caption.setText(f"Which pixels made it say {s.predicted} rather than {s.runner_up}: "
                              "red raises that digit's score, blue lowers it.")
         self.updates += 1
