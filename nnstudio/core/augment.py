@@ -30,11 +30,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nnstudio.core.limits import LIMITS
+
 #: Fields in the elastic pool, and the padding around each image for the sampler.
 POOL_SIZE = 512
 PAD = 2
 #: Images distorted at a time: larger batches go in chunks.
 CHUNK = 256
+
+
+#: Each strength's words in a message, and its entry in nnstudio.core.limits.LIMITS.
+LABELS = {"shift": ("augmentation shift", "pixels"), "rotate": ("rotation", "degrees"), "scale": ("scale", ""),
+          "shear": ("shear", "degrees"), "elastic_alpha": ("elastic alpha", ""),
+          "elastic_sigma": ("elastic sigma", "pixels"), "noise": ("noise", ""), "thickness": ("thickness", "steps")}
+LIMIT_NAMES = {"shift": "augmenter_shift", "rotate": "augment_rotate", "scale": "augment_scale",
+               "shear": "augment_shear", "elastic_alpha": "elastic_alpha", "elastic_sigma": "elastic_sigma",
+               "noise": "augment_noise", "thickness": "augment_thickness"}
 
 
 @dataclass(frozen=True)
@@ -53,13 +64,9 @@ class Augmentation:
     def problems(self) -> list[str]:
         """Every reason these strengths cannot be used, in plain words (empty when valid)."""
         found = []
-        limits = {"shift": ("augmentation shift", 0, 8, "pixels"),
-                  "rotate": ("rotation", 0, 180, "degrees"), "scale": ("scale", 0, 0.5, ""),
-                  "shear": ("shear", 0, 60, "degrees"), "elastic_alpha": ("elastic alpha", 0, 100, ""),
-                  "elastic_sigma": ("elastic sigma", 0.5, 20, "pixels"), "noise": ("noise", 0, 1, ""),
-                  "thickness": ("thickness", 0, 3, "steps")}
-        for name, (label, low, high, unit) in limits.items():
+        for name, (label, unit) in LABELS.items():
             value = getattr(self, name)
+            low, high = LIMITS[LIMIT_NAMES[name]]
             if not isinstance(value, (int, float)) or not math.isfinite(value) or not low <= value <= high:
                 found.append(f"{label} must be a number from {low:g} to {high:g}{' ' + unit if unit else ''}")
         return found
