@@ -182,6 +182,7 @@ def test_during_a_run_the_optimiser_is_fixed_but_dropout_and_augmentation_stay_l
 
 def test_live_dropout_and_augmentation_reach_the_trainer_and_are_marked(qtbot, window):
     c = window.controls
+    window.session.live_edit_delay_ms = 20
     for box, value in ((c.max_epochs_box, 50), (c.batch_size_box, 4)):
         retype(qtbot, box, str(value))
     with qtbot.waitSignal(window.session.progressed, timeout=60_000):
