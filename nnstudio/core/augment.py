@@ -249,8 +249,7 @@ class Prefetcher:
 class Sampler:
     """Bilinear resampling of batches of images, with buffers kept between calls.
 
-    The images are written once into zero-padded frames (uint8 images stay uint8), laid end to
-    end. Each output pixel's source coordinate becomes the flat index of the upper-left corner of
+    The images are written once into zero-padded float32 frames, laid end to end. Each output pixel's source coordinate becomes the flat index of the upper-left corner of
     its interpolation square, and four gathers with that one index array, from the frames and
     from the frames shifted by one column, one row and both, fetch the four corners of the whole
     batch. Coordinates are truncated to integers and the corner clipped into the frame's border:
@@ -270,13 +269,14 @@ class Sampler:
         return buf[:size].reshape(shape)
 
     def _frames(self, images: np.ndarray) -> np.ndarray:
-        """``images`` written into zero-bordered frames, flat (the border is zeroed once, when made)."""
+        """``images`` written into zero-bordered float32 frames, flat (the border is zeroed once, when
+        made; uint8 pixels are converted on the way in, so every later step is float32)."""
         n, h, w = images.shape
         ph, pw = h + 2 * PAD, w + 2 * PAD
-        name = f"frames {images.dtype.str}"
+        name = "frames"
         frames = self._buffers.get(name)
         if frames is None or frames.size < n * ph * pw or frames.shape[1:] != (ph, pw):
-            frames = self._buffers[name] = np.zeros((max(n, 1), ph, pw), images.dtype)
+            frames = self._buffers[name] = np.zeros((max(n, 1), ph, pw), np.float32)
         frames[:n, PAD:PAD + h, PAD:PAD + w] = images
         return frames.reshape(-1)
 
@@ -302,18 +302,17 @@ class Sampler:
         r0 += starts[:n]  # the row in the stack of frames
         r0 *= pw
         r0 += c0  # the flat index of each square's upper-left corner (below 2**31: n*ph*pw is small)
-        dtype = flat.dtype
-        corners = [self.buffer(f"corner {k} {dtype.str}", shape, dtype) for k in range(4)]
+        corners = [self.buffer(f"corner {k}", shape, np.float32) for k in range(4)]
         for corner, offset in zip(corners, (0, 1, pw, pw + 1)):
             np.take(flat[offset:], r0, out=corner, mode="wrap")  # in range: "wrap" changes nothing, fastest
         tl, tr, bl, br = corners
         top, bottom = self.buffer("top", shape, np.float32), self.buffer("bottom", shape, np.float32)
-        np.subtract(tr, tl, out=top, dtype=np.float32)
+        np.subtract(tr, tl, out=top)
         top *= cols
-        np.add(top, tl, out=top, dtype=np.float32)
-        np.subtract(br, bl, out=bottom, dtype=np.float32)
+        top += tl
+        np.subtract(br, bl, out=bottom)
         bottom *= cols
-        np.add(bottom, bl, out=bottom, dtype=np.float32)
+        bottom += bl
         bottom -= top
         bottom *= rows
         if scale != 1:
