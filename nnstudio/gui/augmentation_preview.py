@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QWidget
 
 from nnstudio.core.augment import Augmentation, Augmenter
@@ -19,6 +20,7 @@ GAP = 2  # pixels between digits
 SEED = 11
 POOL = 16  # elastic fields drawn for the preview (the trainer draws 512)
 IMAGE_SHAPE = (28, 28)
+HEIGHT = 64  # pixels on screen: the digits at about twice their size
 
 
 def pick_digits(images: np.ndarray, labels: np.ndarray | None, count: int = COUNT) -> np.ndarray:
@@ -55,13 +57,15 @@ class AugmentationPreview(pg.GraphicsLayoutWidget):
         self.view.setDefaultPadding(0)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.view.addItem(self.image)
-        w = COUNT * (IMAGE_SHAPE[1] + GAP) - GAP
-        self.setFixedHeight(round(IMAGE_SHAPE[0] * 2 + 8))
-        self.setMinimumWidth(w)
+        self.setFixedHeight(HEIGHT)
+        self.setMinimumWidth(120)  # the strip shrinks with the form; its aspect is kept
         self._digits: np.ndarray | None = None
         self._settings = Augmentation()
         self.picture = strip(np.zeros((COUNT, IMAGE_SHAPE[0] * IMAGE_SHAPE[1]), np.float32))
         self._show()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name): not pyqtgraph's 600x480; the form's width decides
+        return QSize(200, HEIGHT)
 
     def set_digits(self, images: np.ndarray | None, labels: np.ndarray | None = None) -> None:
         """The training images to preview (uint8 rows; the first of each digit is taken), or None."""

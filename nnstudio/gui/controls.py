@@ -2,9 +2,10 @@
 
 The panel never holds an invalid configuration silently: :meth:`ControlsPanel.config`
 returns None and :attr:`ControlsPanel.problems` says why, and ``validity_changed`` lets
-the window disable Start. Learning rate, momentum and patience may be changed while a run
-goes on; the panel reports those edits through their own signals so the window can hand
-them to the trainer.
+the window disable Start. Learning rate, momentum, patience, dropout and the augmentation
+strengths may be changed while a run goes on; the panel reports those edits through their own
+signals (``live_edited`` for the second edition's) so the window can hand them to the trainer.
+The optimiser, dropout and augmentation sections live in their own modules.
 """
 
 from __future__ import annotations
