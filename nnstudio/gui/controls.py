@@ -34,6 +34,7 @@ from nnstudio.core.limits import LIMITS, parse_hidden
 from nnstudio.core.network import ACTIVATIONS
 from nnstudio.gui.augmentation_controls import AugmentationControls
 from nnstudio.gui.dropout_controls import DropoutControls
+from nnstudio.gui.monitor_controls import MonitorControls
 from nnstudio.gui.optimizer_controls import OptimizerControls
 from nnstudio.gui.naming import named
 from nnstudio.gui.spin_boxes import LR_MAX, LR_MIN, EpochsBox, LearningRateBox, format_rate  # noqa: F401
@@ -168,7 +169,9 @@ class ControlsPanel(QWidget):
         self.optimizer_controls = OptimizerControls(self.momentum_box, self.nesterov_check, self)
         self.dropout_controls = DropoutControls(self)
         self.augmentation_controls = AugmentationControls(self)
-        self.sections = (self.optimizer_controls, self.dropout_controls, self.augmentation_controls)
+        self.monitor_controls = MonitorControls(self.patience_box, self)
+        self.sections = (self.optimizer_controls, self.dropout_controls, self.augmentation_controls,
+                         self.monitor_controls)
 
         optimiser = QGroupBox("Optimiser")
         form = QFormLayout(optimiser)
@@ -183,6 +186,7 @@ class ControlsPanel(QWidget):
         stopping = QGroupBox("Epochs")
         form = QFormLayout(stopping)
         form.addRow("Patience", self.patience_box)
+        form.addRow("Watch", self.monitor_controls.combo)
         form.addRow("Max epochs", self.max_epochs_box)
         form.addRow("Batch size", self.batch_size_box)
         form.addRow("Validation", self.validation_box)

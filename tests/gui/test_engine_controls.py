@@ -200,3 +200,14 @@ def test_live_dropout_and_augmentation_reach_the_trainer_and_are_marked(qtbot, w
     assert len(window.train.plots.change_positions()) == 2
     with run_ends(qtbot, window, 60_000):
         qtbot.mouseClick(window.train.stop_button, LEFT)
+
+
+def test_early_stopping_watches_what_the_monitor_combo_says(qtbot, panel):
+    monitor = panel.findChild(QComboBox, "monitor")
+    assert monitor.currentText() == "validation accuracy", "the seed preset watches accuracy, as the seed did"
+    assert "higher validation accuracy" in panel.patience_box.toolTip()
+    choose(qtbot, monitor, "validation loss")
+    assert panel.config().monitor == "val_loss" and panel.current_preset() == "custom"
+    assert "lower validation loss" in panel.patience_box.toolTip()
+    panel.set_structure_locked(True)
+    assert not monitor.isEnabled()
