@@ -103,8 +103,7 @@ class ControlsPanel(QWidget):
         self.patience_box = EpochsBox()
         self.patience_box.setRange(*LIMITS["patience"])
         self.patience_box.setSpecialValueText("off")
-        self.patience_box.setToolTip(
-            "Stop after this many epochs without a better validation loss, keeping the best weights (0 = off).")
+        # its tooltip follows what early stopping watches (monitor_controls)
         self.max_epochs_box = QSpinBox()
         self.max_epochs_box.setRange(*LIMITS["max_epochs"])
         self.max_epochs_box.setToolTip("The most epochs (passes over the training set) a run may take.")
