@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QWidget
 
 from nnstudio.core.augment import Augmentation, Augmenter
@@ -52,6 +52,7 @@ class AugmentationPreview(pg.GraphicsLayoutWidget):
               "Eight training digits as the network will see them with these augmentation settings")
         self.setToolTip("Eight training digits as the network will see them (load MNIST to see them)")
         self.setBackground("k")
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # a picture, not a control: no Tab stop
         self.ci.setContentsMargins(0, 0, 0, 0)
         self.view = self.addViewBox(lockAspect=True, invertY=True, enableMouse=False, enableMenu=False)
         self.view.setDefaultPadding(0)
@@ -66,6 +67,9 @@ class AugmentationPreview(pg.GraphicsLayoutWidget):
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name): not pyqtgraph's 600x480; the form's width decides
         return QSize(200, HEIGHT)
+
+    def wheelEvent(self, event) -> None:  # noqa: N802: the wheel scrolls the form, as over any picture
+        event.ignore()
 
     def set_digits(self, images: np.ndarray | None, labels: np.ndarray | None = None) -> None:
         """The training images to preview (uint8 rows; the first of each digit is taken), or None."""
