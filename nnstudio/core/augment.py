@@ -30,11 +30,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nnstudio.core.limits import LIMITS
+
 #: Fields in the elastic pool, and the padding around each image for the sampler.
 POOL_SIZE = 512
 PAD = 2
 #: Images distorted at a time: larger batches go in chunks.
 CHUNK = 256
+
+
+#: Each strength's words in a message, and its entry in nnstudio.core.limits.LIMITS.
+LABELS = {"shift": ("augmentation shift", "pixels"), "rotate": ("rotation", "degrees"), "scale": ("scale", ""),
+          "shear": ("shear", "degrees"), "elastic_alpha": ("elastic alpha", ""),
+          "elastic_sigma": ("elastic sigma", "pixels"), "noise": ("noise", ""), "thickness": ("thickness", "steps")}
+LIMIT_NAMES = {"shift": "augmenter_shift", "rotate": "augment_rotate", "scale": "augment_scale",
+               "shear": "augment_shear", "elastic_alpha": "elastic_alpha", "elastic_sigma": "elastic_sigma",
+               "noise": "augment_noise", "thickness": "augment_thickness"}
 
 
 @dataclass(frozen=True)
@@ -53,13 +64,9 @@ class Augmentation:
     def problems(self) -> list[str]:
         """Every reason these strengths cannot be used, in plain words (empty when valid)."""
         found = []
-        limits = {"shift": ("augmentation shift", 0, 8, "pixels"),
-                  "rotate": ("rotation", 0, 180, "degrees"), "scale": ("scale", 0, 0.5, ""),
-                  "shear": ("shear", 0, 60, "degrees"), "elastic_alpha": ("elastic alpha", 0, 100, ""),
-                  "elastic_sigma": ("elastic sigma", 0.5, 20, "pixels"), "noise": ("noise", 0, 1, ""),
-                  "thickness": ("thickness", 0, 3, "steps")}
-        for name, (label, low, high, unit) in limits.items():
+        for name, (label, unit) in LABELS.items():
             value = getattr(self, name)
+            low, high = LIMITS[LIMIT_NAMES[name]]
             if not isinstance(value, (int, float)) or not math.isfinite(value) or not low <= value <= high:
                 found.append(f"{label} must be a number from {low:g} to {high:g}{' ' + unit if unit else ''}")
         return found
@@ -242,10 +249,13 @@ class Prefetcher:
 class Sampler:
     """Bilinear resampling of batches of images, with buffers kept between calls.
 
-    Each image is written once into a zero-padded frame whose every element holds a pixel and
-    its right, lower and lower-right neighbours side by side (16 bytes), so one gather per
-    output pixel fetches all four corners of its interpolation square. The frame's border
-    stays zero between calls; coordinates that leave it are clipped to it (which samples zeros).
+    The images are written once into zero-padded float32 frames, laid end to end. Each output pixel's source coordinate becomes the flat index of the upper-left corner of
+    its interpolation square, and four gathers with that one index array, from the frames and
+    from the frames shifted by one column, one row and both, fetch the four corners of the whole
+    batch. Coordinates are truncated to integers and the corner clipped into the frame's border:
+    outside the image both rows (or columns) of a square lie in the zero border, so whatever the
+    fraction, the sample is zero; inside, truncation is the floor. All arithmetic is float32 or
+    int32 in contiguous buffers.
     """
 
     def __init__(self) -> None:
@@ -258,6 +268,18 @@ class Sampler:
             buf = self._buffers[name] = np.empty(size, dtype)
         return buf[:size].reshape(shape)
 
+    def _frames(self, images: np.ndarray) -> np.ndarray:
+        """``images`` written into zero-bordered float32 frames, flat (the border is zeroed once, when
+        made; uint8 pixels are converted on the way in, so every later step is float32)."""
+        n, h, w = images.shape
+        ph, pw = h + 2 * PAD, w + 2 * PAD
+        name = "frames"
+        frames = self._buffers.get(name)
+        if frames is None or frames.size < n * ph * pw or frames.shape[1:] != (ph, pw):
+            frames = self._buffers[name] = np.zeros((max(n, 1), ph, pw), np.float32)
+        frames[:n, PAD:PAD + h, PAD:PAD + w] = images
+        return frames.reshape(-1)
+
     def __call__(self, images: np.ndarray, rows: np.ndarray, cols: np.ndarray, out: np.ndarray,
                  scale: float = 1.0) -> np.ndarray:
         """Bilinear samples of ``images`` ``(n, h, w)`` at ``(rows, cols)`` (each ``(n, h*w)``, in the
@@ -265,41 +287,32 @@ class Sampler:
         into ``out``."""
         n, h, w = images.shape
         ph, pw = h + 2 * PAD, w + 2 * PAD
-        quads = self._buffers.get("quads")
-        if quads is None or quads.shape[0] < n or quads.shape[1:3] != (ph, pw):
-            quads = self._buffers["quads"] = np.zeros((n, ph, pw, 4), np.float32)
-        q = quads[:n]
-        for k, (dr, dc) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1))):  # the corner (r+dr, c+dc) of (r, c)
-            q[:, PAD - dr:PAD - dr + h, PAD - dc:PAD - dc + w, k] = images
-        corners = quads.reshape(-1, 4).view(np.complex128).reshape(-1)
-        # Far outside the frame, sample the zero border (both neighbours lie in it).
-        for coordinates, high in ((rows, ph - 1.5), (cols, pw - 1.5)):
-            np.maximum(coordinates, np.float32(0.5), out=coordinates)
-            np.minimum(coordinates, np.float32(high), out=coordinates)
+        flat = self._frames(images)
         shape = rows.shape
-        r0, c0 = self.buffer("r0", shape, np.float32), self.buffer("c0", shape, np.float32)
-        np.floor(rows, out=r0)
-        np.floor(cols, out=c0)
-        rows -= r0  # now the fractions
-        cols -= c0
+        r0, c0 = self.buffer("r0", shape, np.int32), self.buffer("c0", shape, np.int32)
+        np.copyto(r0, rows, casting="unsafe")  # truncation: the floor wherever the sample is not zero
+        np.copyto(c0, cols, casting="unsafe")
+        np.subtract(rows, r0, out=rows, dtype=np.float32)  # now the fractions
+        np.subtract(cols, c0, out=cols, dtype=np.float32)
+        np.clip(r0, 0, ph - 2, out=r0)  # a square outside the image lies in the zero border
+        np.clip(c0, 0, pw - 2, out=c0)
         starts = self._buffers.get("starts")
         if starts is None or len(starts) < n or starts[1, 0] != ph:
-            starts = self._buffers["starts"] = np.arange(max(n, 2), dtype=np.float32)[:, None] * ph
-        r0 += starts[:n]  # the row in the stack of frames (exact: integers well below 2**24)
+            starts = self._buffers["starts"] = np.arange(max(n, 2), dtype=np.int32)[:, None] * ph
+        r0 += starts[:n]  # the row in the stack of frames
         r0 *= pw
-        r0 += c0
-        index = self.buffer("index", shape, np.intp)
-        np.copyto(index, r0, casting="unsafe")
-        gathered = self.buffer("gathered", shape, np.complex128)
-        np.take(corners, index, out=gathered, mode="clip")  # in range; "raise" would buffer `out`
-        g = gathered.view(np.float32).reshape(*shape, 4)
+        r0 += c0  # the flat index of each square's upper-left corner (below 2**31: n*ph*pw is small)
+        corners = [self.buffer(f"corner {k}", shape, np.float32) for k in range(4)]
+        for corner, offset in zip(corners, (0, 1, pw, pw + 1)):
+            np.take(flat[offset:], r0, out=corner, mode="wrap")  # in range: "wrap" changes nothing, fastest
+        tl, tr, bl, br = corners
         top, bottom = self.buffer("top", shape, np.float32), self.buffer("bottom", shape, np.float32)
-        np.subtract(g[..., 1], g[..., 0], out=top)
+        np.subtract(tr, tl, out=top)
         top *= cols
-        top += g[..., 0]
-        np.subtract(g[..., 3], g[..., 2], out=bottom)
+        top += tl
+        np.subtract(br, bl, out=bottom)
         bottom *= cols
-        bottom += g[..., 2]
+        bottom += bl
         bottom -= top
         bottom *= rows
         if scale != 1:

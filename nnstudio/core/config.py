@@ -98,18 +98,18 @@ class TrainingConfig:
             found.append("step schedule needs step epochs >= 1 and 0 < gamma <= 1")
         if not within("augment_shift", self.augment_shift):
             found.append(f"augmentation shift must be 0 to {LIMITS['augment_shift'][1]} pixels")
-        if self.train_size != 0 and not 10 <= self.train_size <= 60000:
-            found.append("training-set size must be 0 (all) or from 10 to 60000 images")
-        if not 0 <= self.label_noise <= 0.5:
-            found.append("label noise must be between 0 and 0.5 (50%)")
+        if self.train_size != 0 and not within("train_size", self.train_size):
+            found.append("training-set size must be 0 (all) or from {} to {} images".format(*LIMITS["train_size"]))
+        if not within("label_noise", self.label_noise):
+            found.append(f"label noise must be {describe('label_noise')} (50%)")
         if self.optimizer not in OPTIMIZERS:
             found.append(f"optimizer must be one of {', '.join(OPTIMIZERS)}")
-        if not 0 <= self.beta1 < 1 or not 0 <= self.beta2 < 1:
-            found.append("beta1 and beta2 must be at least 0 and below 1")
-        if not 0 < self.eps <= 1:
-            found.append("eps must be above 0 and at most 1")
-        if not 0 <= self.dropout <= 0.9 or not 0 <= self.input_dropout <= 0.9:
-            found.append("dropout rates must be between 0 and 0.9")
+        if not within("beta1", self.beta1) or not within("beta2", self.beta2):
+            found.append(f"beta1 and beta2 must be {describe('beta1')}")
+        if not within("eps", self.eps):
+            found.append(f"eps must be above 0, {describe('eps')}")
+        if not within("dropout", self.dropout) or not within("input_dropout", self.input_dropout):
+            found.append(f"dropout rates must be {describe('dropout')}")
         if self.monitor not in MONITORS:
             found.append(f"monitor must be one of {', '.join(MONITORS)}")
         elif self.monitor == "val_accuracy" and not self.min_delta < 1:

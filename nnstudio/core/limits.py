@@ -17,6 +17,22 @@ LIMITS: dict[str, tuple[float, float]] = {
     "augment_shift": (0, 4),  # pixels
     "validation_size": (1, 59999),
     "seed": (0, 2**31 - 1),
+    # The second edition's engine (issue 11) and the training-set options (issue 13).
+    "beta1": (0.0, 0.9999),
+    "beta2": (0.0, 0.9999),
+    "eps": (1e-12, 1.0),
+    "dropout": (0.0, 0.9),  # of the hidden units dropped each batch
+    "input_dropout": (0.0, 0.9),  # of the input pixels
+    "augment_rotate": (0, 180),  # degrees
+    "augment_scale": (0, 0.5),  # fraction
+    "augment_shear": (0, 60),  # degrees
+    "elastic_alpha": (0, 100),  # pixels; 0 is off
+    "elastic_sigma": (0.5, 20),  # pixels
+    "augment_noise": (0, 1),  # on the 0..1 pixel scale
+    "augment_thickness": (0, 3),  # steps
+    "augmenter_shift": (0, 8),  # pixels: the augmenter's own bound (the form's is augment_shift)
+    "train_size": (10, 60000),  # images; 0 (all) is also allowed
+    "label_noise": (0, 0.5),  # share of training labels
 }
 
 DEFAULT_VALIDATION_FRACTION = 0.1  # of a training set too small for the validation size asked for

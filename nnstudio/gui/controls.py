@@ -2,9 +2,10 @@
 
 The panel never holds an invalid configuration silently: :meth:`ControlsPanel.config`
 returns None and :attr:`ControlsPanel.problems` says why, and ``validity_changed`` lets
-the window disable Start. Learning rate, momentum and patience may be changed while a run
-goes on; the panel reports those edits through their own signals so the window can hand
-them to the trainer.
+the window disable Start. Learning rate, momentum, patience, dropout and the augmentation
+strengths may be changed while a run goes on; the panel reports those edits through their own
+signals (``live_edited`` for the second edition's) so the window can hand them to the trainer.
+The optimiser, dropout and augmentation sections live in their own modules.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ from PySide6.QtWidgets import (
 from nnstudio.core.config import PRESET_DESCRIPTIONS, PRESETS, SCHEDULES, TrainingConfig
 from nnstudio.core.limits import LIMITS, parse_hidden
 from nnstudio.core.network import ACTIVATIONS
+from nnstudio.gui.augmentation_controls import AugmentationControls
+from nnstudio.gui.dropout_controls import DropoutControls
+from nnstudio.gui.monitor_controls import MonitorControls
+from nnstudio.gui.optimizer_controls import OptimizerControls
 from nnstudio.gui.naming import named
 from nnstudio.gui.spin_boxes import LR_MAX, LR_MIN, EpochsBox, LearningRateBox, format_rate  # noqa: F401
 
@@ -47,6 +52,8 @@ class ControlsPanel(QWidget):
     learning_rate_edited = Signal(float)  # a user's edit, which a running trainer may take live
     momentum_edited = Signal(float)
     patience_edited = Signal(int)
+    live_edited = Signal(str, object)  # dropout, input_dropout or augmentation (an Augmentation), edited
+    live_edits_held = Signal(bool)  # an augmentation slider pressed (True) or let go
 
     def __init__(self, config: TrainingConfig | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -96,8 +103,7 @@ class ControlsPanel(QWidget):
         self.patience_box = EpochsBox()
         self.patience_box.setRange(*LIMITS["patience"])
         self.patience_box.setSpecialValueText("off")
-        self.patience_box.setToolTip(
-            "Stop after this many epochs without a better validation loss, keeping the best weights (0 = off).")
+        # its tooltip follows what early stopping watches (monitor_controls)
         self.max_epochs_box = QSpinBox()
         self.max_epochs_box.setRange(*LIMITS["max_epochs"])
         self.max_epochs_box.setToolTip("The most epochs (passes over the training set) a run may take.")
@@ -121,11 +127,6 @@ class ControlsPanel(QWidget):
         self.weight_decay_box.setDecimals(5)
         self.weight_decay_box.setSingleStep(1e-4)
         self.weight_decay_box.setToolTip("L2 weight decay: pulls weights towards zero to fight overfitting.")
-        self.augment_box = QSpinBox()
-        self.augment_box.setRange(*LIMITS["augment_shift"])
-        self.augment_box.setSpecialValueText("off")
-        self.augment_box.setSuffix(" px")
-        self.augment_box.setToolTip("Shift each training image by up to this many pixels, for more varied data.")
         self.seed_box = QSpinBox()
         self.seed_box.setRange(*LIMITS["seed"])
         self.seed_box.setToolTip("The random seed of the initial weights and the shuffling: same seed, same run.")
@@ -145,7 +146,7 @@ class ControlsPanel(QWidget):
                 (self.hidden_edit, "hiddenLayers", "Hidden layers"),
                 (self.activation_combo, "activation", "Activation"),
                 (self.weight_decay_box, "weightDecay", "L2 weight decay"),
-                (self.augment_box, "augmentation", "Augmentation"), (self.seed_box, "seed", "Seed"),
+                (self.seed_box, "seed", "Seed"),
                 (self.validation_box, "validationSize", "Validation size")):
             named(widget, name, text)
 
@@ -163,17 +164,28 @@ class ControlsPanel(QWidget):
         momentum_row.addWidget(self.momentum_box)
         momentum_row.addWidget(self.nesterov_check)
 
+        # The second edition's sections: each shows and reads its own fields (see their modules).
+        self.optimizer_controls = OptimizerControls(self.momentum_box, self.nesterov_check, self)
+        self.dropout_controls = DropoutControls(self)
+        self.augmentation_controls = AugmentationControls(self)
+        self.monitor_controls = MonitorControls(self.patience_box, self)
+        self.sections = (self.optimizer_controls, self.dropout_controls, self.augmentation_controls,
+                         self.monitor_controls)
+
         optimiser = QGroupBox("Optimiser")
         form = QFormLayout(optimiser)
+        form.addRow("Method", self.optimizer_controls.combo)
         form.addRow("Learning rate", self.learning_rate_box)
         form.addRow(self.learning_rate_slider)  # the form's whole width: finer steps under the mouse
         form.addRow("Momentum", momentum_row)
+        form.addRow(self.optimizer_controls.details)
         form.addRow("Schedule", self.schedule_combo)
         form.addRow("L2 decay", self.weight_decay_box)
 
         stopping = QGroupBox("Epochs")
         form = QFormLayout(stopping)
         form.addRow("Patience", self.patience_box)
+        form.addRow("Watch", self.monitor_controls.combo)
         form.addRow("Max epochs", self.max_epochs_box)
         form.addRow("Batch size", self.batch_size_box)
         form.addRow("Validation", self.validation_box)
@@ -182,7 +194,8 @@ class ControlsPanel(QWidget):
         form = QFormLayout(model)
         form.addRow("Hidden layers", self.hidden_edit)
         form.addRow("Activation", self.activation_combo)
-        form.addRow("Augmentation", self.augment_box)
+        form.addRow("Dropout", self.dropout_controls.dropout_box)
+        form.addRow("Input dropout", self.dropout_controls.input_dropout_box)
         form.addRow("Seed", self.seed_box)
 
         for box in (optimiser, stopping, model):
@@ -195,6 +208,7 @@ class ControlsPanel(QWidget):
         layout.addWidget(optimiser)
         layout.addWidget(stopping)
         layout.addWidget(model)
+        layout.addWidget(self.augmentation_controls.group)
         layout.addWidget(self.problems_label)
         layout.addStretch(1)
 
@@ -204,10 +218,15 @@ class ControlsPanel(QWidget):
         self.momentum_box.valueChanged.connect(self._on_momentum_changed)
         self.patience_box.valueChanged.connect(self._on_patience_changed)
         for box in (self.momentum_box, self.patience_box, self.max_epochs_box, self.batch_size_box,
-                    self.weight_decay_box, self.augment_box, self.seed_box, self.validation_box):
+                    self.weight_decay_box, self.seed_box, self.validation_box):
             box.setKeyboardTracking(False)  # a typed number counts when it is complete (Enter, Tab, arrows)
-        for box in (self.max_epochs_box, self.batch_size_box, self.augment_box, self.seed_box, self.validation_box):
+        for box in (self.max_epochs_box, self.batch_size_box, self.seed_box, self.validation_box):
             box.valueChanged.connect(self._on_field_changed)
+        for section in self.sections:
+            section.changed.connect(self._on_field_changed)
+        for section in (self.dropout_controls, self.augmentation_controls):  # the optimiser is fixed for a run
+            section.live_edited.connect(self.live_edited)
+        self.augmentation_controls.held.connect(self.live_edits_held)
         self.weight_decay_box.valueChanged.connect(self._on_field_changed)
         self.nesterov_check.toggled.connect(self._on_field_changed)
         self.schedule_combo.currentIndexChanged.connect(self._on_field_changed)
@@ -236,7 +255,7 @@ class ControlsPanel(QWidget):
         try:
             widgets = (self.learning_rate_box, self.learning_rate_slider, self.momentum_box, self.nesterov_check,
                        self.patience_box, self.max_epochs_box, self.batch_size_box, self.schedule_combo,
-                       self.hidden_edit, self.activation_combo, self.weight_decay_box, self.augment_box,
+                       self.hidden_edit, self.activation_combo, self.weight_decay_box,
                        self.seed_box, self.validation_box)
             blockers = [QSignalBlocker(w) for w in widgets]
             self.learning_rate_box.setValue(config.learning_rate)
@@ -250,9 +269,10 @@ class ControlsPanel(QWidget):
             self.hidden_edit.setText(",".join(str(h) for h in config.hidden))
             self.activation_combo.setCurrentText(config.activation)
             self.weight_decay_box.setValue(config.weight_decay)
-            self.augment_box.setValue(config.augment_shift)
             self.seed_box.setValue(config.seed)
             self.validation_box.setValue(config.validation_size)
+            for section in self.sections:
+                section.show_config(config)
             self._base = config
             del blockers
         finally:
@@ -263,7 +283,8 @@ class ControlsPanel(QWidget):
     def live_settings(self) -> dict[str, float]:
         """The settings a run may take live, as the form shows them."""
         return {"learning_rate": self.learning_rate_box.value(), "momentum": self.momentum_box.value(),
-                "patience": self.patience_box.value()}
+                "patience": self.patience_box.value(), **self.dropout_controls.live_settings(),
+                **self.augmentation_controls.live_settings()}
 
     def current_preset(self) -> str:
         return self.preset_combo.currentData() or CUSTOM
@@ -284,9 +305,9 @@ class ControlsPanel(QWidget):
                 max_epochs=self.max_epochs_box.value(),
                 patience=self.patience_box.value(),
                 schedule=self.schedule_combo.currentText(),
-                augment_shift=self.augment_box.value(),
                 seed=self.seed_box.value(),
                 validation_size=self.validation_box.value(),
+                **{name: value for section in self.sections for name, value in section.fields().items()},
             )
         except ValueError as exc:  # TrainingConfig lists its problems, joined by "; "
             return None, str(exc).split("; ")
@@ -358,11 +379,14 @@ class ControlsPanel(QWidget):
         self.patience_edited.emit(value)
 
     def set_structure_locked(self, locked: bool) -> None:
-        """While a run goes on only the live settings (learning rate, momentum, patience) stay editable."""
+        """While a run goes on only the live settings (learning rate, momentum, patience, dropout and
+        augmentation) stay editable."""
         for widget in (self.preset_combo, self.nesterov_check, self.max_epochs_box, self.batch_size_box,
                        self.schedule_combo, self.hidden_edit, self.activation_combo, self.weight_decay_box,
-                       self.augment_box, self.seed_box, self.validation_box):
+                       self.seed_box, self.validation_box):
             widget.setEnabled(not locked)
+        for section in self.sections:  # after the Nesterov box: the optimiser decides whether it applies
+            section.set_structure_locked(locked)
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         """Room for the longest preset description at this width, so the form below it never moves

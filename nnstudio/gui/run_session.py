@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 PHASES = ("idle", "running", "paused", "ending", "saving")
 PLOT_INTERVAL_MS = 200  # progress goes out at most this often: the plots redraw the batch trace at this pace
 LIVE_EDIT_DELAY_MS = 300  # a live setting reaches the trainer once it has rested this long (or flush)
-LIVE_SETTINGS = ("learning_rate", "momentum", "patience")
+LIVE_SETTINGS = ("learning_rate", "momentum", "patience", "dropout", "input_dropout", "augmentation")
 
 
 class RunSession(QObject):
@@ -221,7 +221,8 @@ class RunSession(QObject):
 
     def _setter(self, name: str):
         return {"learning_rate": self.trainer.set_learning_rate, "momentum": self.trainer.set_momentum,
-                "patience": self.trainer.set_patience}[name]
+                "patience": self.trainer.set_patience, "dropout": self.trainer.set_dropout,
+                "input_dropout": self.trainer.set_input_dropout, "augmentation": self.trainer.set_augmentation}[name]
 
     def hold_live_edits(self, held: bool) -> None:
         """While held (a slider is being dragged), live edits wait; letting go hands them over at once."""

@@ -75,6 +75,10 @@ class TrainingForm(QWidget):
         form.patience_edited.connect(lambda value: session.edit_live("patience", value))
         form.learning_rate_slider.sliderPressed.connect(lambda: session.hold_live_edits(True))
         form.learning_rate_slider.sliderReleased.connect(lambda: session.hold_live_edits(False))
+        form.live_edited.connect(session.edit_live)  # dropout and augmentation, live like the learning rate
+        form.live_edits_held.connect(session.hold_live_edits)
+        workspace.data_changed.connect(self._show_preview_digits)
+        self._show_preview_digits()
         session.phase_changed.connect(self._on_phase_changed)
         actions.changed.connect(self._show_reason)
         self._show_reason()
@@ -84,6 +88,11 @@ class TrainingForm(QWidget):
         self.workspace.set_validation_size(size)
         if self.workspace.mnist is not None:
             self.workspace.post_message(self.workspace.describe_data())
+
+    @Slot()
+    def _show_preview_digits(self, *_: object) -> None:
+        split = self.workspace.split
+        self.controls.augmentation_controls.set_digits(*((split.x_train, split.y_train) if split else (None,)))
 
     @Slot(str)
     def _on_phase_changed(self, phase: str) -> None:
