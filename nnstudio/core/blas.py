@@ -57,17 +57,46 @@ def _suits(function, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> bool:
             and a.strides[0] > 0 and b.strides[0] > 0 and a.strides[0] % size == 0 and b.strides[0] % size == 0)
 
 
-def _plan(function, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> Callable[[float, float], None]:
-    k, m = a.shape
-    n = b.shape[1]
-    size = c.itemsize
-    lda, ldb = max(a.strides[0] // size, m), max(b.strides[0] // size, n)
-    pa, pb, pc = a.ctypes.data, b.ctypes.data, c.ctypes.data
+class Plan:
+    """``plan(alpha, beta)``: one gemm on fixed arrays, its arguments converted to C types once.
 
-    def call(alpha: float, beta: float, keep=(a, b, c)) -> None:  # keep: the arrays outlive the pointers
-        function(ROW_MAJOR, TRANS, NO_TRANS, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, n)
+    ``plan.fixed(alpha, beta)`` gives a call without arguments for a fixed ``alpha`` and ``beta``
+    (plain SGD's ``-1, 1``): about 1.5 µs a call, where converting 14 arguments costs 4 µs.
+    """
 
-    return call
+    def __init__(self, function, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> None:
+        k, m = a.shape
+        n = b.shape[1]
+        size = c.itemsize
+        lda, ldb = max(a.strides[0] // size, m), max(b.strides[0] // size, n)
+        scalar = SYMBOLS[c.dtype][1]
+        self._raw = _unchecked(function)
+        self._keep = (a, b, c)  # the arrays outlive the pointers
+        self._alpha, self._beta = scalar(0.0), scalar(0.0)
+        cint, i64, ptr = ctypes.c_int, ctypes.c_int64, ctypes.c_void_p
+        self._head = (cint(ROW_MAJOR), cint(TRANS), cint(NO_TRANS), i64(m), i64(n), i64(k))
+        self._tail = (ptr(a.ctypes.data), i64(lda), ptr(b.ctypes.data), i64(ldb))
+        self._out = (ptr(c.ctypes.data), i64(n))
+        self._args = (*self._head, self._alpha, *self._tail, self._beta, *self._out)
+
+    def __call__(self, alpha: float, beta: float) -> None:
+        self._alpha.value, self._beta.value = alpha, beta
+        self._raw(*self._args)
+
+    def fixed(self, alpha: float, beta: float) -> Callable[[], None]:
+        scalar = type(self._alpha)
+        return functools.partial(self._raw, *self._head, scalar(alpha), *self._tail, scalar(beta), *self._out)
+
+
+def _unchecked(function):
+    """The same C function without ``argtypes``: arguments already of C types pass without conversion."""
+    raw = type(function)(ctypes.cast(function, ctypes.c_void_p).value)
+    raw.restype = None
+    return raw
+
+
+def _plan(function, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> Plan:
+    return Plan(function, a, b, c)
 
 
 @functools.cache
@@ -90,7 +119,7 @@ def _functions() -> dict:
     return functions
 
 
-def plan_at_b(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> Callable[[float, float], None] | None:
+def plan_at_b(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> Plan | None:
     """``plan(alpha, beta)`` computes ``c = alpha * a.T @ b + beta * c`` in place, for these very
     arrays (checked once, so a call costs little more than BLAS's own work); rows of ``a`` and
     ``b`` may be strided, ``c`` must be C-contiguous. None where the arrays or the BLAS do not suit."""

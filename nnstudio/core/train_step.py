@@ -91,6 +91,8 @@ class TrainStep:
         self._dropped: list[bool] = [False] * (len(sizes) - 1)  # which masks the last forward used
         self._kept: list[np.ndarray | None] = [None] * (len(sizes) - 1)  # tanh/sigmoid outputs before dropout
         self._pairs: list[tuple[np.ndarray, np.ndarray]] | None = None
+        self._transposed = [p[:-1].T for p in self.layers]  # each layer's weights, for the delta below
+        self._views: dict[int, _Views] = {}  # the buffers cut to a batch of n rows, by n
 
     def close(self) -> None:
         """End the helper threads (idle between batches); the step still works, on one thread."""
@@ -127,6 +129,8 @@ class TrainStep:
         if x is not self._given:
             np.copyto(self._a[0][:n, :-1], x)
         self._given = None
+        if not (self.dropout or self.input_dropout):
+            return self._plain_forward(n, labels)
         last = len(self.layers) - 1
         self._dropped[0] = self._drop_out(0, self._a[0][:n, :-1], self.input_dropout)
         for i, p in enumerate(self.layers):
@@ -147,6 +151,70 @@ class TrainStep:
         self._n, self._labels = n, labels
         return loss, correct
 
+    def _plain_forward(self, n: int, labels: np.ndarray) -> tuple[float, int]:
+        """:meth:`forward` without dropout, every view made once per batch size: the hot path."""
+        v = self._views.get(n)
+        if v is None:
+            v = self._views[n] = _Views(self, n)
+        self._dropped[:] = v.no_drop
+        matmul = np.matmul
+        if self._pool is None and self.network.activation == "relu":
+            maximum = np.maximum
+            for a, p, z in v.hidden:
+                matmul(a, p, out=z)  # x @ W + b
+                maximum(z, 0, out=z)
+        else:
+            activate = self.network._activate
+            for a, p, z in v.hidden:
+                matmul(a, p, out=z)
+                self._share(lambda lo, hi, part, z=z: activate(z[lo:hi]), n, z.size)
+        logits, top = v.logits, v.top
+        matmul(v.last_input, self.layers[-1], out=logits)
+        # Log-softmax by the row maximum, the label's logit picked by its flat index (labels must be
+        # class numbers: they are checked when a data set is read).
+        logits.argmax(axis=1, out=v.argmax)
+        correct = int(np.count_nonzero(np.equal(v.argmax, labels, out=v.hit)))
+        np.maximum.reduce(logits, axis=1, out=top)
+        np.subtract(logits, v.top_column, out=logits)
+        np.add(v.row_starts, labels, out=v.index)
+        v.flat.take(v.index, out=v.picked)
+        np.exp(logits, out=logits)
+        matmul(logits, self._ones, out=top)  # each row's sum of exponentials
+        np.log(top, out=v.log_sum)
+        np.subtract(v.log_sum, v.picked, out=v.log_sum)
+        self._n, self._labels = n, labels
+        return float(v.log_sum.sum()) / n, correct
+
+    def _plain_backward(self, v: "_Views", learning_rate: float, momentum: float) -> None:
+        """:meth:`backward` for SGD (optional classic momentum) with BLAS adding each step in place."""
+        n = v.n
+        scale = learning_rate / n
+        delta, top = v.logits, v.top
+        np.divide(scale, top, out=top)
+        np.multiply(delta, v.top_column, out=delta)
+        v.flat[v.index] -= scale
+        matmul, relu, pooled = np.matmul, self.network.activation == "relu" and self._pool is None, self._pool is not None
+        updates = v.updates(self, momentum)
+        for i in range(len(self.layers) - 1, -1, -1):
+            if i:  # the delta below needs this layer's weights before they change
+                below, h, mask = v.below[i - 1], v.outputs[i - 1], v.masks[i - 1]
+                matmul(delta, self._transposed[i], out=below)
+                if relu:
+                    np.greater(h, 0, out=mask)
+                    np.multiply(below, mask, out=below)
+                else:
+                    self._share(lambda lo, hi, part, below=below, h=h, mask=mask:
+                                self._scale_by_derivative(below[lo:hi], h[lo:hi], mask[lo:hi]), n, below.size)
+            updates[i]()  # w -= a.T @ delta (or v = momentum * v - a.T @ delta), inside the product
+            if momentum:
+                flat, velocity = v.flat_layers[i], self.velocities[i].reshape(-1)
+                if pooled:
+                    self._share(lambda lo, hi, part: np.add(flat[lo:hi], velocity[lo:hi], out=flat[lo:hi]),
+                                flat.size, flat.size)
+                else:
+                    np.add(flat, velocity, out=flat)
+            delta = v.below[i - 1] if i else None
+
     def backward(self, learning_rate: float, momentum: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0) -> None:
         """Backpropagate the batch of the last :meth:`forward` and update the network in place.
@@ -159,6 +227,11 @@ class TrainStep:
         """
         n = self._n
         optimizer = self.optimizer
+        if optimizer is None and not (weight_decay or nesterov) and self.blas:
+            v = self._views.get(n)
+            if v is not None and v.can_update(self, bool(momentum)):
+                self._plain_backward(v, learning_rate, momentum)
+                return
         scale = (1.0 if optimizer is not None else learning_rate) / n
         # The softmax's gradient exp / sum - onehot, already scaled by lr / n: every product below is a step.
         delta, top = self._logits[:n], self._top[:n]
@@ -296,3 +369,49 @@ class TrainStep:
                 pc -= sc
             else:
                 pc += vc
+
+
+class _Views:
+    """A :class:`TrainStep`'s buffers cut to a batch of ``n`` rows, and the BLAS calls on them: made
+    once per batch size, so a batch on the hot path slices nothing."""
+
+    def __init__(self, step: TrainStep, n: int) -> None:
+        self.n = n
+        layers = step.layers
+        self.inputs = [a[:n] for a in step._a]  # each layer's input, with its column of ones
+        self.outputs = [a[:n, :-1] for a in step._a[1:]]  # each hidden layer's output
+        self.hidden = list(zip(self.inputs[:-1], layers[:-1], self.outputs))
+        self.last_input = self.inputs[-1]
+        self.logits = step._logits[:n]
+        self.flat = self.logits.reshape(-1)
+        self.top = step._top[:n]
+        self.top_column = self.top[:, None]
+        self.below = [d[:n] for d in step._delta]
+        self.masks = [m[:n] for m in step._mask]
+        self.argmax, self.hit = step._argmax[:n], step._hit[:n]
+        self.row_starts = np.arange(n) * layers[-1].shape[1]
+        self.index = np.empty(n, np.intp)
+        self.picked = np.empty(n, step.network.dtype)
+        self.log_sum = np.empty(n, step.network.dtype)
+        self.no_drop = [False] * len(layers)
+        self.flat_layers = [p.reshape(-1) for p in layers]
+        self._updates: dict[float, list] = {}  # momentum -> each layer's BLAS call
+        self._plans: dict[bool, list] = {}  # into velocity -> each layer's plan (None: not BLAS's)
+
+    def can_update(self, step: TrainStep, into_velocity: bool) -> bool:
+        """Whether BLAS can add every layer's step into its weights (or velocities) here."""
+        plans = self._plans.get(into_velocity)
+        if plans is None:
+            targets = step.velocities if into_velocity else step.layers
+            plans = self._plans[into_velocity] = [
+                plan_at_b(a, d, t) for a, d, t in zip(self.inputs, [*self.below, self.logits], targets)]
+        return all(plan is not None for plan in plans)
+
+    def updates(self, step: TrainStep, momentum: float) -> list:
+        calls = self._updates.get(momentum)
+        if calls is None:
+            if len(self._updates) > 8:  # momentum edited live, value after value
+                self._updates.clear()
+            plans = self._plans[bool(momentum)]
+            calls = self._updates[momentum] = [plan.fixed(-1.0, momentum if momentum else 1.0) for plan in plans]
+        return calls
