@@ -276,7 +276,7 @@ class Trainer:
                                 time.perf_counter() - epoch_started - (self._paused_seconds - paused_at_start))
         total_loss, correct = sums
         with quiet_overflow():
-            val_loss, val_accuracy = net.evaluate(data.x_val, data.y_val)
+            val_loss, val_accuracy = self._engine.evaluate(data.x_val, data.y_val)
         if not val_loss < DIVERGED_LOSS:
             return "diverged", f"diverged at epoch {epoch}, batch {batches}: lower the learning rate"
         improved = self._improves(val_loss, val_accuracy)
@@ -354,13 +354,11 @@ class Trainer:
         engine, size, batches = self._engine, self.config.batch_size, len(losses)
         stop, running, clock = self._stop, self._running, time.perf_counter
         plain = not self.augmentation.active  # the hot path: gather and scale into the step's input rows
-        scale = self.network.dtype.type(1 / 255)
         x_train, total_loss, correct, loss = self.data.x_train, sums[0], sums[1], 0.0
         while b < batches:
             index = order[b * size:(b + 1) * size]
             if plain:
-                pixels = np.take(x_train, index, axis=0, out=self._pixel_rows(len(index)))
-                rows = np.multiply(pixels, scale, out=engine.input_rows(len(index)))
+                rows = engine.input_pixels(np.take(x_train, index, axis=0, out=self._pixel_rows(len(index))))
             else:
                 self._next_index = order[(b + 1) * size:(b + 2) * size] if b + 1 < batches else None
                 rows = self._batch_inputs(index)
