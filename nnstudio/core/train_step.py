@@ -67,6 +67,7 @@ class TrainStep:
         for a in self._a:
             a[:, -1] = 1
         self._logits = np.empty((batch_size, sizes[-1]), dtype)  # then the softmax's delta
+        self._logits_t = np.empty((sizes[-1], batch_size), dtype)  # the same, transposed (the plain path)
         self._delta = [np.empty((batch_size, s), dtype) for s in sizes[1:-1]]
         self._mask = [np.empty((batch_size, s), bool) for s in sizes[1:-1]]
         self.blas = blas
@@ -92,7 +93,9 @@ class TrainStep:
         self._kept: list[np.ndarray | None] = [None] * (len(sizes) - 1)  # tanh/sigmoid outputs before dropout
         self._pairs: list[tuple[np.ndarray, np.ndarray]] | None = None
         self._transposed = [p[:-1].T for p in self.layers]  # each layer's weights, for the delta below
+        self._last_t = self.layers[-1].T
         self._views: dict[int, _Views] = {}  # the buffers cut to a batch of n rows, by n
+        self._plain: _Views | None = None  # the last forward's views, when it took the plain path
         self._eval: list[np.ndarray] | None = None  # each layer's input and the logits, for evaluate
 
     def close(self) -> None:
@@ -140,6 +143,7 @@ class TrainStep:
         self._given = None
         if not (self.dropout or self.input_dropout):
             return self._plain_forward(n, labels)
+        self._plain = None
         last = len(self.layers) - 1
         self._dropped[0] = self._drop_out(0, self._a[0][:n, :-1], self.input_dropout)
         for i, p in enumerate(self.layers):
@@ -166,6 +170,7 @@ class TrainStep:
         if v is None:
             v = self._views[n] = _Views(self, n)
         self._dropped[:] = v.no_drop
+        self._plain = v
         matmul = np.matmul
         if self._pool is None and self.network.activation == "relu":
             maximum = np.maximum
@@ -177,18 +182,19 @@ class TrainStep:
             for a, p, z in v.hidden:
                 matmul(a, p, out=z)
                 self._share(lambda lo, hi, part, z=z: activate(z[lo:hi]), n, z.size)
-        logits, top = v.logits, v.top
-        matmul(v.last_input, self.layers[-1], out=logits)
-        # Log-softmax by the row maximum, the label's logit picked by its flat index (labels must be
-        # class numbers: they are checked when a data set is read).
-        logits.argmax(axis=1, out=v.argmax)
+        # The logits transposed, one row per class: the softmax's sums over classes then run along
+        # contiguous rows of the batch rather than across rows of ten.
+        logits, top = v.logits_t, v.top
+        matmul(self._last_t, v.last_input_t, out=logits)
+        logits.argmax(axis=0, out=v.argmax)
         correct = int(np.count_nonzero(np.equal(v.argmax, labels, out=v.hit)))
-        np.maximum.reduce(logits, axis=1, out=top)
-        np.subtract(logits, v.top_column, out=logits)
-        np.add(v.row_starts, labels, out=v.index)
-        v.flat.take(v.index, out=v.picked)
+        np.maximum.reduce(logits, axis=0, out=top)
+        np.subtract(logits, top, out=logits)
+        np.multiply(labels, v.stride, out=v.index)  # each label's logit by its flat index
+        np.add(v.index, v.columns, out=v.index)
+        v.flat.take(v.index, out=v.picked)  # a label beyond the classes fails here, saying so
         np.exp(logits, out=logits)
-        matmul(logits, self._ones, out=top)  # each row's sum of exponentials
+        np.add.reduce(logits, axis=0, out=top)  # each row's sum of exponentials
         np.log(top, out=v.log_sum)
         np.subtract(v.log_sum, v.picked, out=v.log_sum)
         self._n, self._labels = n, labels
@@ -198,10 +204,7 @@ class TrainStep:
         """:meth:`backward` for SGD (optional classic momentum) with BLAS adding each step in place."""
         n = v.n
         scale = learning_rate / n
-        delta, top = v.logits, v.top
-        np.divide(scale, top, out=top)
-        np.multiply(delta, v.top_column, out=delta)
-        v.flat[v.index] -= scale
+        delta = self._softmax_delta(n, scale)
         matmul, relu, pooled = np.matmul, self.network.activation == "relu" and self._pool is None, self._pool is not None
         updates = v.updates(self, momentum)
         for i in range(len(self.layers) - 1, -1, -1):
@@ -237,16 +240,12 @@ class TrainStep:
         n = self._n
         optimizer = self.optimizer
         if optimizer is None and not (weight_decay or nesterov) and self.blas:
-            v = self._views.get(n)
+            v = self._plain
             if v is not None and v.can_update(self, bool(momentum)):
                 self._plain_backward(v, learning_rate, momentum)
                 return
         scale = (1.0 if optimizer is not None else learning_rate) / n
-        # The softmax's gradient exp / sum - onehot, already scaled by lr / n: every product below is a step.
-        delta, top = self._logits[:n], self._top[:n]
-        np.divide(scale, top, out=top)
-        delta *= top[:, None]
-        delta[self._rows[:n], self._labels] -= scale
+        delta = self._softmax_delta(n, scale)
         for i in range(len(self.layers) - 1, -1, -1):
             a = self._a[i][:n]
             below = None
@@ -299,6 +298,20 @@ class TrainStep:
             total_loss += float(np.log(z.sum(axis=1)).sum() - picked.sum())
         n = max(len(x), 1)
         return total_loss / n, correct / n
+
+    def _softmax_delta(self, n: int, scale: float) -> np.ndarray:
+        """The softmax's gradient exp / sum - onehot, already scaled (by lr / n: every product below
+        is then a step), written over the logits of the last :meth:`forward`."""
+        top, v = self._top[:n], self._plain
+        np.divide(scale, top, out=top)
+        if v is not None:  # the plain forward's transposed logits
+            np.multiply(v.logits_t, top, out=v.logits_t)
+            v.flat[v.index] -= scale
+            return v.logits_t.T
+        delta = self._logits[:n]
+        delta *= top[:, None]
+        delta[self._rows[:n], self._labels] -= scale
+        return delta
 
     def parameter_pairs(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """``(parameter, gradient)`` views in the order ``W1, b1, W2, b2, ...`` (an optimiser's protocol),
@@ -427,15 +440,14 @@ class _Views:
         self.inputs = [a[:n] for a in step._a]  # each layer's input, with its column of ones
         self.outputs = [a[:n, :-1] for a in step._a[1:]]  # each hidden layer's output
         self.hidden = list(zip(self.inputs[:-1], layers[:-1], self.outputs))
-        self.last_input = self.inputs[-1]
-        self.logits = step._logits[:n]
-        self.flat = self.logits.reshape(-1)
+        self.last_input_t = self.inputs[-1].T
+        self.logits_t = step._logits_t[:, :n]  # (classes, n)
+        self.flat, self.stride = step._logits_t.reshape(-1), step._logits_t.shape[1]
+        self.columns = np.arange(n)
         self.top = step._top[:n]
-        self.top_column = self.top[:, None]
         self.below = [d[:n] for d in step._delta]
         self.masks = [m[:n] for m in step._mask]
         self.argmax, self.hit = step._argmax[:n], step._hit[:n]
-        self.row_starts = np.arange(n) * layers[-1].shape[1]
         self.index = np.empty(n, np.intp)
         self.picked = np.empty(n, step.network.dtype)
         self.log_sum = np.empty(n, step.network.dtype)
@@ -450,7 +462,7 @@ class _Views:
         if plans is None:
             targets = step.velocities if into_velocity else step.layers
             plans = self._plans[into_velocity] = [
-                plan_at_b(a, d, t) for a, d, t in zip(self.inputs, [*self.below, self.logits], targets)]
+                plan_at_b(a, d, t) for a, d, t in zip(self.inputs, [*self.below, self.logits_t.T], targets)]
         return all(plan is not None for plan in plans)
 
     def updates(self, step: TrainStep, momentum: float) -> list:
