@@ -70,6 +70,9 @@ class TrainStep:
         self._logits_t = np.empty((sizes[-1], batch_size), dtype)  # the same, transposed (the plain path)
         self._delta = [np.empty((batch_size, s), dtype) for s in sizes[1:-1]]
         self._mask = [np.empty((batch_size, s), bool) for s in sizes[1:-1]]
+        # The plain path's deltas and ReLU masks, as wide as the layer inputs: whole rows stay contiguous.
+        self._below = [np.zeros((batch_size, s + 1), dtype) for s in sizes[1:-1]]
+        self._below_mask = [np.empty((batch_size, s + 1), bool) for s in sizes[1:-1]]
         self.blas = blas
         self._plans: dict[tuple[int, int, bool], object] = {}  # (layer, rows, into velocity) -> BLAS call
         self._step: list[np.ndarray | None] = [None] * len(self.layers)  # lr * gradient, when written out
@@ -171,17 +174,15 @@ class TrainStep:
             v = self._views[n] = _Views(self, n)
         self._dropped[:] = v.no_drop
         self._plain = v
-        matmul = np.matmul
-        if self._pool is None and self.network.activation == "relu":
-            maximum = np.maximum
-            for a, p, z in v.hidden:
-                matmul(a, p, out=z)  # x @ W + b
-                maximum(z, 0, out=z)
-        else:
-            activate = self.network._activate
-            for a, p, z in v.hidden:
-                matmul(a, p, out=z)
+        matmul, alone, activate = np.matmul, self._pool is None, self.network._activate
+        for a, p, z, full in v.hidden:
+            matmul(a, p, out=z)  # x @ W + b
+            if not v.relu:
                 self._share(lambda lo, hi, part, z=z: activate(z[lo:hi]), n, z.size)
+            elif alone:  # whole contiguous rows, their column of ones too: max(1, 0) = 1
+                np.maximum(full, 0, out=full)
+            else:
+                self._share(lambda lo, hi, part, f=full: np.maximum(f[lo:hi], 0, out=f[lo:hi]), n, full.size)
         # The logits transposed, one row per class: the softmax's sums over classes then run along
         # contiguous rows of the batch rather than across rows of ten.
         logits, top = v.logits_t, v.top
@@ -205,27 +206,30 @@ class TrainStep:
         n = v.n
         scale = learning_rate / n
         delta = self._softmax_delta(n, scale)
-        matmul, relu, pooled = np.matmul, self.network.activation == "relu" and self._pool is None, self._pool is not None
+        matmul, alone = np.matmul, self._pool is None
         updates = v.updates(self, momentum)
         for i in range(len(self.layers) - 1, -1, -1):
             if i:  # the delta below needs this layer's weights before they change
-                below, h, mask = v.below[i - 1], v.outputs[i - 1], v.masks[i - 1]
-                matmul(delta, self._transposed[i], out=below)
-                if relu:
+                below, h, mask = v.below[i - 1], v.inputs[i], v.masks[i - 1]
+                matmul(delta, self._transposed[i], out=below[:, :-1])
+                if v.relu and alone:  # whole rows: the last column of the delta below stays 0
                     np.greater(h, 0, out=mask)
                     np.multiply(below, mask, out=below)
+                elif v.relu:
+                    self._share(lambda lo, hi, part, below=below, h=h, mask=mask: np.multiply(
+                        below[lo:hi], np.greater(h[lo:hi], 0, out=mask[lo:hi]), out=below[lo:hi]), n, below.size)
                 else:
-                    self._share(lambda lo, hi, part, below=below, h=h, mask=mask:
+                    self._share(lambda lo, hi, part, below=below[:, :-1], h=h[:, :-1], mask=mask[:, :-1]:
                                 self._scale_by_derivative(below[lo:hi], h[lo:hi], mask[lo:hi]), n, below.size)
             updates[i]()  # w -= a.T @ delta (or v = momentum * v - a.T @ delta), inside the product
             if momentum:
                 flat, velocity = v.flat_layers[i], self.velocities[i].reshape(-1)
-                if pooled:
+                if not alone:
                     self._share(lambda lo, hi, part: np.add(flat[lo:hi], velocity[lo:hi], out=flat[lo:hi]),
                                 flat.size, flat.size)
                 else:
                     np.add(flat, velocity, out=flat)
-            delta = v.below[i - 1] if i else None
+            delta = v.below[i - 1][:, :-1] if i else None
 
     def backward(self, learning_rate: float, momentum: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0) -> None:
@@ -437,16 +441,18 @@ class _Views:
     def __init__(self, step: TrainStep, n: int) -> None:
         self.n = n
         layers = step.layers
+        self.relu = step.network.activation == "relu"
         self.inputs = [a[:n] for a in step._a]  # each layer's input, with its column of ones
-        self.outputs = [a[:n, :-1] for a in step._a[1:]]  # each hidden layer's output
-        self.hidden = list(zip(self.inputs[:-1], layers[:-1], self.outputs))
+        outputs = [a[:n, :-1] for a in step._a[1:]]  # each hidden layer's output
+        self.hidden = list(zip(self.inputs[:-1], layers[:-1], outputs, self.inputs[1:]))
         self.last_input_t = self.inputs[-1].T
         self.logits_t = step._logits_t[:, :n]  # (classes, n)
         self.flat, self.stride = step._logits_t.reshape(-1), step._logits_t.shape[1]
         self.columns = np.arange(n)
         self.top = step._top[:n]
-        self.below = [d[:n] for d in step._delta]
-        self.masks = [m[:n] for m in step._mask]
+        self.below = [d[:n] for d in step._below]  # each hidden layer's delta, a last column of zeros
+        self.masks = [m[:n] for m in step._below_mask]
+        self.deltas = [b[:, :-1] for b in self.below] + [self.logits_t.T]  # each layer's, for its update
         self.argmax, self.hit = step._argmax[:n], step._hit[:n]
         self.index = np.empty(n, np.intp)
         self.picked = np.empty(n, step.network.dtype)
@@ -462,7 +468,7 @@ class _Views:
         if plans is None:
             targets = step.velocities if into_velocity else step.layers
             plans = self._plans[into_velocity] = [
-                plan_at_b(a, d, t) for a, d, t in zip(self.inputs, [*self.below, self.logits_t.T], targets)]
+                plan_at_b(a, d, t) for a, d, t in zip(self.inputs, self.deltas, targets)]
         return all(plan is not None for plan in plans)
 
     def updates(self, step: TrainStep, momentum: float) -> list:
