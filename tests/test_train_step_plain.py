@@ -1,5 +1,5 @@
 """The step's plain path (no dropout, SGD with or without momentum) on one thread and on several,
-against the textbook update; and its validation pass against Network.evaluate."""
+against the textbook update."""
 
 import numpy as np
 import pytest
@@ -37,17 +37,3 @@ def test_a_label_beyond_the_classes_is_refused():
     step = TrainStep(Network((6, 5, 3), seed=0), 4)
     with pytest.raises(IndexError):
         step.forward(np.ones((4, 6), np.float32), np.array([0, 3, 1, 2]))
-
-
-@pytest.mark.parametrize("activation", ["relu", "sigmoid"])
-def test_validation_pass_matches_network_evaluate(activation):
-    rng = np.random.default_rng(2)
-    net = Network((20, 16, 10), activation, seed=4, dtype=np.float64)
-    x = rng.integers(0, 256, (250, 20), dtype=np.uint8)
-    y = rng.integers(0, 10, 250)
-    step = TrainStep(net, 32)
-    for chunk in (2000, 64):  # one chunk, then several with a short last one
-        loss, accuracy = step.evaluate(x, y, chunk=chunk)
-        expected_loss, expected_accuracy = net.evaluate(x, y, chunk=chunk)
-        assert loss == pytest.approx(expected_loss, rel=1e-12) and accuracy == expected_accuracy
-    assert step.evaluate(x[:0], y[:0]) == net.evaluate(x[:0], y[:0])

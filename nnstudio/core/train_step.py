@@ -99,7 +99,6 @@ class TrainStep:
         self._last_t = self.layers[-1].T
         self._views: dict[int, _Views] = {}  # the buffers cut to a batch of n rows, by n
         self._plain: _Views | None = None  # the last forward's views, when it took the plain path
-        self._eval: list[np.ndarray] | None = None  # each layer's input and the logits, for evaluate
 
     def close(self) -> None:
         """End the helper threads (idle between batches); the step still works, on one thread."""
@@ -272,36 +271,6 @@ class TrainStep:
             delta = below
         if optimizer is not None:
             optimizer.step(self.parameter_pairs(), learning_rate)
-
-    def evaluate(self, x: np.ndarray, labels: np.ndarray, *, chunk: int = 2000) -> tuple[float, float]:
-        """:meth:`Network.evaluate` through buffers kept for the next call: mean cross-entropy and
-        accuracy over a data set (``x``: uint8 pixels, scaled by 1/255, or floats), no dropout."""
-        chunk = max(1, min(chunk, len(x)))
-        if self._eval is None or len(self._eval[0]) < chunk:
-            dtype, sizes = self.network.dtype, self.network.sizes
-            self._eval = [np.empty((chunk, s + 1), dtype) for s in sizes[:-1]] + [np.empty((chunk, sizes[-1]), dtype)]
-            for a in self._eval[:-1]:
-                a[:, -1] = 1
-        total_loss, correct, last = 0.0, 0, len(self.layers) - 1
-        for start in range(0, len(x), chunk):
-            xb, yb = x[start:start + chunk], labels[start:start + chunk]
-            m = len(xb)
-            if xb.dtype == np.uint8:
-                _scale_pixels(xb, self._eval[0][:m])
-            else:
-                np.copyto(self._eval[0][:m, :-1], xb)
-            for i, p in enumerate(self.layers):
-                z = self._eval[i + 1][:m] if i == last else self._eval[i + 1][:m, :-1]
-                np.matmul(self._eval[i][:m], p, out=z)
-                if i < last:
-                    self.network._activate(z)
-            correct += int(np.count_nonzero(z.argmax(axis=1) == yb))
-            z -= z.max(axis=1, keepdims=True)
-            picked = z[np.arange(m), yb]
-            np.exp(z, out=z)
-            total_loss += float(np.log(z.sum(axis=1)).sum() - picked.sum())
-        n = max(len(x), 1)
-        return total_loss / n, correct / n
 
     def _softmax_delta(self, n: int, scale: float) -> np.ndarray:
         """The softmax's gradient exp / sum - onehot, already scaled (by lr / n: every product below

@@ -276,7 +276,7 @@ class Trainer:
                                 time.perf_counter() - epoch_started - (self._paused_seconds - paused_at_start))
         total_loss, correct = sums
         with quiet_overflow():
-            val_loss, val_accuracy = self._engine.evaluate(data.x_val, data.y_val)
+            val_loss, val_accuracy = net.evaluate(data.x_val, data.y_val)
         if not val_loss < DIVERGED_LOSS:
             return "diverged", f"diverged at epoch {epoch}, batch {batches}: lower the learning rate"
         improved = self._improves(val_loss, val_accuracy)
