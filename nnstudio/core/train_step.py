@@ -36,6 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from nnstudio.core.batch_views import BatchViews, scale_pixels
 from nnstudio.core.blas import plan_at_b
 from nnstudio.core.dropout import draw_mask
 from nnstudio.core.network import Network
@@ -97,8 +98,8 @@ class TrainStep:
         self._pairs: list[tuple[np.ndarray, np.ndarray]] | None = None
         self._transposed = [p[:-1].T for p in self.layers]  # each layer's weights, for the delta below
         self._last_t = self.layers[-1].T
-        self._views: dict[int, _Views] = {}  # the buffers cut to a batch of n rows, by n
-        self._plain: _Views | None = None  # the last forward's views, when it took the plain path
+        self._views: dict[int, BatchViews] = {}  # the buffers cut to a batch of n rows, by n
+        self._plain: BatchViews | None = None  # the last forward's views, when it took the plain path
 
     def close(self) -> None:
         """End the helper threads (idle between batches); the step still works, on one thread."""
@@ -129,7 +130,7 @@ class TrainStep:
         ``pixels * float32(1/255)``, in two contiguous passes where a strided one takes twice their
         time); pass the result to :meth:`forward`, which then copies nothing."""
         rows = self.input_rows(len(pixels))
-        _scale_pixels(pixels, self._a[0][:len(pixels)])
+        scale_pixels(pixels, self._a[0][:len(pixels)])
         return rows
 
     # -- the two halves of a step ---------------------------------------------------------------
@@ -170,7 +171,7 @@ class TrainStep:
         """:meth:`forward` without dropout, every view made once per batch size: the hot path."""
         v = self._views.get(n)
         if v is None:
-            v = self._views[n] = _Views(self, n)
+            v = self._views[n] = BatchViews(self, n)
         self._dropped[:] = v.no_drop
         self._plain = v
         matmul, alone, activate = np.matmul, self._pool is None, self.network._activate
@@ -198,9 +199,9 @@ class TrainStep:
         np.log(top, out=v.log_sum)
         np.subtract(v.log_sum, v.picked, out=v.log_sum)
         self._n, self._labels = n, labels
-        return float(v.log_sum.sum()) / n, correct
+        return float(np.add.reduce(v.log_sum)) / n, correct
 
-    def _plain_backward(self, v: "_Views", learning_rate: float, momentum: float) -> None:
+    def _plain_backward(self, v: "BatchViews", learning_rate: float, momentum: float) -> None:
         """:meth:`backward` for SGD (optional classic momentum) with BLAS adding each step in place."""
         n = v.n
         scale = learning_rate / n
@@ -210,7 +211,7 @@ class TrainStep:
         for i in range(len(self.layers) - 1, -1, -1):
             if i:  # the delta below needs this layer's weights before they change
                 below, h, mask = v.below[i - 1], v.inputs[i], v.masks[i - 1]
-                matmul(delta, self._transposed[i], out=below[:, :-1])
+                matmul(delta, self._transposed[i], out=v.deltas[i - 1])
                 if v.relu and alone:  # whole rows: the last column of the delta below stays 0
                     np.greater(h, 0, out=mask)
                     np.multiply(below, mask, out=below)
@@ -228,7 +229,7 @@ class TrainStep:
                                 flat.size, flat.size)
                 else:
                     np.add(flat, velocity, out=flat)
-            delta = v.below[i - 1][:, :-1] if i else None
+            delta = v.deltas[i - 1] if i else None
 
     def backward(self, learning_rate: float, momentum: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0) -> None:
@@ -395,56 +396,3 @@ class TrainStep:
             else:
                 pc += vc
 
-
-def _scale_pixels(pixels: np.ndarray, inputs: np.ndarray) -> None:
-    """Write ``pixels / 255`` into ``inputs[:, :-1]``, whose last column stays ones."""
-    np.copyto(inputs[:, :-1], pixels)
-    np.multiply(inputs, inputs.dtype.type(1 / 255), out=inputs)
-    inputs[:, -1].fill(1)
-
-
-class _Views:
-    """A :class:`TrainStep`'s buffers cut to a batch of ``n`` rows, and the BLAS calls on them: made
-    once per batch size, so a batch on the hot path slices nothing."""
-
-    def __init__(self, step: TrainStep, n: int) -> None:
-        self.n = n
-        layers = step.layers
-        self.relu = step.network.activation == "relu"
-        self.inputs = [a[:n] for a in step._a]  # each layer's input, with its column of ones
-        outputs = [a[:n, :-1] for a in step._a[1:]]  # each hidden layer's output
-        self.hidden = list(zip(self.inputs[:-1], layers[:-1], outputs, self.inputs[1:]))
-        self.last_input_t = self.inputs[-1].T
-        self.logits_t = step._logits_t[:, :n]  # (classes, n)
-        self.flat, self.stride = step._logits_t.reshape(-1), step._logits_t.shape[1]
-        self.columns = np.arange(n)
-        self.top = step._top[:n]
-        self.below = [d[:n] for d in step._below]  # each hidden layer's delta, a last column of zeros
-        self.masks = [m[:n] for m in step._below_mask]
-        self.deltas = [b[:, :-1] for b in self.below] + [self.logits_t.T]  # each layer's, for its update
-        self.argmax, self.hit = step._argmax[:n], step._hit[:n]
-        self.index = np.empty(n, np.intp)
-        self.picked = np.empty(n, step.network.dtype)
-        self.log_sum = np.empty(n, step.network.dtype)
-        self.no_drop = [False] * len(layers)
-        self.flat_layers = [p.reshape(-1) for p in layers]
-        self._updates: dict[float, list] = {}  # momentum -> each layer's BLAS call
-        self._plans: dict[bool, list] = {}  # into velocity -> each layer's plan (None: not BLAS's)
-
-    def can_update(self, step: TrainStep, into_velocity: bool) -> bool:
-        """Whether BLAS can add every layer's step into its weights (or velocities) here."""
-        plans = self._plans.get(into_velocity)
-        if plans is None:
-            targets = step.velocities if into_velocity else step.layers
-            plans = self._plans[into_velocity] = [
-                plan_at_b(a, d, t) for a, d, t in zip(self.inputs, self.deltas, targets)]
-        return all(plan is not None for plan in plans)
-
-    def updates(self, step: TrainStep, momentum: float) -> list:
-        calls = self._updates.get(momentum)
-        if calls is None:
-            if len(self._updates) > 8:  # momentum edited live, value after value
-                self._updates.clear()
-            plans = self._plans[bool(momentum)]
-            calls = self._updates[momentum] = [plan.fixed(-1.0, momentum if momentum else 1.0) for plan in plans]
-        return calls
