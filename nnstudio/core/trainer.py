@@ -353,16 +353,13 @@ class Trainer:
         (when it is not below ``DIVERGED_LOSS``, batch ``b`` diverged and was not stepped)."""
         engine, size, batches = self._engine, self.config.batch_size, len(losses)
         stop, running, clock = self._stop, self._running, time.perf_counter
-        plain = not self.augmentation.active  # the hot path: gather and scale into the step's input rows
-        x_train, total_loss, correct, loss = self.data.x_train, sums[0], sums[1], 0.0
+        plain = self._plain_inputs = not self.augmentation.active
+        total_loss, correct, loss = sums[0], sums[1], 0.0
         while b < batches:
             index = order[b * size:(b + 1) * size]
-            if plain:
-                rows = engine.input_pixels(np.take(x_train, index, axis=0, out=self._pixel_rows(len(index))))
-            else:
+            if not plain:  # the batch after this one, for the prefetcher
                 self._next_index = order[(b + 1) * size:(b + 2) * size] if b + 1 < batches else None
-                rows = self._batch_inputs(index)
-            loss, hits = engine.forward(rows, labels[b * size:(b + 1) * size])
+            loss, hits = engine.forward(self._batch_inputs(index), labels[b * size:(b + 1) * size])
             if not loss < DIVERGED_LOSS:
                 break
             engine.backward(learning_rate, self.momentum, self.config.nesterov, self.config.weight_decay)
@@ -383,6 +380,9 @@ class Trainer:
     def _batch_inputs(self, index: np.ndarray) -> np.ndarray:
         """The batch's pixels as floats in [0, 1], randomly shifted when augmenting, written
         straight into the step's input rows."""
+        if self._plain_inputs:  # the hot path: gather, then scale
+            pixels = np.take(self.data.x_train, index, axis=0, out=self._pixel_rows(len(index)))
+            return self._engine.input_pixels(pixels)
         rows = self._engine.input_rows(len(index))
         augmentation = self.augmentation
         if augmentation.active and augmentation != Augmentation(shift=augmentation.shift):
