@@ -35,5 +35,5 @@ def test_plain_path_follows_the_textbook_update(activation, momentum, threads, b
 
 def test_a_label_beyond_the_classes_is_refused():
     step = TrainStep(Network((6, 5, 3), seed=0), 4)
-    with pytest.raises(IndexError):
+    with pytest.raises(IndexError, match="index 3 is out of bounds for axis 1 with size 3"):
         step.forward(np.ones((4, 6), np.float32), np.array([0, 3, 1, 2]))

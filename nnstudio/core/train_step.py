@@ -193,7 +193,11 @@ class TrainStep:
         np.subtract(logits, top, out=logits)
         np.multiply(labels, v.stride, out=v.index)  # each label's logit by its flat index
         np.add(v.index, v.columns, out=v.index)
-        v.flat.take(v.index, out=v.picked)  # a label beyond the classes fails here, saying so
+        try:
+            v.flat.take(v.index, out=v.picked)
+        except IndexError:  # a label beyond the classes: say which, as NumPy would of logits[rows, labels]
+            bad = int(labels[np.asarray(labels) >= len(logits)][0])
+            raise IndexError(f"index {bad} is out of bounds for axis 1 with size {len(logits)}") from None
         np.exp(logits, out=logits)
         np.add.reduce(logits, axis=0, out=top)  # each row's sum of exponentials
         np.log(top, out=v.log_sum)
