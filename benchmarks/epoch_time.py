@@ -9,7 +9,14 @@ contender trains one epoch on the same 54,000 images, BLAS held to that many thr
 
 - nnstudio: the real :class:`Trainer`, its ``threads`` set to the same count;
 - matrix products: only the float32 products that epoch needs (forward, weight gradients,
-  deltas, validation forward), written into reused arrays: the floor for any NumPy engine;
+  deltas, validation forward), written into reused arrays: the floor for any NumPy engine.
+  It is fair, neither handicapped nor favoured: the same products at the same shapes and thread
+  count as nnstudio's (whose carry one more row or column for the biases, +0.1% of the
+  multiply-adds), each batch's inputs read from one reused buffer as nnstudio's gathered batch is,
+  the validation forward in chunks of 2,000 as ``Network.evaluate``'s. What it leaves out is what
+  an engine does besides its products: the gather, activations, softmax, the update (nnstudio adds
+  it inside the gradient product, which then reads the weights as well as writing them), validation
+  and diagnostics;
 - PyTorch CPU, when installed: the same MLP and SGD;
 - seed-style float64 NumPy (``--seed-style``, seed net, one thread): the seed project's code;
 - nnstudio with augmentation (``--augment``): the same trainer distorting every image with

@@ -23,9 +23,10 @@ class StopAll:
         self.event.set()
 
 
-def data_and_folder(parser: argparse.ArgumentParser, args: argparse.Namespace, config) -> tuple[Path, Path] | int:
-    """For runs in worker processes: the data folder, checked once here, and the folder that holds
-    their runs (made); an exit code when there is no data (a bad flag is a usage error)."""
+def data_and_folder(parser: argparse.ArgumentParser, args: argparse.Namespace, config) -> tuple[Path, Path, object] | int:
+    """For runs in worker processes: the data folder, the folder that holds their runs (made) and
+    MNIST, read once here (the workers share it); an exit code when there is no data (a bad flag is
+    a usage error)."""
     from nnstudio.core.dataset import split_mnist
     from nnstudio.core.download import DownloadError
     from nnstudio.core.idx import DataError
@@ -34,7 +35,8 @@ def data_and_folder(parser: argparse.ArgumentParser, args: argparse.Namespace, c
 
     try:
         data_dir = ensure_data(args.data_dir)
-        split_mnist(load_mnist(data_dir), config.validation_size)  # a bad folder fails here, once
+        mnist = load_mnist(data_dir)
+        split_mnist(mnist, config.validation_size)  # a bad folder fails here, once
     except (DataError, DownloadError, OSError) as exc:
         print(f"nnstudio-train: error: {exc}", file=sys.stderr)
         return 1
@@ -45,7 +47,7 @@ def data_and_folder(parser: argparse.ArgumentParser, args: argparse.Namespace, c
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         parser.error(f"cannot write into {args.out or 'runs/'}: {exc.strerror or exc}")
-    return data_dir, folder
+    return data_dir, folder, mnist
 
 
 def train_repeats(parser: argparse.ArgumentParser, args: argparse.Namespace, config, interrupt) -> int:
@@ -57,7 +59,7 @@ def train_repeats(parser: argparse.ArgumentParser, args: argparse.Namespace, con
     prepared = data_and_folder(parser, args, config)
     if isinstance(prepared, int):
         return prepared
-    data_dir, group = prepared
+    data_dir, group, mnist = prepared
     workers = worker_count(args.repeat)
     print(f"nnstudio {__version__} · preset {args.preset} · {args.repeat} repeats (seeds 0-{args.repeat - 1})"
           f" in {workers} processes · {config.optimizer} lr {config.learning_rate:g}", flush=True)
@@ -65,17 +67,17 @@ def train_repeats(parser: argparse.ArgumentParser, args: argparse.Namespace, con
     interrupt.watch(stop_all)
     accuracies = []
     for r in run_repeats(config, data_dir, args.repeat, group, workers=workers, name=args.preset,
-                         stop=stop_all.event):
+                         stop=stop_all.event, data=mnist):
         if r.error or r.test_accuracy is None:
-            print(f"seed {r.seed}: {r.reason}: {r.error or 'no epoch finished'}", flush=True)
+            print(f"seed {r.point}: {r.reason}: {r.error or 'no epoch finished'}", flush=True)
             continue
         accuracies.append(r.test_accuracy)
         try:
             write_history_png(Path(r.folder) / PLOT, load_run(r.folder).history,
-                              title=f"nnstudio · {args.preset} · seed {r.seed}")
+                              title=f"nnstudio · {args.preset} · seed {r.point}")
         except (OSError, ValueError):
             pass  # the run itself is saved; the picture is a convenience
-        print(f"seed {r.seed}: test accuracy {r.test_accuracy:.4f} · best epoch {r.best_epoch} of {r.epochs}"
+        print(f"seed {r.point}: test accuracy {r.test_accuracy:.4f} · best epoch {r.best_epoch} of {r.epochs}"
               f" · {r.seconds:.1f} s · {r.folder}", flush=True)
     if not accuracies:
         print("nnstudio-train: no repeat finished", file=sys.stderr)

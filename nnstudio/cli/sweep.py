@@ -14,7 +14,7 @@ from pathlib import Path
 def train_sweep(parser, args, config, interrupt) -> int:
     from nnstudio import __version__
     from nnstudio.cli.repeat import StopAll, data_and_folder
-    from nnstudio.core.repeats import worker_count
+    from nnstudio.core.sweeps import worker_count
     from nnstudio.core.run_folder import PLOT, load_run
     from nnstudio.core.sweeps import SWEEP_FILE, PointResult, SweepEpoch, parse_axis, run_sweep, sweep_points
     from nnstudio.gui.history_png import write_history_png
@@ -26,14 +26,15 @@ def train_sweep(parser, args, config, interrupt) -> int:
     prepared = data_and_folder(parser, args, config)
     if isinstance(prepared, int):
         return prepared
-    data_dir, folder = prepared
+    data_dir, folder, mnist = prepared
     workers = worker_count(len(points))
     print(f"nnstudio {__version__} · preset {args.preset} · sweep of {len(points)} points in {workers} processes: "
           + ", ".join(p.label for p in points), flush=True)
     stop_all = StopAll()
     interrupt.watch(stop_all)
     finished = []
-    for event in run_sweep(points, data_dir, folder, workers=workers, name=args.preset, stop=stop_all.event):
+    for event in run_sweep(points, data_dir, folder, workers=workers, name=args.preset, stop=stop_all.event,
+                           data=mnist):
         if isinstance(event, SweepEpoch) and not args.quiet:
             r = event.report
             print(f"  {points[event.point].label}: epoch {r.epoch} val acc {r.val_accuracy:.4f}", flush=True)

@@ -100,8 +100,9 @@ def valley(learning_rates: np.ndarray, smoothed: np.ndarray) -> float:
 
 
 def falling_stretch(learning_rates: np.ndarray, smoothed: np.ndarray) -> tuple[float, float, float]:
-    """``(first, middle, last)`` learning rate of the longest falling stretch. The "valley" suggestion: the middle (on the log axis) of the longest stretch over which the
-    smoothed loss falls at every batch, its first tenth and last five points left out as fastai does.
+    """``(first, middle, last)`` learning rate of the longest falling stretch. The "valley" suggestion
+    is the middle (on the log axis) of the longest stretch over which the smoothed loss falls at
+    every batch, its first tenth and last five points left out as fastai does.
 
     fastai's own ``valley`` takes the longest falling *subsequence* instead; on a noisy flat start
     that subsequence begins decades too early and its middle lands near 0.02 for the seed's network,

@@ -1,15 +1,20 @@
-"""Sweeps: one or two settings varied over a few values, every point trained in its own process.
+"""Runs in worker processes: sweeps of one or two settings, and (through :mod:`nnstudio.core.repeats`)
+one configuration over seeds, every point trained in its own process.
 
-``lr=0.001,0.1`` against ``hidden=64,256`` is four runs; :func:`run_sweep` trains them in parallel
-worker processes (one BLAS thread each, as many at once as :func:`~nnstudio.core.repeats.worker_count`
-allows), the way :mod:`nnstudio.core.repeats` trains seeds, with its worker start-up and stop event;
-unlike repeats it streams every epoch of every point back as it happens (for live plots). Each
-point is a normal run folder inside the sweep folder, which also gets ``sweep.csv``::
+``lr=0.001,0.1`` against ``hidden=64,256`` is four runs; :func:`run_points` trains them in parallel
+worker processes (one BLAS thread each, as many at once as :func:`worker_count` allows) and streams
+every epoch of every point back as it happens (for live plots); its results are
+:class:`PointResult` records. A repeat is a point of a sweep over seeds. Each point is a normal run
+folder inside the sweep folder, which also gets ``sweep.csv`` (:func:`run_sweep`)::
 
     runs/sweep-20261126-123000/
         sweep.csv
         lr=0.001/   model.npz, history.csv, ...
         lr=0.1/     ...
+
+The parent reads MNIST once and hands it to its workers as memory-mapped arrays in a temporary
+folder (:mod:`nnstudio.core.shared_data`): a worker then starts without unpacking and checking
+55 MB of its own, and all of them read the same pages.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
-from nnstudio.core import repeats
+from nnstudio.core import shared_data
 from nnstudio.core.atomic_file import atomic_write
 from nnstudio.core.config import TrainingConfig
 from nnstudio.core.reports import EpochReport
@@ -38,7 +43,12 @@ SETTINGS = {"lr": "learning_rate", "learning_rate": "learning_rate", "hidden": "
 SHORT = {"learning_rate": "lr", "batch_size": "batch"}
 MAX_POINTS = 64
 
-_queue = None  # set in each worker by _start_sweep_worker
+BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
+
+# Set in each worker process by _start_worker.
+_stop_event = None
+_queue = None  # where each epoch goes, when the parent streams them
+_data = None  # the parent's MNIST, memory-mapped
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,7 @@ class SweepPoint:
     index: int
     changes: tuple[tuple[str, object], ...]  # (field, value) per axis
     config: TrainingConfig
+    folder: str = ""  # its run folder's name, when not made from the changes
 
     @property
     def label(self) -> str:
@@ -63,7 +74,7 @@ class SweepPoint:
 
     @property
     def folder_name(self) -> str:
-        return "_".join(f"{SHORT.get(f, f)}={value_text(v)}" for f, v in self.changes)
+        return self.folder or "_".join(f"{SHORT.get(f, f)}={value_text(v)}" for f, v in self.changes)
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,8 @@ class SweepEpoch:
 
 @dataclass(frozen=True)
 class PointResult:
+    """How one point's run ended (a repeat's too: its point is its seed)."""
+
     point: int
     folder: str
     test_accuracy: float | None
@@ -139,54 +152,90 @@ def sweep_points(base: TrainingConfig, axes: Sequence[Axis]) -> list[SweepPoint]
     return points
 
 
+def worker_count(points: int, *, app_open: bool = False, cores: int | None = None) -> int:
+    """Processes to run at once: one per core (leaving one to the app when it is open), at most ``points``."""
+    cores = cores or os.cpu_count() or 1
+    return max(1, min(points, cores - (1 if app_open else 0)))
+
+
+def one_blas_thread_for_workers() -> dict[str, str | None]:
+    """Give the worker processes spawned from now on one BLAS thread each (they inherit the
+    environment); returns the variables as they were, for :func:`restore_environment`."""
+    saved = {k: os.environ.get(k) for k in BLAS_VARIABLES}
+    os.environ.update({k: "1" for k in BLAS_VARIABLES})
+    return saved
+
+
+def restore_environment(saved: dict[str, str | None]) -> None:
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
 def run_sweep(points: Sequence[SweepPoint], data_dir: str | Path, folder: str | Path, *, workers: int | None = None,
-              name: str = "", stop=None) -> Iterator[SweepEpoch | PointResult]:
+              name: str = "", stop=None, data=None) -> Iterator[SweepEpoch | PointResult]:
+    """:func:`run_points`, then ``sweep.csv`` in ``folder`` for the points that finished."""
+    results: list[PointResult] = []
+    try:
+        for event in run_points(points, data_dir, folder, workers=workers, name=name, stop=stop, data=data):
+            if isinstance(event, PointResult):
+                results.append(event)
+            yield event
+    finally:
+        if results:
+            write_sweep_csv(Path(folder) / SWEEP_FILE, points, results)
+
+
+def run_points(points: Sequence[SweepPoint], data_dir: str | Path, folder: str | Path, *, workers: int | None = None,
+               name: str = "", stop=None, data=None, stream: bool = True) -> Iterator[SweepEpoch | PointResult]:
     """Train every point in worker processes into ``folder/<point>``; yield each epoch
-    (:class:`SweepEpoch`) and each point's end (:class:`PointResult`) as they come, and write
-    ``sweep.csv``. ``stop`` (a ``threading.Event``) ends the running points at their next batch,
+    (:class:`SweepEpoch`, unless ``stream`` is off) and each point's end (:class:`PointResult`) as
+    they come. ``data`` is MNIST as read from ``data_dir`` when the caller has it (else it is read
+    here, once). ``stop`` (a ``threading.Event``) ends the running points at their next batch,
     keeping their best weights, and skips those not begun."""
+    from nnstudio.core.mnist import load_mnist
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    workers = workers or repeats.worker_count(len(points))
+    workers = workers or worker_count(len(points))
     context = multiprocessing.get_context("spawn")
-    worker_stop, epochs = context.Event(), context.Queue()
-    results: list[PointResult] = []
-    saved_env = repeats.one_blas_thread_for_workers()
+    worker_stop, epochs = context.Event(), context.Queue() if stream else None
     seen: dict[int, int] = {}
-    try:
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_sweep_worker,
-                                 initargs=(worker_stop, epochs)) as pool:
-            pending = {pool.submit(_train_point, p.config.to_dict(), str(data_dir), p.index,
-                                   str(folder / p.folder_name), f"{name} {p.label}".strip()) for p in points}
-            try:
-                while pending:
-                    done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
-                    yield from _drain(epochs, seen)
-                    if stop is not None and stop.is_set() and not worker_stop.is_set():
-                        worker_stop.set()
-                        for future in pending:
-                            future.cancel()
-                    for future in done:
-                        if future.cancelled():
-                            continue
-                        result = future.result()
-                        yield from _drain(epochs, seen, until=(result.point, result.epochs))
-                        results.append(result)
-                        yield result
-            finally:  # also when the caller stops listening: no worker outlives this
-                worker_stop.set()
-                for future in pending:
-                    future.cancel()
-    finally:
-        repeats.restore_environment(saved_env)
-        if results:
-            write_sweep_csv(folder / SWEEP_FILE, points, results)
+    with shared_data.shared_mnist(data if data is not None else load_mnist(data_dir)) as mapped:
+        saved_env = one_blas_thread_for_workers()
+        try:
+            with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                                     initargs=(worker_stop, epochs, mapped)) as pool:
+                pending = {pool.submit(_train_point, p.config.to_dict(), p.index, str(folder / p.folder_name),
+                                       f"{name} {p.label}".strip()) for p in points}
+                try:
+                    while pending:
+                        done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+                        yield from _drain(epochs, seen)
+                        if stop is not None and stop.is_set() and not worker_stop.is_set():
+                            worker_stop.set()
+                            for future in pending:
+                                future.cancel()
+                        for future in done:
+                            if future.cancelled():
+                                continue
+                            result = future.result()
+                            yield from _drain(epochs, seen, until=(result.point, result.epochs))
+                            yield result
+                finally:  # also when the caller stops listening: no worker outlives this
+                    worker_stop.set()
+                    for future in pending:
+                        future.cancel()
+        finally:
+            restore_environment(saved_env)
 
 
 def _drain(epochs, seen: dict[int, int], until: tuple[int, int] | None = None) -> Iterator[SweepEpoch]:
     """The epochs that have arrived; with ``until=(point, n)``, wait (a few seconds at most) until that
     point's ``n`` epochs have all arrived, since a worker's queue may deliver after its result."""
-    while True:
+    while epochs is not None:
         waiting = until is not None and seen.get(until[0], 0) < until[1]
         try:
             point, report = epochs.get(timeout=5.0) if waiting else epochs.get_nowait()
@@ -225,24 +274,26 @@ def write_sweep_csv(path: Path, points: Sequence[SweepPoint], results: Sequence[
 
 # -- in the worker processes ------------------------------------------------------------------
 
-def _start_sweep_worker(stop, epochs) -> None:
-    global _queue
-    repeats._start_worker(stop)  # the stop event, and Ctrl+C left to the parent
-    _queue = epochs
+def _start_worker(stop, epochs, data) -> None:
+    import signal
+
+    global _stop_event, _queue, _data
+    _stop_event, _queue = stop, epochs
+    _data = shared_data.attach_mnist(data)  # mapped once per process, before its first point
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the parent's to handle
 
 
-def _train_point(config: dict, data_dir: str, index: int, folder: str, name: str) -> PointResult:
+def _train_point(config: dict, index: int, folder: str, name: str) -> PointResult:
     from nnstudio.core.dataset import split_mnist
-    from nnstudio.core.mnist import load_mnist
     from nnstudio.core.run_folder import save_run
     from nnstudio.core.trainer import Trainer
 
-    stop = repeats._stop_event
+    stop = _stop_event
     if stop is not None and stop.is_set():
         return PointResult(index, "", None, 0.0, 0, 0, 0.0, "stopped", "stopped before it began")
     try:
         cfg = TrainingConfig.from_dict(config)
-        trainer = Trainer(cfg, split_mnist(load_mnist(data_dir), cfg.validation_size))
+        trainer = Trainer(cfg, split_mnist(_data, cfg.validation_size))
         for event in trainer.run():
             if isinstance(event, EpochReport) and _queue is not None:
                 _queue.put((index, event))

@@ -36,6 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from nnstudio.core.batch_views import BatchViews, scale_pixels
 from nnstudio.core.blas import plan_at_b
 from nnstudio.core.dropout import draw_mask
 from nnstudio.core.network import Network
@@ -67,8 +68,12 @@ class TrainStep:
         for a in self._a:
             a[:, -1] = 1
         self._logits = np.empty((batch_size, sizes[-1]), dtype)  # then the softmax's delta
+        self._logits_t = np.empty((sizes[-1], batch_size), dtype)  # the same, transposed (the plain path)
         self._delta = [np.empty((batch_size, s), dtype) for s in sizes[1:-1]]
         self._mask = [np.empty((batch_size, s), bool) for s in sizes[1:-1]]
+        # The plain path's deltas and ReLU masks, as wide as the layer inputs: whole rows stay contiguous.
+        self._below = [np.zeros((batch_size, s + 1), dtype) for s in sizes[1:-1]]
+        self._below_mask = [np.empty((batch_size, s + 1), bool) for s in sizes[1:-1]]
         self.blas = blas
         self._plans: dict[tuple[int, int, bool], object] = {}  # (layer, rows, into velocity) -> BLAS call
         self._step: list[np.ndarray | None] = [None] * len(self.layers)  # lr * gradient, when written out
@@ -91,6 +96,10 @@ class TrainStep:
         self._dropped: list[bool] = [False] * (len(sizes) - 1)  # which masks the last forward used
         self._kept: list[np.ndarray | None] = [None] * (len(sizes) - 1)  # tanh/sigmoid outputs before dropout
         self._pairs: list[tuple[np.ndarray, np.ndarray]] | None = None
+        self._transposed = [p[:-1].T for p in self.layers]  # each layer's weights, for the delta below
+        self._last_t = self.layers[-1].T
+        self._views: dict[int, BatchViews] = {}  # the buffers cut to a batch of n rows, by n
+        self._plain: BatchViews | None = None  # the last forward's views, when it took the plain path
 
     def close(self) -> None:
         """End the helper threads (idle between batches); the step still works, on one thread."""
@@ -116,6 +125,14 @@ class TrainStep:
         self._given = self._a[0][:n, :-1]
         return self._given
 
+    def input_pixels(self, pixels: np.ndarray) -> np.ndarray:
+        """The next batch's input rows from uint8 ``pixels`` scaled by 1/255 (the same floats as
+        ``pixels * float32(1/255)``, in two contiguous passes where a strided one takes twice their
+        time); pass the result to :meth:`forward`, which then copies nothing."""
+        rows = self.input_rows(len(pixels))
+        scale_pixels(pixels, self._a[0][:len(pixels)])
+        return rows
+
     # -- the two halves of a step ---------------------------------------------------------------
 
     def forward(self, x: np.ndarray, labels: np.ndarray) -> tuple[float, int]:
@@ -127,6 +144,9 @@ class TrainStep:
         if x is not self._given:
             np.copyto(self._a[0][:n, :-1], x)
         self._given = None
+        if not (self.dropout or self.input_dropout):
+            return self._plain_forward(n, labels)
+        self._plain = None
         last = len(self.layers) - 1
         self._dropped[0] = self._drop_out(0, self._a[0][:n, :-1], self.input_dropout)
         for i, p in enumerate(self.layers):
@@ -147,6 +167,74 @@ class TrainStep:
         self._n, self._labels = n, labels
         return loss, correct
 
+    def _plain_forward(self, n: int, labels: np.ndarray) -> tuple[float, int]:
+        """:meth:`forward` without dropout, every view made once per batch size: the hot path."""
+        v = self._views.get(n)
+        if v is None:
+            v = self._views[n] = BatchViews(self, n)
+        self._dropped[:] = v.no_drop
+        self._plain = v
+        matmul, alone, activate = np.matmul, self._pool is None, self.network._activate
+        for a, p, z, full in v.hidden:
+            matmul(a, p, out=z)  # x @ W + b
+            if not v.relu:
+                self._share(lambda lo, hi, part, z=z: activate(z[lo:hi]), n, z.size)
+            elif alone:  # whole contiguous rows, their column of ones too: max(1, 0) = 1
+                np.maximum(full, 0, out=full)
+            else:
+                self._share(lambda lo, hi, part, f=full: np.maximum(f[lo:hi], 0, out=f[lo:hi]), n, full.size)
+        # The logits transposed, one row per class: the softmax's sums over classes then run along
+        # contiguous rows of the batch rather than across rows of ten.
+        logits, top = v.logits_t, v.top
+        matmul(self._last_t, v.last_input_t, out=logits)
+        logits.argmax(axis=0, out=v.argmax)
+        correct = int(np.count_nonzero(np.equal(v.argmax, labels, out=v.hit)))
+        np.maximum.reduce(logits, axis=0, out=top)
+        np.subtract(logits, top, out=logits)
+        np.multiply(labels, v.stride, out=v.index)  # each label's logit by its flat index
+        np.add(v.index, v.columns, out=v.index)
+        try:
+            v.flat.take(v.index, out=v.picked)
+        except IndexError:  # a label beyond the classes: say which, as NumPy would of logits[rows, labels]
+            bad = int(labels[np.asarray(labels) >= len(logits)][0])
+            raise IndexError(f"index {bad} is out of bounds for axis 1 with size {len(logits)}") from None
+        np.exp(logits, out=logits)
+        np.add.reduce(logits, axis=0, out=top)  # each row's sum of exponentials
+        np.log(top, out=v.log_sum)
+        np.subtract(v.log_sum, v.picked, out=v.log_sum)
+        self._n, self._labels = n, labels
+        return float(np.add.reduce(v.log_sum)) / n, correct
+
+    def _plain_backward(self, v: "BatchViews", learning_rate: float, momentum: float) -> None:
+        """:meth:`backward` for SGD (optional classic momentum) with BLAS adding each step in place."""
+        n = v.n
+        scale = learning_rate / n
+        delta = self._softmax_delta(n, scale)
+        matmul, alone = np.matmul, self._pool is None
+        updates = v.updates(self, momentum)
+        for i in range(len(self.layers) - 1, -1, -1):
+            if i:  # the delta below needs this layer's weights before they change
+                below, h, mask = v.below[i - 1], v.inputs[i], v.masks[i - 1]
+                matmul(delta, self._transposed[i], out=v.deltas[i - 1])
+                if v.relu and alone:  # whole rows: the last column of the delta below stays 0
+                    np.greater(h, 0, out=mask)
+                    np.multiply(below, mask, out=below)
+                elif v.relu:
+                    self._share(lambda lo, hi, part, below=below, h=h, mask=mask: np.multiply(
+                        below[lo:hi], np.greater(h[lo:hi], 0, out=mask[lo:hi]), out=below[lo:hi]), n, below.size)
+                else:
+                    self._share(lambda lo, hi, part, below=below[:, :-1], h=h[:, :-1], mask=mask[:, :-1]:
+                                self._scale_by_derivative(below[lo:hi], h[lo:hi], mask[lo:hi]), n, below.size)
+            updates[i]()  # w -= a.T @ delta (or v = momentum * v - a.T @ delta), inside the product
+            if momentum:
+                flat, velocity = v.flat_layers[i], self.velocities[i].reshape(-1)
+                if not alone:
+                    self._share(lambda lo, hi, part: np.add(flat[lo:hi], velocity[lo:hi], out=flat[lo:hi]),
+                                flat.size, flat.size)
+                else:
+                    np.add(flat, velocity, out=flat)
+            delta = v.deltas[i - 1] if i else None
+
     def backward(self, learning_rate: float, momentum: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0) -> None:
         """Backpropagate the batch of the last :meth:`forward` and update the network in place.
@@ -159,12 +247,13 @@ class TrainStep:
         """
         n = self._n
         optimizer = self.optimizer
+        if optimizer is None and not (weight_decay or nesterov) and self.blas:
+            v = self._plain
+            if v is not None and v.can_update(self, bool(momentum)):
+                self._plain_backward(v, learning_rate, momentum)
+                return
         scale = (1.0 if optimizer is not None else learning_rate) / n
-        # The softmax's gradient exp / sum - onehot, already scaled by lr / n: every product below is a step.
-        delta, top = self._logits[:n], self._top[:n]
-        np.divide(scale, top, out=top)
-        delta *= top[:, None]
-        delta[self._rows[:n], self._labels] -= scale
+        delta = self._softmax_delta(n, scale)
         for i in range(len(self.layers) - 1, -1, -1):
             a = self._a[i][:n]
             below = None
@@ -187,6 +276,20 @@ class TrainStep:
             delta = below
         if optimizer is not None:
             optimizer.step(self.parameter_pairs(), learning_rate)
+
+    def _softmax_delta(self, n: int, scale: float) -> np.ndarray:
+        """The softmax's gradient exp / sum - onehot, already scaled (by lr / n: every product below
+        is then a step), written over the logits of the last :meth:`forward`."""
+        top, v = self._top[:n], self._plain
+        np.divide(scale, top, out=top)
+        if v is not None:  # the plain forward's transposed logits
+            np.multiply(v.logits_t, top, out=v.logits_t)
+            v.flat[v.index] -= scale
+            return v.logits_t.T
+        delta = self._logits[:n]
+        delta *= top[:, None]
+        delta[self._rows[:n], self._labels] -= scale
+        return delta
 
     def parameter_pairs(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """``(parameter, gradient)`` views in the order ``W1, b1, W2, b2, ...`` (an optimiser's protocol),
@@ -296,3 +399,4 @@ class TrainStep:
                 pc -= sc
             else:
                 pc += vc
+

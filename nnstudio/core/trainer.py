@@ -27,6 +27,7 @@ from nnstudio.core.diagnostics import DiagnosticsProbe
 from nnstudio.core.network import Network
 from nnstudio.core.optim import make_optimizer
 from nnstudio.core.reports import BatchProgress, EpochReport, SettingChanged, TrainingResult
+from nnstudio.core.shifted_images import shifted_images  # noqa: F401  (imported from here too)
 from nnstudio.core.train_step import TrainStep
 from nnstudio.core.training_set import training_set_for
 
@@ -258,14 +259,14 @@ class Trainer:
         size = self.config.batch_size
         batches = math.ceil(n / size)
         order = self.rng.permutation(n)
+        labels = data.y_train[order]  # the epoch's labels in batch order: each batch's is a slice
         losses = np.empty(batches)
-        total_loss = 0.0
-        correct = 0
+        sums = [0.0, 0]  # the loss summed over images, and the images classified right
         learning_rate = self.scheduled_learning_rate(epoch)
         epoch_started = last_report = time.perf_counter()
-        reported = 0
+        reported = b = 0
         paused_at_start = self._paused_seconds
-        for b in range(batches):
+        while b < batches:
             if self._stop.is_set() or not self._running.is_set():
                 self._wait_while_paused()
                 if self._stop.is_set():
@@ -274,13 +275,9 @@ class Trainer:
                 for change in self._apply_pending(epoch, b, batches):
                     yield change
                 learning_rate = self.scheduled_learning_rate(epoch)
-            index = order[b * size:(b + 1) * size]
-            self._next_index = order[(b + 1) * size:(b + 2) * size] if b + 1 < batches else None
-            y = data.y_train[index]
             with quiet_overflow():  # a diverging run overflows; the loss check below reports it
-                loss, hits = self._engine.forward(self._batch_inputs(index), y)
-                if loss < DIVERGED_LOSS:
-                    self._step(learning_rate)
+                b, loss = self._train_batches(order, labels, b, learning_rate, losses, sums,
+                                              last_report + self.progress_interval)
             if not loss < DIVERGED_LOSS:  # also catches NaN
                 # The losses up to the blow-up (and its own, when finite), so a watcher can draw them.
                 end = b + 1 if math.isfinite(loss) else b
@@ -289,17 +286,15 @@ class Trainer:
                     yield BatchProgress(epoch, end, batches, reported, losses[reported:end].copy(),
                                         time.perf_counter() - epoch_started - (self._paused_seconds - paused_at_start))
                 return "diverged", f"diverged at epoch {epoch}, batch {b + 1}: lower the learning rate"
-            losses[b] = loss
-            total_loss += loss * len(index)
-            correct += hits
             now = time.perf_counter()
             if now - last_report >= self.progress_interval:
-                yield BatchProgress(epoch, b + 1, batches, reported, losses[reported:b + 1].copy(),
+                yield BatchProgress(epoch, b, batches, reported, losses[reported:b].copy(),
                                     now - epoch_started - (self._paused_seconds - paused_at_start))
-                reported, last_report = b + 1, now
+                reported, last_report = b, now
         if reported < batches:
             yield BatchProgress(epoch, batches, batches, reported, losses[reported:].copy(),
                                 time.perf_counter() - epoch_started - (self._paused_seconds - paused_at_start))
+        total_loss, correct = sums
         with quiet_overflow():
             val_loss, val_accuracy = net.evaluate(data.x_val, data.y_val)
         if not val_loss < DIVERGED_LOSS:
@@ -371,9 +366,43 @@ class Trainer:
                 changes.append(SettingChanged(epoch, batch, batches, name, old, value))
         return changes
 
+    def _train_batches(self, order: np.ndarray, labels: np.ndarray, b: int, learning_rate: float,
+                       losses: np.ndarray, sums: list, deadline: float) -> tuple[int, float]:
+        """Train batch ``b`` and the next ones until the epoch ends, a report is due (``deadline``),
+        or a stop, pause or setting change waits; returns the next batch and the last batch's loss
+        (when it is not below ``DIVERGED_LOSS``, batch ``b`` diverged and was not stepped)."""
+        engine, size, batches = self._engine, self.config.batch_size, len(losses)
+        stop, running, clock = self._stop, self._running, time.perf_counter
+        plain = self._plain_inputs = not self.augmentation.active
+        total_loss, correct, loss = sums[0], sums[1], 0.0
+        while b < batches:
+            index = order[b * size:(b + 1) * size]
+            if not plain:  # the batch after this one, for the prefetcher
+                self._next_index = order[(b + 1) * size:(b + 2) * size] if b + 1 < batches else None
+            loss, hits = engine.forward(self._batch_inputs(index), labels[b * size:(b + 1) * size])
+            if not loss < DIVERGED_LOSS:
+                break
+            engine.backward(learning_rate, self.momentum, self.config.nesterov, self.config.weight_decay)
+            losses[b] = loss
+            total_loss += loss * len(index)
+            correct += hits
+            b += 1
+            if clock() >= deadline or stop.is_set() or not running.is_set() or self._pending:
+                break
+        sums[0], sums[1] = total_loss, correct
+        return b, loss
+
+    def _pixel_rows(self, n: int) -> np.ndarray:
+        if self._pixels is None or len(self._pixels) < n:
+            self._pixels = np.empty((n, self.data.inputs), np.uint8)
+        return self._pixels[:n]
+
     def _batch_inputs(self, index: np.ndarray) -> np.ndarray:
         """The batch's pixels as floats in [0, 1], randomly shifted when augmenting, written
         straight into the step's input rows."""
+        if self._plain_inputs:  # the hot path: gather, then scale
+            pixels = np.take(self.data.x_train, index, axis=0, out=self._pixel_rows(len(index)))
+            return self._engine.input_pixels(pixels)
         rows = self._engine.input_rows(len(index))
         augmentation = self.augmentation
         if augmentation.active and augmentation != Augmentation(shift=augmentation.shift):
@@ -381,11 +410,8 @@ class Trainer:
         shift = int(augmentation.shift)
         if shift:
             pixels = shifted_images(self.data.x_train[index], self.data.image_shape, shift, self.rng)
-        else:  # the hot path: gather into a reused buffer, then scale in one pass
-            if self._pixels is None or len(self._pixels) < len(index):
-                self._pixels = np.empty((len(index), self.data.inputs), np.uint8)
-            pixels = self._pixels[:len(index)]
-            np.take(self.data.x_train, index, axis=0, out=pixels)
+        else:
+            pixels = np.take(self.data.x_train, index, axis=0, out=self._pixel_rows(len(index)))
         return np.multiply(pixels, self.network.dtype.type(1 / 255), out=rows)
 
     def _augmented(self, index: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -399,22 +425,3 @@ class Trainer:
         if self._next_index is not None and self.prefetch:  # the next batch is distorted while this one trains
             self._prefetch.request(self._next_index)
         return rows
-
-    def _step(self, learning_rate: float) -> None:
-        """Gradient descent on the batch just fed forward, with optional momentum (classic or
-        Nesterov) and L2 weight decay: see :meth:`TrainStep.backward`."""
-        self._engine.backward(learning_rate, self.momentum, self.config.nesterov, self.config.weight_decay)
-
-
-def shifted_images(pixels: np.ndarray, image_shape: tuple[int, int], shift: int,
-                   rng: np.random.Generator) -> np.ndarray:
-    """Move each image by a random whole-pixel offset of up to ``shift`` in each direction."""
-    n = len(pixels)
-    h, w = image_shape
-    padded = np.zeros((n, h + 2 * shift, w + 2 * shift), dtype=pixels.dtype)
-    padded[:, shift:shift + h, shift:shift + w] = pixels.reshape(n, h, w)
-    dy = rng.integers(0, 2 * shift + 1, n)
-    dx = rng.integers(0, 2 * shift + 1, n)
-    rows = (dy[:, None] + np.arange(h))[:, :, None]
-    cols = (dx[:, None] + np.arange(w))[:, None, :]
-    return padded[np.arange(n)[:, None, None], rows, cols].reshape(n, h * w)

@@ -576,7 +576,8 @@ def test_a_new_run_clears_the_last_runs_status_at_once(qtbot, window):
     assert window.status.progress_bar.value() == 0 and window.status.progress_bar.format() == "starting…"
     assert "starting" in window.status.status_label.text() and window.status.epoch_label.text() == "Epoch 0 of 2"
     qtbot.waitSignal(window.session.progressed, timeout=60_000).wait()
-    assert window.status.status_label.text() == f"Training {window.session.run_name}…"  # no longer "starting"
+    threads = window.session.trainer.threads  # the count chosen for this run (1 on two cores), shown
+    assert window.status.status_label.text() == f"Training {window.session.run_name} on {threads} thread{'s' * (threads > 1)}…"
     with run_ends(qtbot, window, 60_000):
         qtbot.mouseClick(window.train.stop_button, LEFT)
 

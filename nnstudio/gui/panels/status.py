@@ -85,8 +85,10 @@ class StatusPanel(QWidget):
     def _on_progressed(self, reports) -> None:
         if not self._first_batch_seen:
             self._first_batch_seen = True
-            if self.message().endswith("starting…"):
-                self.show_message(f"Training {self.session.run_name}…")  # the first batches are in
+            if self.message().endswith("starting…"):  # the first batches are in, on the threads chosen for them
+                threads = getattr(self.session.trainer, "threads", None)
+                on = f" on {threads} thread{'s' if threads != 1 else ''}" if threads else ""
+                self.show_message(f"Training {self.session.run_name}{on}…")
         progress, launch = reports[-1], self.session.launch
         last = launch.last_epoch if launch else progress.epoch
         done = [r.seconds for r in self.session.history[launch.first_epoch if launch else 0:]]
