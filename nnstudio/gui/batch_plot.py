@@ -14,7 +14,8 @@ MAX_SMOOTHING = 0.999
 
 class BatchPlotMixin:
     """Needs ``_batch_x``, ``_batch_loss``, ``_batch_ema`` (GrowingArrays), ``batch_curve``, ``ema_curve``,
-    ``smoothing_slider``, ``smoothing_box``, ``_alpha``, ``smoothing_changed`` and ``_follow``."""
+    ``smoothing_slider``, ``smoothing_box``, ``_alpha``, ``smoothing_changed``, ``_follow`` and
+    ``_hold_while_hidden``."""
 
     def add_batches(self, *reports: BatchProgress) -> None:
         """Append the batch losses of each report to the trace and extend the EMA, then redraw once.
@@ -32,7 +33,7 @@ class BatchPlotMixin:
             self._batch_ema.extend(smoothed(losses, self._alpha, previous))
             self._batch_loss.extend(losses)
             added = True
-        if added:
+        if added and not self._hold_while_hidden():
             self._show_batches()
             self._follow()
 
