@@ -173,9 +173,12 @@ class EvaluatePanel(QWidget):
                 and self.evaluated_network is self.workspace.model)
 
     def refresh(self) -> None:
+        """Evaluate the model in use off the GUI thread; during a run a model that comes while one is
+        evaluated waits for it (a newer one replaces it), so every epoch's views end up drawn."""
         self._stale = False
-        self._step_timer.stop()  # a newer evaluation is coming: the views wait for it
-        self._steps = None
+        if self.session.phase != "running":  # a newer evaluation is coming: the views wait for it
+            self._step_timer.stop()
+            self._steps = None
         network, data = self.workspace.model, self.images()
         if network is None or data is None or not len(data[1]):
             self.status.setText("No model in use" if network is None else "No data: choose a data folder")
@@ -188,7 +191,8 @@ class EvaluatePanel(QWidget):
         images, labels = data
         which = self.which
         self.status.setText("Evaluating…")
-        self.job.request(lambda: _evaluation_job(network, images, labels, which))
+        self.job.request(lambda: _evaluation_job(network, images, labels, which),
+                         coalesce=self.session.phase == "running")
 
     def _on_evaluated(self, result: Evaluated | None) -> None:
         data = self.images()
@@ -219,19 +223,30 @@ class EvaluatePanel(QWidget):
         self.evaluated_network = result.network
         self._deferred = (result.network, images, labels, evaluation.predictions)
         if self.session.phase == "running":
-            # The curves and the map cost seconds of CPU: measured after every epoch they would slow the
-            # training thread (two cores, one GIL). They catch up when the run pauses or ends.
-            self.robustness.status.setText("Robustness is measured when the run pauses or ends.")
-            self.layer_map.status.setText("The map is drawn when the run pauses or ends.")
+            # All four curves and a t-SNE map cost seconds of CPU: after every epoch they would slow the
+            # training thread (two cores, one GIL). So during a run each epoch's model gets one curve
+            # (in turn) and a PCA map, each started once the last has been drawn; the full set follows
+            # when the run pauses or ends.
+            network, note = result.network, self._model_note()
+            self.robustness.compute_next(network, images, labels, note)
+            yield
+            self.layer_map.set_source(network, images, labels, evaluation.predictions, live=True, note=note)
         else:
             self._run_deferred()
         name = dict((key, text) for text, key in SETS)[result.which].lower()
         self.status.setText(f"{evaluation.accuracy:.2%} of the {evaluation.count:,} {name} images right")
         self.evaluated.emit(evaluation)
 
+    def _model_note(self) -> str:
+        """Which epoch of the running run the model in use is ("epoch 5"), or ""."""
+        history = self.session.history
+        return f"epoch {history[-1].best_epoch}" if history and history[-1].best_epoch else ""
+
     def _run_deferred(self, *_: object) -> None:
-        """Measure the robustness curves and map the layer of the last evaluation, if not done yet."""
-        if self._deferred is None or self.session.phase == "running" or not self.isVisible():
+        """Measure every robustness curve and map the layer (t-SNE if asked for) of the last evaluation,
+        if not done yet: when it is shown, and when a run pauses or ends."""
+        if (self._deferred is None or self.session.phase in ("running", "ending", "saving")
+                or not self.isVisible()):
             return
         network, images, labels, predictions = self._deferred
         self._deferred = None

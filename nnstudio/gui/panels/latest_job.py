@@ -56,11 +56,16 @@ class LatestJob(QObject):
     def busy(self) -> bool:
         return self._worker is not None or self._next is not None
 
-    def request(self, make: Callable[[], Iterator]) -> None:
-        """Run ``make()`` (a generator) as soon as the running job, if any, has stopped."""
+    def request(self, make: Callable[[], Iterator], *, coalesce: bool = False) -> None:
+        """Run ``make()`` (a generator) as soon as the running job, if any, has stopped.
+
+        ``coalesce``: let the running job finish (its result is shown) instead of cancelling it, and
+        start ``make`` then; a request still waiting is dropped for this newer one. A view refreshed
+        after every epoch uses it, so that a job longer than an epoch still ends and shows something."""
         self._next = make
         if self._worker is not None:
-            self._cancel.set()
+            if not coalesce:
+                self._cancel.set()
         else:
             self._start_next()
 
