@@ -64,6 +64,11 @@ class StallTracer:
             if self._depth == 0:
                 code = frame.f_code
                 where = f"{Path(code.co_filename).name}:{code.co_firstlineno}({code.co_name})"
+                if code.co_name == "paintEvent":  # which view paints: the nearest named ancestor
+                    widget = frame.f_locals.get("self")
+                    while widget is not None and not widget.objectName():
+                        widget = widget.parent()
+                    where += f" {widget.objectName() if widget is not None else '?'}"
                 self._start = (time.perf_counter(), time.thread_time(), where)
             self._depth += 1
         elif event == "return":
@@ -165,13 +170,16 @@ def gui_run(config, split, epochs: int, tab: str = "train", profile: int = 0, st
     loop.exec()
     sys.setprofile(None)
     probe.stop()
-    if tracer:
-        tracer.report(stalls)
+    gui_cpu, process_cpu = time.thread_time() - cpu_started, time.process_time() - process_started
     if profiler:
         profiler.disable()
-        gui_cpu, process_cpu = time.thread_time() - cpu_started, time.process_time() - process_started
-        print(f"GUI thread CPU: {gui_cpu * 1000 / epochs:.0f} ms per epoch ({gui_cpu:.2f} s in all); "
-              f"the whole process: {process_cpu:.2f} s (profiled, so both are inflated; cumulative times below are GUI-thread CPU)")
+    if tracer:
+        tracer.report(stalls)
+    inflated = " (profiled: inflated)" if profiler or tracer else ""
+    print(f"CPU per epoch: GUI thread {gui_cpu * 1000 / epochs:.0f} ms, whole process {process_cpu * 1000 / epochs:.0f} ms"
+          f"{inflated}")
+    if profiler:
+        print("cumulative times below are GUI-thread CPU")
         stats = pstats.Stats(profiler).sort_stats("cumulative")
         stats.print_stats(profile)
         stats.print_callees("emit")  # what each signal's slots cost

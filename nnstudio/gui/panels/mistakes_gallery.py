@@ -35,6 +35,7 @@ class MistakesGallery(QWidget):
         self._evaluation: Evaluation | None = None
         self._images: np.ndarray | None = None
         self._shown = np.empty(0, np.intp)
+        self._full = None  # the layout of a full gallery (the view frames it)
         self._layout: Layout | None = None
 
         self.true_filter = self._digit_menu("galleryTrueFilter", "Filter by true digit", "true: any")
@@ -138,9 +139,10 @@ class MistakesGallery(QWidget):
         picture, self._layout = mosaic(self._images[self._shown], columns=COLUMNS, scale=SCALE, captions=captions,
                                        background=255, gap=4)
         self.image.setImage(picture, autoLevels=False, levels=(0, 255))
-        full = mosaic(np.zeros((SHOWN, 784), np.uint8), columns=COLUMNS, scale=SCALE, captions=[""] * SHOWN,
-                      gap=4)[1]
-        self.view.setRange(xRange=(0, full.width), yRange=(0, full.height), padding=0.01)
+        if self._full is None:  # the frame of a full gallery, the same every time: laid out once
+            self._full = mosaic(np.zeros((SHOWN, 784), np.uint8), columns=COLUMNS, scale=SCALE,
+                                captions=[""] * SHOWN, gap=4)[1]
+            self.view.setRange(xRange=(0, self._full.width), yRange=(0, self._full.height), padding=0.01)
 
     # -- the mouse -----------------------------------------------------------------------------
 
