@@ -299,6 +299,7 @@ class TrainingPlots(BatchPlotMixin, MarksMixin, PlotViewMixin, OverlaysMixin, QW
         if self._held:
             self._held = False
             self._show_batches()
+            self.settle_batch_range()
             self._show_epochs()
             self._follow()
 
