@@ -24,6 +24,7 @@ from nnstudio.gui.panels.layer_map import LayerMapView
 from nnstudio.gui.panels.mistakes_gallery import MistakesGallery
 from nnstudio.gui.panels.per_digit import PerDigitView
 from nnstudio.gui.panels.robustness_curves import RobustnessView
+from nnstudio.gui.steady_label import steady
 
 SETS = (("Validation set", "val"), ("Test set", "test"))
 
@@ -68,6 +69,7 @@ class EvaluatePanel(QWidget):
         self.model_label = QLabel()
         self.model_label.setObjectName("evaluateModel")
         self.model_label.setWordWrap(True)
+        steady(self.model_label)
         self.set_choice = QComboBox()
         self.set_choice.setObjectName("evaluateSet")
         self.set_choice.setAccessibleName("Images to evaluate on")
@@ -76,6 +78,8 @@ class EvaluatePanel(QWidget):
         self.set_choice.setCurrentIndex(1)
         self.status = QLabel()
         self.status.setObjectName("evaluateStatus")
+        self.status.setWordWrap(True)
+        steady(self.status, 2, width="99.99% of the 10,000 validation images right")
         self.scrubber = EpochScrubber(workspace, session)
         self.confusion = ConfusionMatrixView()
         self.per_digit = PerDigitView()

@@ -14,6 +14,7 @@ from nnstudio.core.projection import TsneProgress, layer_activations, pca, tsne
 from nnstudio.core.robustness import fixed_subset
 from nnstudio.gui.panels.latest_job import LatestJob
 from nnstudio.gui.colors import BACKGROUND
+from nnstudio.gui.steady_label import steady
 
 # Ten distinguishable colours (Tableau 10), one per digit.
 DIGIT_COLORS = ("#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F", "#EDC948", "#B07AA1", "#FF9DA7",
@@ -72,6 +73,7 @@ class LayerMapView(QWidget):
         self.progress.setRange(0, 100)
         self.status = QLabel("Points coloured by true digit")
         self.status.setWordWrap(True)
+        steady(self.status)
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground(BACKGROUND)
         self.plot = self.graphics.addPlot()

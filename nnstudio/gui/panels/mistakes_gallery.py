@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBox
 from nnstudio.core.evaluation import Evaluation
 from nnstudio.core.mosaic import Layout, mosaic
 from nnstudio.gui.colors import BACKGROUND
+from nnstudio.gui.steady_label import steady
 
 SHOWN = 60  # tiles at most
 COLUMNS = 10
@@ -50,6 +51,7 @@ class MistakesGallery(QWidget):
         self.caption = QLabel("No evaluation yet")
         self.caption.setObjectName("galleryCaption")
         self.caption.setWordWrap(True)
+        steady(self.caption)
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setObjectName("mistakesGalleryView")
         self.graphics.setBackground(BACKGROUND)

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QVBoxLayout, QWidget
 from nnstudio.core.robustness import PERTURBATIONS, CurvePoint, all_curves, fixed_subset, robustness_curve
 from nnstudio.gui.panels.latest_job import LatestJob
 from nnstudio.gui.colors import BACKGROUND, FOREGROUND, TRAIN_COLOR
+from nnstudio.gui.steady_label import steady
 
 
 class RobustnessView(QWidget):
@@ -64,6 +65,7 @@ class RobustnessView(QWidget):
         self.progress.setTextVisible(True)
         self.status = QLabel("Accuracy (%) of 2,000 fixed images as they are disturbed")
         self.status.setWordWrap(True)
+        steady(self.status)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.graphics, 1)
