@@ -81,6 +81,8 @@ class ConfidenceThresholdView(QWidget):
             keep = curve.coverage > 0
             self.curve.setData(curve.coverage[keep] * 100, curve.accuracy[keep] * 100)
         self._on_slider()
+        # Settle the auto-range now: changed while painting, it would ask every item for a second paint.
+        self.plot.vb.prepareForPaint()
 
     def _on_slider(self) -> None:
         t = self.threshold

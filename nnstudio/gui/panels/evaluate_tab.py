@@ -65,6 +65,7 @@ class EvaluatePanel(QWidget):
         self.evaluated_network = None
         self._stale = True
         self._set_chosen = False  # the user picked a set: it no longer follows the run
+        self._best_epoch = 0  # the epoch of the running run's best weights so far
 
         self.model_label = QLabel()
         self.model_label.setObjectName("evaluateModel")
@@ -121,6 +122,7 @@ class EvaluatePanel(QWidget):
         self.set_choice.activated.connect(self._on_set_chosen)
         self.set_choice.currentIndexChanged.connect(lambda *_: self.invalidate())
         session.started.connect(self._on_run_started)
+        session.best_network_changed.connect(lambda _, report: setattr(self, "_best_epoch", report.epoch))
         session.ended.connect(lambda *_: self._follow_run("test"))
         session.phase_changed.connect(self._run_deferred)
         self.confusion.cell_clicked.connect(self.gallery.set_filter)
@@ -243,8 +245,7 @@ class EvaluatePanel(QWidget):
 
     def _model_note(self) -> str:
         """Which epoch of the running run the model in use is ("epoch 5"), or ""."""
-        history = self.session.history
-        return f"epoch {history[-1].best_epoch}" if history and history[-1].best_epoch else ""
+        return f"epoch {self._best_epoch}" if self._best_epoch else ""
 
     def _run_deferred(self, *_: object) -> None:
         """Measure every robustness curve and map the layer (t-SNE if asked for) of the last evaluation,

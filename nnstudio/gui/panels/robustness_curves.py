@@ -122,10 +122,8 @@ class RobustnessView(QWidget):
         self._running = self._waiting = None
 
     def add_point(self, point: CurvePoint | tuple) -> None:
-        if isinstance(point, tuple):  # ("live", done, total): a live curve's progress
-            self.progress.setRange(0, point[2])
-            self.progress.setValue(point[1])
-            return
+        if isinstance(point, tuple):  # ("live", done, total): a live curve's progress, shown at its end only
+            return  # (a progress bar repaints at once on each new value: ten times per epoch for nothing)
         self._arrived += 1
         self._points[point.name][point.level] = point.accuracy
         self._dirty.add(point.name)
@@ -141,6 +139,11 @@ class RobustnessView(QWidget):
             self.curves[name].setData(levels, [points[v] * 100 for v in levels])
         self._dirty.clear()
         self.progress.setValue(self._arrived)
+
+    def notes(self) -> dict[str, str]:
+        """During a run, which model each curve measured so far shows: ``{"noise": "epoch 3", ...}``
+        (empty once all four are measured for one model)."""
+        return dict(self._live_note)
 
     def curve(self, name: str) -> tuple[list[float], list[float]]:
         """The levels and accuracies measured so far for ``name``."""
