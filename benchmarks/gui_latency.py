@@ -9,11 +9,15 @@ folder (model, history CSV, training_history.png) on the GUI thread. One epoch i
 trained headless in the same process, with the same configuration and one BLAS thread,
 before and after the GUI run.
 
-    python benchmarks/gui_latency.py [--data-dir DIR] [--epochs 3] [--tab train|evaluate] [--profile N]
+    python benchmarks/gui_latency.py [--data-dir DIR] [--epochs 3] [--tab train|evaluate]
+                                     [--profile N] [--stalls N]
 
-``--profile N`` also prints the GUI thread's CPU time per epoch (the work the window does for the
-run, measured as thread CPU time, so it holds on a busy machine) and the N functions with the most
-cumulative time on the GUI thread (cProfile, enabled on the GUI thread only).
+It also prints ``CPU per epoch: GUI thread … ms, whole process … ms``: the work the window does for
+the run (thread CPU time, which a busy machine inflates far less than wall time; compare two builds
+by it, run side by side). ``--profile N`` adds the N functions with the most cumulative GUI-thread
+CPU (cProfile on the GUI thread only; what each signal's slots cost; the stats are dumped to
+``$TMPDIR/gui_latency.prof``). ``--stalls N`` lists the N costliest slots the event loop called
+(a paint is named by its view), each with its longest call in wall and CPU ms.
 
 The last line reads ``p50=… p99=… max=… ms ratio=…``: event-loop lateness in
 milliseconds over the whole run including its end, and the GUI's mean epoch time over the

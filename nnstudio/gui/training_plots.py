@@ -296,6 +296,10 @@ class TrainingPlots(BatchPlotMixin, MarksMixin, PlotViewMixin, OverlaysMixin, QW
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().showEvent(event)
+        self.catch_up()
+
+    def catch_up(self) -> None:
+        """Draw what came while another tab hid the plots (when shown, or exported from another tab)."""
         if self._held:
             self._held = False
             self._show_batches()
