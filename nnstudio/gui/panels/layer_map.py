@@ -42,7 +42,7 @@ class LayerMapView(QWidget):
         self.setObjectName("layerMap")
         self.setAccessibleName("Layer map")
         self.workspace = workspace
-        self.job = LatestJob("layer map", self)
+        self.job = LatestJob("layer map", self, duty=1 / 3)  # a live PCA map at most a third of the time
         self.job.yielded.connect(self._on_progress)
         self.job.returned.connect(self._on_mapped)
         self.job.errored.connect(lambda message: self.status.setText(f"The map failed: {message}"))
