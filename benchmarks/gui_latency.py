@@ -10,6 +10,14 @@ trained headless in the same process, with the same configuration and one BLAS t
 before and after the GUI run.
 
     python benchmarks/gui_latency.py [--data-dir DIR] [--epochs 3] [--tab train|evaluate|inside]
+                                     [--profile N] [--stalls N]
+
+It also prints ``CPU per epoch: GUI thread … ms, whole process … ms``: the work the window does for
+the run (thread CPU time, which a busy machine inflates far less than wall time; compare two builds
+by it, run side by side). ``--profile N`` adds the N functions with the most cumulative GUI-thread
+CPU (cProfile on the GUI thread only; what each signal's slots cost; the stats are dumped to
+``$TMPDIR/gui_latency.prof``). ``--stalls N`` lists the N costliest slots the event loop called
+(a paint is named by its view), each with its longest call in wall and CPU ms.
 
 The last line reads ``p50=… p99=… max=… ms ratio=…``: event-loop lateness in
 milliseconds over the whole run including its end, and the GUI's mean epoch time over the
@@ -20,7 +28,9 @@ Targets: p99 <= 20 ms, max <= 100 ms, ratio <= 1.1.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import sys
 import tempfile
 import time
@@ -42,6 +52,46 @@ from nnstudio.gui.main_window import MainWindow  # noqa: E402
 from nnstudio.gui.settings import Settings  # noqa: E402
 
 PROBE_MS = 10
+
+
+class StallTracer:
+    """Times each Python call the event loop makes on the GUI thread (a slot, a paint, a timer):
+    wall and thread-CPU milliseconds, to name what a late probe tick waited for."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[float, float, str]] = []  # wall ms, CPU ms, where
+        self._depth = 0
+        self._start = (0.0, 0.0, "")
+
+    def __call__(self, frame, event, arg) -> None:
+        if event == "call":
+            if self._depth == 0:
+                code = frame.f_code
+                where = f"{Path(code.co_filename).name}:{code.co_firstlineno}({code.co_name})"
+                if code.co_name == "paintEvent":  # which view paints: the nearest named ancestor
+                    widget = frame.f_locals.get("self")
+                    while widget is not None and not widget.objectName():
+                        widget = widget.parent()
+                    where += f" {widget.objectName() if widget is not None else '?'}"
+                self._start = (time.perf_counter(), time.thread_time(), where)
+            self._depth += 1
+        elif event == "return":
+            self._depth -= 1
+            if self._depth == 0:
+                wall, cpu, where = self._start
+                self.calls.append(((time.perf_counter() - wall) * 1000, (time.thread_time() - cpu) * 1000, where))
+
+    def report(self, count: int) -> None:
+        totals: dict[str, list[float]] = {}
+        for wall, cpu, where in self.calls:
+            entry = totals.setdefault(where, [0, 0.0, 0.0, 0.0])
+            entry[0] += 1
+            entry[1] += cpu
+            entry[2] = max(entry[2], wall)
+            entry[3] = max(entry[3], cpu)
+        print(f"the GUI thread's slots, costliest first (CPU ms in all; longest wall and CPU ms of one call):")
+        for where, (n, cpu, wall, most) in sorted(totals.items(), key=lambda kv: -kv[1][1])[:count]:
+            print(f"  {cpu:7.1f} ms in {n:4d} calls, longest {wall:6.1f} ms wall / {most:5.1f} ms CPU  {where}")
 
 
 class LatenessProbe(QObject):
@@ -78,7 +128,8 @@ def headless_epoch_seconds(config, split) -> float:
     return reports[0].seconds
 
 
-def gui_run(config, split, epochs: int, tab: str = "train") -> tuple[list[float], list[float], list[float]]:
+def gui_run(config, split, epochs: int, tab: str = "train", profile: int = 0, stalls: int = 0
+            ) -> tuple[list[float], list[float], list[float]]:
     """Train through the real window, from a click on Start until the session is idle again.
 
     Returns the epochs' seconds, the probe's lateness (ms) over the whole run, and the part of it
@@ -111,10 +162,32 @@ def gui_run(config, split, epochs: int, tab: str = "train") -> tuple[list[float]
     session.epoch_finished.connect(on_epoch)
     loop = QEventLoop()
     session.phase_changed.connect(on_phase)
+    profiler = cProfile.Profile(time.thread_time) if profile else None  # CPU time, this thread only
+    cpu_started, process_started = time.thread_time(), time.process_time()
+    tracer = StallTracer() if stalls else None
+    if profiler:
+        profiler.enable()
     probe.start()
     window.train.start_button.click()
+    if tracer:
+        sys.setprofile(tracer)  # inside exec, every Python call the event loop makes is timed
     loop.exec()
+    sys.setprofile(None)
     probe.stop()
+    gui_cpu, process_cpu = time.thread_time() - cpu_started, time.process_time() - process_started
+    if profiler:
+        profiler.disable()
+    if tracer:
+        tracer.report(stalls)
+    inflated = " (profiled: inflated)" if profiler or tracer else ""
+    print(f"CPU per epoch: GUI thread {gui_cpu * 1000 / epochs:.0f} ms, whole process {process_cpu * 1000 / epochs:.0f} ms"
+          f"{inflated}")
+    if profiler:
+        print("cumulative times below are GUI-thread CPU")
+        stats = pstats.Stats(profiler).sort_stats("cumulative")
+        stats.print_stats(profile)
+        stats.print_callees("emit")  # what each signal's slots cost
+        stats.dump_stats(Path(tempfile.gettempdir()) / "gui_latency.prof")  # for pstats / snakeviz
     runs = sorted((folder / "runs").glob("*/training_history.png"))
     if len(runs) != 1:
         raise SystemExit(f"the run folder was not saved: {list((folder / 'runs').glob('*'))}")
@@ -128,6 +201,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--tab", choices=("train", "evaluate", "inside"), default="train", help="the tab shown during the run")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="print the GUI thread's CPU per epoch and its N costliest functions")
+    parser.add_argument("--stalls", type=int, default=0, metavar="N",
+                        help="print the N slots with the most GUI-thread CPU, with their longest call")
     args = parser.parse_args(argv)
 
     app = QApplication.instance() or QApplication(sys.argv[:1])  # noqa: F841
@@ -138,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"config: hidden {config.hidden}, lr {config.learning_rate}, batch {config.batch_size}")
 
     before = headless_epoch_seconds(config, split)
-    epoch_seconds, lateness, end = gui_run(config, split, args.epochs, args.tab)
+    epoch_seconds, lateness, end = gui_run(config, split, args.epochs, args.tab, args.profile, args.stalls)
     after = headless_epoch_seconds(config, split)
     headless = (before + after) / 2
     gui = float(np.mean(epoch_seconds))

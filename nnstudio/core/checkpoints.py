@@ -19,8 +19,9 @@ import numpy as np
 
 from nnstudio import __version__
 from nnstudio.core.atomic_file import atomic_write
-from nnstudio.core.model_file import MAX_PARAMETERS, ModelFileError, _Archive
+from nnstudio.core.model_file import MAX_PARAMETERS, ModelFileError, NpzArchive
 from nnstudio.core.network import ACTIVATIONS, Network
+from nnstudio.core.network_arrays import network_from_arrays
 
 CHECKPOINTS = "checkpoints.npz"
 FORMAT = "nnstudio-checkpoints"
@@ -47,12 +48,7 @@ class Checkpoint:
 
     def network(self, activation: str) -> Network:
         """A new network holding these weights (its arrays are copies: it may be trained on)."""
-        weights, biases = self.parameters[::2], self.parameters[1::2]
-        net = Network.__new__(Network)
-        net.sizes, net.activation, net.dtype = self.sizes, activation, weights[0].dtype
-        net.weights = [w.copy() for w in weights]
-        net.biases = [b.copy() for b in biases]
-        return net
+        return network_from_arrays(self.parameters[::2], self.parameters[1::2], activation)
 
 
 class Checkpoints:
@@ -183,7 +179,7 @@ def load_checkpoints(path: str | Path) -> SavedCheckpoints:
     raises :class:`~nnstudio.core.model_file.ModelFileError` naming the file and the fault."""
     path = Path(path)
     name = path.name
-    with _Archive(path) as archive:
+    with NpzArchive(path) as archive:
         if "metadata" not in archive.names:
             raise ModelFileError(f"{name}: not an nnstudio checkpoints file (no metadata)")
         try:

@@ -52,7 +52,7 @@ def save_model(path: str | Path, network: Network, *, metadata: dict | None = No
 def read_metadata(path: str | Path) -> dict:
     """Only the metadata of a model file (cheap: the weights are not read)."""
     path = Path(path)
-    with _Archive(path) as archive:
+    with NpzArchive(path) as archive:
         return _metadata(path, archive)
 
 
@@ -60,7 +60,7 @@ def load_model(path: str | Path) -> SavedModel:
     """Read a model file, checking every array's header against the declared layer sizes
     before reading its data, so a damaged or hostile file costs neither a crash nor memory."""
     path = Path(path)
-    with _Archive(path) as archive:
+    with NpzArchive(path) as archive:
         meta = _metadata(path, archive)
         sizes = meta["sizes"]
         expected = {"metadata"} | {f"{k}{i}" for k in "Wb" for i in range(len(sizes) - 1)}
@@ -85,7 +85,7 @@ _READ_ERRORS = (OSError, ValueError, EOFError, NotImplementedError, RecursionErr
                 RuntimeError, zipfile.BadZipFile, zlib.error)
 
 
-class _Archive:
+class NpzArchive:
     """The ``.npy`` members of an ``.npz`` zip, read one by one after checking their headers."""
 
     def __init__(self, path: Path) -> None:
@@ -111,7 +111,7 @@ class _Archive:
                                  "which an nnstudio model never is")
         self.names = [n.removesuffix(".npy") for n in self.zip.namelist()]
 
-    def __enter__(self) -> "_Archive":
+    def __enter__(self) -> "NpzArchive":
         return self
 
     def __exit__(self, *exc) -> None:
@@ -152,7 +152,7 @@ class _Archive:
         return a
 
 
-def _metadata(path: Path, archive: _Archive) -> dict:
+def _metadata(path: Path, archive: NpzArchive) -> dict:
     if "metadata" not in archive.names:
         raise ModelFileError(f"{path.name}: not an nnstudio model file (no metadata)")
     try:

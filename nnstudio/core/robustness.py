@@ -9,6 +9,7 @@ unchanged, so each curve starts at the plain accuracy of the subset.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -118,10 +119,16 @@ def all_curves(network: Network, images: np.ndarray, labels: np.ndarray,
 
 def _noise(images: np.ndarray, sigma: float, seed: int = NOISE_SEED) -> np.ndarray:
     # One seeded draw of unit noise for every level: a higher sigma is the same noise, stronger.
-    rng = np.random.default_rng(seed)
-    noise = rng.standard_normal(images.shape, dtype=np.float32)
-    noise *= np.float32(sigma)
+    noise = _unit_noise(images.shape, seed) * np.float32(sigma)
     noise += images
+    return noise
+
+
+@functools.lru_cache(maxsize=8)
+def _unit_noise(shape: tuple[int, ...], seed: int) -> np.ndarray:
+    """The seeded standard normal draw of ``shape`` (read-only): drawn once, not once per level."""
+    noise = np.random.default_rng(seed).standard_normal(shape, dtype=np.float32)
+    noise.setflags(write=False)
     return noise
 
 

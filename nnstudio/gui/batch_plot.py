@@ -14,7 +14,8 @@ MAX_SMOOTHING = 0.999
 
 class BatchPlotMixin:
     """Needs ``_batch_x``, ``_batch_loss``, ``_batch_ema`` (GrowingArrays), ``batch_curve``, ``ema_curve``,
-    ``smoothing_slider``, ``smoothing_box``, ``_alpha``, ``smoothing_changed`` and ``_follow``."""
+    ``smoothing_slider``, ``smoothing_box``, ``_alpha``, ``smoothing_changed``, ``_follow`` and
+    ``_hold_while_hidden``."""
 
     def add_batches(self, *reports: BatchProgress) -> None:
         """Append the batch losses of each report to the trace and extend the EMA, then redraw once.
@@ -32,9 +33,31 @@ class BatchPlotMixin:
             self._batch_ema.extend(smoothed(losses, self._alpha, previous))
             self._batch_loss.extend(losses)
             added = True
-        if added:
+        if added and not self._hold_while_hidden():
             self._show_batches()
+            self.settle_batch_range()
             self._follow()
+
+    def settle_batch_range(self) -> None:
+        """While the plots follow the run, set the batch plot's y range in round steps, and only when the
+        trace leaves it or fills less than half of it. pyqtgraph's auto-range moves it at every new lowest
+        loss, and a moved range redraws the axis and its grid: some 10 ms, five times a second."""
+        if not self._following or not len(self._batch_loss):
+            return
+        values = self._batch_loss.values
+        values = values[np.isfinite(values)]
+        if self._log_loss:
+            values = np.log10(values[values > 0])
+        if not len(values):
+            return
+        low, high = float(values.min()), float(values.max())
+        (shown_low, shown_high), auto = self.batch_plot.viewRange()[1], self.batch_plot.vb.state["autoRange"][1]
+        if not auto and shown_low <= low and high <= shown_high and high - low >= 0.5 * (shown_high - shown_low):
+            return
+        span = max(high - low, 1e-3)
+        step = 10 ** np.floor(np.log10(span)) / 2
+        self.batch_plot.setYRange(np.floor((low - 0.02 * span) / step) * step,
+                                  np.ceil((high + 0.02 * span) / step) * step, padding=0)
 
     def _show_batches(self) -> None:
         x = self._batch_x.values

@@ -60,7 +60,7 @@ def overlay_data(history: Sequence[EpochReport]) -> dict[str, tuple[np.ndarray, 
 class OverlaysMixin:
     """Needs ``accuracy_plot``, ``loss_plot``, ``accuracy_legend``, ``_overlays``, ``_legend_groups``,
     ``_history``, ``_label``, ``hover_lines``, ``readout_label``, ``graphics``, ``title_label``,
-    ``result_label``, ``plots`` and ``_follow``."""
+    ``result_label``, ``plots``, ``_follow`` and ``catch_up``."""
 
     def set_overlay(self, key: str, label: str, history: Sequence[EpochReport], color=None) -> None:
         """Add or update a comparison run in ``color`` (default: the next palette colour): its validation
@@ -196,6 +196,7 @@ class OverlaysMixin:
 
     def picture(self) -> QImage:
         """The plots as they are on screen, under a line with the run's title and result: no controls."""
+        self.catch_up()  # exported from another tab: first draw what came meanwhile
         hover = [line.isVisible() for line in self.hover_lines]
         for line in self.hover_lines:
             line.hide()

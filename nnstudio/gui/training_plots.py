@@ -27,6 +27,7 @@ from nnstudio.gui.plot_overlays import Overlay, OverlaysMixin
 from nnstudio.gui.plot_style import (EpochColumns, GridAxis, GrowingArray, LossAxis, layer_axes, percent,
                                      short_ending, style_plot)
 from nnstudio.gui.plot_view import PlotViewMixin
+from nnstudio.gui.when_shown import behind_a_tab
 
 NO_RUN = "no run yet"
 
@@ -60,6 +61,7 @@ class TrainingPlots(BatchPlotMixin, MarksMixin, PlotViewMixin, OverlaysMixin, QW
         self._legend_groups: dict[int, list[pg.GraphicsObject]] = {}
         self._following = True
         self._accuracy_placeholder = False  # the accuracy plot shows 0-100 % while it has nothing to show
+        self._held = False  # batches or epochs came while another tab hid the plots: drawn when shown
 
         # The plots follow the system palette: a light card, or a dark one under a dark theme.
         self.background, self.foreground = plot_colors(self.palette())
@@ -273,14 +275,37 @@ class TrainingPlots(BatchPlotMixin, MarksMixin, PlotViewMixin, OverlaysMixin, QW
         """Add one epoch's point to each per-epoch curve; move the best-epoch marker and patience window."""
         self._history.append(report)
         self._columns.append(report)
-        self._show_epochs()
+        held = self._hold_while_hidden()
+        if not held:
+            self._show_epochs()
         self._show_best(report)
         if report.patience_left is not None:
             self._patience = report.patience_left + report.epoch - report.best_epoch
         self._show_patience_window(report.epoch, None if report.patience_left is None
                                    else report.epoch + report.patience_left)
         self._show_title()
-        self._follow()
+        if not held:
+            self._follow()
+
+    def _hold_while_hidden(self) -> bool:
+        """True (and the curves are drawn when shown) while another tab hides the plots: redrawing and
+        re-ranging thousands of batch points there cost the training thread GUI time for nothing."""
+        if behind_a_tab(self):
+            self._held = True
+        return self._held
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        self.catch_up()
+
+    def catch_up(self) -> None:
+        """Draw what came while another tab hid the plots (when shown, or exported from another tab)."""
+        if self._held:
+            self._held = False
+            self._show_batches()
+            self.settle_batch_range()
+            self._show_epochs()
+            self._follow()
 
     def _show_epochs(self) -> None:
         c = self._columns

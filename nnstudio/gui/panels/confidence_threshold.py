@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from nnstudio.core.evaluation import Evaluation
 from nnstudio.gui.colors import BACKGROUND, FOREGROUND, TRAIN_COLOR, VERMILLION
+from nnstudio.gui.steady_label import steady
 
 STEPS = 100  # the slider's steps from 0 to 0.99
 
@@ -34,6 +35,7 @@ class ConfidenceThresholdView(QWidget):
         self.summary = QLabel("No evaluation yet")
         self.summary.setObjectName("thresholdSummary")
         self.summary.setWordWrap(True)
+        steady(self.summary)
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground(BACKGROUND)
         self.plot = self.graphics.addPlot()
@@ -79,6 +81,8 @@ class ConfidenceThresholdView(QWidget):
             keep = curve.coverage > 0
             self.curve.setData(curve.coverage[keep] * 100, curve.accuracy[keep] * 100)
         self._on_slider()
+        # Settle the auto-range now: changed while painting, it would ask every item for a second paint.
+        self.plot.vb.prepareForPaint()
 
     def _on_slider(self) -> None:
         t = self.threshold

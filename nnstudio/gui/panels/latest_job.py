@@ -9,9 +9,10 @@ result: the signals carry only the current request's values.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 from threadpoolctl import threadpool_limits
 
 from nnstudio.gui.worker import Worker, is_running, join
@@ -43,30 +44,57 @@ class LatestJob(QObject):
     errored = Signal(str)
     busy_changed = Signal(bool)
 
-    def __init__(self, name: str, parent: QObject | None = None) -> None:
+    def __init__(self, name: str, parent: QObject | None = None, *, duty: float = 1.0) -> None:
         super().__init__(parent)
         self.name = name
+        # The budget of coalesced requests (a view refreshed after every epoch): after a job that ran
+        # for t seconds the next one rests t * (1 / duty - 1), so such jobs keep a core busy at most
+        # ``duty`` of the time and leave the rest to the training thread and the window.
+        self.duty = float(duty)
         self._cancel: threading.Event | None = None
         self._thread: QThread | None = None
         self._worker: Worker | None = None
         self._next: Callable[[], Iterator] | None = None
+        self._next_coalesced = False
         self._serial = 0
+        self._started_at = 0.0
+        self._rest_until = 0.0
+        self._rest = QTimer(self)
+        self._rest.setSingleShot(True)
+        self._rest.timeout.connect(self._start_next)
 
     @property
     def busy(self) -> bool:
         return self._worker is not None or self._next is not None
 
-    def request(self, make: Callable[[], Iterator]) -> None:
-        """Run ``make()`` (a generator) as soon as the running job, if any, has stopped."""
-        self._next = make
+    @property
+    def running(self) -> bool:
+        """A job is running now (not only waiting or resting)."""
+        return self._worker is not None
+
+    def request(self, make: Callable[[], Iterator], *, coalesce: bool = False) -> None:
+        """Run ``make()`` (a generator) as soon as the running job, if any, has stopped.
+
+        ``coalesce``: let the running job finish (its result is shown) instead of cancelling it, and
+        start ``make`` then; a request still waiting is dropped for this newer one. A view refreshed
+        after every epoch uses it, so that a job longer than an epoch still ends and shows something."""
+        self._next, self._next_coalesced = make, coalesce
         if self._worker is not None:
-            self._cancel.set()
+            if not coalesce:
+                self._cancel.set()
+            return
+        rest_ms = round((self._rest_until - time.monotonic()) * 1000)
+        if coalesce and rest_ms > 0:
+            if not self._rest.isActive():
+                self._rest.start(rest_ms)
         else:
+            self._rest.stop()
             self._start_next()
 
     def cancel(self) -> None:
         """Stop the running job at its next yield and forget any waiting one."""
         self._next = None
+        self._rest.stop()
         if self._cancel is not None:
             self._cancel.set()
         if self._worker is None:
@@ -83,6 +111,7 @@ class LatestJob(QObject):
             self.busy_changed.emit(False)
             return
         self._serial += 1
+        self._started_at = time.monotonic()
         serial = self._serial
         cancel = self._cancel = threading.Event()
         worker = self._worker = Worker(lambda: _cancellable(make, cancel, serial), name=self.name)
@@ -115,4 +144,10 @@ class LatestJob(QObject):
     def _on_finished(self) -> None:
         join(self._thread)
         self._worker = None
-        self._start_next()
+        now = time.monotonic()
+        self._rest_until = now + (now - self._started_at) * (1.0 / self.duty - 1.0)
+        rest_ms = round((self._rest_until - now) * 1000)
+        if self._next is not None and self._next_coalesced and rest_ms > 0:
+            self._rest.start(rest_ms)  # a refresh waiting: it starts once the job has rested
+        else:
+            self._start_next()

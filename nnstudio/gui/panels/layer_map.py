@@ -14,6 +14,7 @@ from nnstudio.core.projection import TsneProgress, layer_activations, pca, tsne
 from nnstudio.core.robustness import fixed_subset
 from nnstudio.gui.panels.latest_job import LatestJob
 from nnstudio.gui.colors import BACKGROUND
+from nnstudio.gui.steady_label import steady
 
 # Ten distinguishable colours (Tableau 10), one per digit.
 DIGIT_COLORS = ("#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F", "#EDC948", "#B07AA1", "#FF9DA7",
@@ -41,7 +42,7 @@ class LayerMapView(QWidget):
         self.setObjectName("layerMap")
         self.setAccessibleName("Layer map")
         self.workspace = workspace
-        self.job = LatestJob("layer map", self)
+        self.job = LatestJob("layer map", self, duty=1 / 3)  # a live PCA map at most a third of the time
         self.job.yielded.connect(self._on_progress)
         self.job.returned.connect(self._on_mapped)
         self.job.errored.connect(lambda message: self.status.setText(f"The map failed: {message}"))
@@ -49,7 +50,9 @@ class LayerMapView(QWidget):
         self._source = None  # network, images, labels, predictions of the evaluated set
         self._subset = np.empty(0, np.intp)
         self._points: np.ndarray | None = None
-        self.method = ""
+        self.method = ""  # of the map shown
+        self.wanted = "PCA"  # the method asked for last (t-SNE by its button, PCA by default)
+        self._note = ""  # which model the source is ("epoch 5"), during a run
 
         self.layer_choice = QComboBox()
         self.layer_choice.setObjectName("layerChoice")
@@ -70,6 +73,7 @@ class LayerMapView(QWidget):
         self.progress.setRange(0, 100)
         self.status = QLabel("Points coloured by true digit")
         self.status.setWordWrap(True)
+        steady(self.status)
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground(BACKGROUND)
         self.plot = self.graphics.addPlot()
@@ -110,16 +114,23 @@ class LayerMapView(QWidget):
         layout.addLayout(key_row)
         layout.addWidget(self.graphics, 1)
         layout.addWidget(self.status)
-        self.layer_choice.currentIndexChanged.connect(lambda *_: self.compute_pca())
+        self.layer_choice.currentIndexChanged.connect(lambda *_: self._remap())
         self.tsne_button.clicked.connect(self.compute_tsne)
         self.cancel_button.clicked.connect(self.cancel)
 
     # -- the source ------------------------------------------------------------------------------
 
-    def set_source(self, network, images: np.ndarray, labels: np.ndarray, predictions: np.ndarray) -> None:
-        """Map ``network``'s layers over the fixed 2,000-image subset of ``images``; shows PCA at once."""
+    def set_source(self, network, images: np.ndarray, labels: np.ndarray, predictions: np.ndarray, *,
+                   live: bool = False, note: str = "") -> None:
+        """Map ``network``'s layers over the fixed 2,000-image subset of ``images`` by the method wanted.
+
+        ``live`` (a running run's model, after each epoch): PCA, and only once the map under way has
+        been drawn (a newer model replaces one waiting); a t-SNE map asked for stays as it is until the
+        run pauses or ends, when it is drawn again (seconds of work, not one per epoch). ``note`` says
+        which model it is ("epoch 5")."""
         self._source = (network, images, labels, predictions)
         self._subset = fixed_subset(len(labels))
+        self._note = note
         names = ["input (784 pixels)"] + [f"hidden layer {i} ({n})" for i, n in enumerate(network.sizes[1:-1], 1)]
         names.append(f"logits ({network.sizes[-1]})")
         keep = min(self.layer_choice.currentIndex(), len(names) - 1)
@@ -129,21 +140,38 @@ class LayerMapView(QWidget):
             self.layer_choice.addItems(names)
             self.layer_choice.setCurrentIndex(keep if keep >= 0 else len(names) - 2)
             self.layer_choice.blockSignals(False)
-        self.compute_pca()
+        if self.wanted == "t-SNE" and live:
+            if self.method == "t-SNE" and not self.job.busy:
+                self.status.setText("t-SNE map of an earlier model: mapped again when the run pauses or ends.")
+            return
+        if self.wanted == "t-SNE":
+            self.compute_tsne()
+        else:
+            self.compute_pca(coalesce=live)
+
+    def _remap(self) -> None:
+        """The layer changed: map it by the method wanted."""
+        if self.wanted == "t-SNE":
+            self.compute_tsne()
+        else:
+            self.compute_pca()
 
     @property
     def layer(self) -> int:
         return max(self.layer_choice.currentIndex(), 0)
 
-    def compute_pca(self) -> None:
+    def compute_pca(self, *, coalesce: bool = False) -> None:
+        self.wanted = "PCA"
         if self._source is None:
             return
         network, images = self._source[0], self._source[1][self._subset]
         layer = self.layer
-        self.status.setText("Mapping by PCA…")
-        self.job.request(lambda: _pca_job(network, images, layer))
+        if not coalesce:
+            self.status.setText("Mapping by PCA…")
+        self.job.request(lambda: _pca_job(network, images, layer), coalesce=coalesce)
 
     def compute_tsne(self) -> None:
+        self.wanted = "t-SNE"
         if self._source is None:
             return
         network, images = self._source[0], self._source[1][self._subset]
@@ -153,7 +181,9 @@ class LayerMapView(QWidget):
         self.job.request(lambda: _tsne_job(network, images, layer))
 
     def cancel(self) -> None:
+        """Cancel the map under way (the Cancel button): the next model is mapped by PCA again."""
         self.job.cancel()
+        self.wanted = "PCA"
         if self.method != "t-SNE":
             self.status.setText("Cancelled")
 
@@ -179,10 +209,17 @@ class LayerMapView(QWidget):
     def _on_mapped(self, result) -> None:
         if result is None:
             return
-        self.method, points = result
+        method, points = result
+        if method == "PCA" and self.method == "PCA" and self._points is not None and len(self._points) == len(points):
+            # A component's sign is arbitrary: keep the one the last map had, so a map redrawn after
+            # the next epoch does not flip over.
+            flip = np.sum(points * self._points, axis=0) < 0
+            points = np.where(flip, -points, points)
+        self.method = method
         self._show(points)
         self.progress.setValue(100)
-        self.status.setText(f"{self.method} map of {len(points):,} images, coloured by true digit. "
+        of = f" ({self._note})" if self._note else ""
+        self.status.setText(f"{self.method} map of {len(points):,} images{of}, coloured by true digit. "
                             "Hover to see a digit, click to put it on the pad.")
         self.mapped.emit(self.method)
 

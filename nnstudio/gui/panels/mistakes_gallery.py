@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBox
 from nnstudio.core.evaluation import Evaluation
 from nnstudio.core.mosaic import Layout, mosaic
 from nnstudio.gui.colors import BACKGROUND
+from nnstudio.gui.steady_label import steady
 
 SHOWN = 60  # tiles at most
 COLUMNS = 10
@@ -35,6 +36,7 @@ class MistakesGallery(QWidget):
         self._evaluation: Evaluation | None = None
         self._images: np.ndarray | None = None
         self._shown = np.empty(0, np.intp)
+        self._full = None  # the layout of a full gallery (the view frames it)
         self._layout: Layout | None = None
 
         self.true_filter = self._digit_menu("galleryTrueFilter", "Filter by true digit", "true: any")
@@ -49,6 +51,7 @@ class MistakesGallery(QWidget):
         self.caption = QLabel("No evaluation yet")
         self.caption.setObjectName("galleryCaption")
         self.caption.setWordWrap(True)
+        steady(self.caption)
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setObjectName("mistakesGalleryView")
         self.graphics.setBackground(BACKGROUND)
@@ -138,9 +141,10 @@ class MistakesGallery(QWidget):
         picture, self._layout = mosaic(self._images[self._shown], columns=COLUMNS, scale=SCALE, captions=captions,
                                        background=255, gap=4)
         self.image.setImage(picture, autoLevels=False, levels=(0, 255))
-        full = mosaic(np.zeros((SHOWN, 784), np.uint8), columns=COLUMNS, scale=SCALE, captions=[""] * SHOWN,
-                      gap=4)[1]
-        self.view.setRange(xRange=(0, full.width), yRange=(0, full.height), padding=0.01)
+        if self._full is None:  # the frame of a full gallery, the same every time: laid out once
+            self._full = mosaic(np.zeros((SHOWN, 784), np.uint8), columns=COLUMNS, scale=SCALE,
+                                captions=[""] * SHOWN, gap=4)[1]
+            self.view.setRange(xRange=(0, self._full.width), yRange=(0, self._full.height), padding=0.01)
 
     # -- the mouse -----------------------------------------------------------------------------
 

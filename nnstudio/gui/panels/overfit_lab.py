@@ -26,6 +26,7 @@ from nnstudio.core.overfitting import loss_gap, overfitting_epochs, summary
 from nnstudio.core.reports import EpochReport
 from nnstudio.core.training_set import TRAIN_SIZES
 from nnstudio.gui.naming import named
+from nnstudio.gui.when_shown import WhenShown
 
 TRAIN_COLOR, VALIDATION_COLOR, GAP_COLOR = "#0072B2", "#D55E00", "#555555"
 
@@ -102,8 +103,9 @@ class OverfitLabPanel(QWidget):
         self.size_combo.currentIndexChanged.connect(self._apply_to_form)
         self.noise_box.valueChanged.connect(self._apply_to_form)
         session.started.connect(self._on_started)
+        self._show_when_shown = WhenShown(self, self.show_history)
         session.epoch_finished.connect(self._on_epoch)
-        session.cleared.connect(lambda: self.show_history([]))
+        session.cleared.connect(self._clear)
         session.phase_changed.connect(self._update_buttons)
         workspace.data_changed.connect(self._update_buttons)
         workspace.selection_changed.connect(self._on_run_selected)
@@ -146,16 +148,22 @@ class OverfitLabPanel(QWidget):
     @Slot(object)
     def _on_started(self, launch) -> None:
         if not launch.continued:
-            self.show_history([])
+            self._clear()
+
+    def _clear(self) -> None:
+        self.history = []
+        self._show_when_shown([])
 
     @Slot(object)
     def _on_epoch(self, report: EpochReport) -> None:
-        self.show_history([*self.history, report])
+        self.history.append(report)
+        self._show_when_shown(list(self.history))  # behind another tab: drawn once it is shown
 
     @Slot(object)
     def _on_run_selected(self, run) -> None:
         if run is not None and not self.session.busy:
-            self.show_history(run.history)
+            self.history = list(run.history)
+            self._show_when_shown(list(run.history))
 
     @Slot()
     def _show_form_settings(self) -> None:

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from nnstudio.core.evaluation import PerDigit
 from nnstudio.gui.colors import BACKGROUND, BEST_COLOR, FOREGROUND, TRAIN_COLOR, VALIDATION_COLOR
+from nnstudio.gui.steady_label import steady
 
 SERIES = (("precision", TRAIN_COLOR), ("recall", VALIDATION_COLOR), ("F1", BEST_COLOR))
 WIDTH = 0.26
@@ -44,6 +45,8 @@ class PerDigitView(QWidget):
         self.table = QLabel()
         self.table.setObjectName("perDigitFigures")
         self.table.setTextFormat(self.table.textFormat().RichText)
+        self.table.setWordWrap(True)
+        steady(self.table, 3)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.graphics, 1)

@@ -1,5 +1,9 @@
 """Robustness curves: accuracy against Gaussian noise, rotation, shift and stroke thickness, measured
-on a fixed 2,000-image subset off the GUI thread, each point drawn as it arrives."""
+on a fixed 2,000-image subset off the GUI thread, each point drawn as it arrives.
+
+During a run (:meth:`RobustnessView.compute_next`) one curve is measured per epoch, in turn, and
+swapped in whole; each plot's title says which epoch's model it shows. When the run pauses or ends
+(:meth:`RobustnessView.compute`) all four are measured for the last model."""
 
 from __future__ import annotations
 
@@ -8,9 +12,15 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QProgressBar, QVBoxLayout, QWidget
 
-from nnstudio.core.robustness import PERTURBATIONS, CurvePoint, all_curves, fixed_subset
+from nnstudio.core.robustness import PERTURBATIONS, CurvePoint, all_curves, fixed_subset, robustness_curve
 from nnstudio.gui.panels.latest_job import LatestJob
 from nnstudio.gui.colors import BACKGROUND, FOREGROUND, TRAIN_COLOR
+from nnstudio.gui.steady_label import steady
+
+
+# During a run a curve is measured at most this share of the time (a curve is 0.1-0.5 s of CPU, an
+# epoch of the seed network about 0.7 s): the rest of the second core is the window's.
+LIVE_DUTY = 1 / 3
 
 
 class RobustnessView(QWidget):
@@ -18,7 +28,7 @@ class RobustnessView(QWidget):
         super().__init__(parent)
         self.setObjectName("robustnessCurves")
         self.setAccessibleName("Robustness curves")
-        self.job = LatestJob("robustness", self)
+        self.job = LatestJob("robustness", self, duty=LIVE_DUTY)
         self.job.yielded.connect(self.add_point)
         self.job.returned.connect(self._on_done)
         self.job.errored.connect(lambda message: self.status.setText(f"Robustness failed: {message}"))
@@ -28,7 +38,13 @@ class RobustnessView(QWidget):
         self._redraw.setSingleShot(True)
         self._redraw.setInterval(150)  # points arrive every few ms: draw them in batches
         self._redraw.timeout.connect(self.redraw)
-        self.complete = False
+        self.complete = False  # every curve is measured for the last model asked for
+        self._arrived = 0  # points measured by the job under way
+        self._turn = 0  # curves measured so far; ``_measured[name]`` is the turn ``name`` was last measured
+        self._measured: dict[str, int] = {}
+        self._running: str | None = None  # the live curve being measured, and the one asked for after it
+        self._waiting: str | None = None
+        self._live_note: dict[str, str] = {}  # which model each live curve shows ("epoch 4")
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground(BACKGROUND)
         self.plots, self.curves = {}, {}
@@ -54,6 +70,7 @@ class RobustnessView(QWidget):
         self.progress.setTextVisible(True)
         self.status = QLabel("Accuracy (%) of 2,000 fixed images as they are disturbed")
         self.status.setWordWrap(True)
+        steady(self.status)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.graphics, 1)
@@ -61,20 +78,59 @@ class RobustnessView(QWidget):
         layout.addWidget(self.status)
 
     def compute(self, network, images: np.ndarray, labels: np.ndarray) -> None:
-        """Measure every curve for ``network`` on the fixed subset of ``images`` (off the GUI thread)."""
-        subset = fixed_subset(len(labels))
-        x, y = images[subset], labels[subset]
-        self._points = {name: {} for name in PERTURBATIONS}
-        self._dirty = set(PERTURBATIONS)
-        self.redraw()
+        """Measure every curve for ``network`` on the fixed subset of ``images`` (off the GUI thread).
+
+        The curves shown stay until the new points replace them, so a model that changed a little
+        (the next epoch's) does not blank the plots."""
+        x, y = self._subset(images, labels)
+        self._arrived = 0
+        self._running = self._waiting = None
+        self.progress.setRange(0, sum(len(p.levels) for p in PERTURBATIONS.values()))
+        self.progress.setValue(0)
         self.complete = False
-        self.status.setText(f"Measuring on {len(subset):,} fixed images…")
+        self.status.setText(f"Measuring on {len(y):,} fixed images…")
         self.job.request(lambda: all_curves(network, x, y))
+
+    def compute_next(self, network, images: np.ndarray, labels: np.ndarray, note: str = "") -> str:
+        """During a run: measure only the curve measured longest ago, for ``network`` (one curve per
+        epoch, in turn, keeps each curve at most a few epochs old for a quarter of the work). A model
+        that comes while a curve is being measured waits for it, and for a rest that keeps the curves
+        to :data:`LIVE_DUTY` of the time; a newer one replaces it. Returns the
+        curve's name. ``note`` says which model it is (``"epoch 5"``), for the status line."""
+        x, y = self._subset(images, labels)
+        # The curve measured longest ago, but not the one being measured now (the request waits for it).
+        running = self._running if self.job.running else None
+        name = min((n for n in PERTURBATIONS if n != running), key=lambda n: self._measured.get(n, -1))
+        if running is None:
+            self._running = name
+        else:
+            self._waiting = name  # replaces the request waiting, if any: that curve is picked again next
+        self.complete = False
+
+        def job():  # progress only: the curve is swapped in whole, not half this epoch's
+            points = robustness_curve(network, x, y, name)
+            while True:
+                try:
+                    point = next(points)
+                except StopIteration as done:
+                    return "live", name, note, done.value
+                yield "live", point.done, point.total
+
+        self.job.request(job, coalesce=True)
+        return name
+
+    def _subset(self, images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        subset = fixed_subset(len(labels))
+        return images[subset], labels[subset]
 
     def cancel(self) -> None:
         self.job.cancel()
+        self._running = self._waiting = None
 
-    def add_point(self, point: CurvePoint) -> None:
+    def add_point(self, point: CurvePoint | tuple) -> None:
+        if isinstance(point, tuple):  # ("live", done, total): a live curve's progress, shown at its end only
+            return  # (a progress bar repaints at once on each new value: ten times per epoch for nothing)
+        self._arrived += 1
         self._points[point.name][point.level] = point.accuracy
         self._dirty.add(point.name)
         if not self._redraw.isActive():
@@ -88,7 +144,12 @@ class RobustnessView(QWidget):
             levels = sorted(points)
             self.curves[name].setData(levels, [points[v] * 100 for v in levels])
         self._dirty.clear()
-        self.progress.setValue(sum(len(p) for p in self._points.values()))
+        self.progress.setValue(self._arrived)
+
+    def notes(self) -> dict[str, str]:
+        """During a run, which model each curve measured so far shows: ``{"noise": "epoch 3", ...}``
+        (empty once all four are measured for one model)."""
+        return dict(self._live_note)
 
     def curve(self, name: str) -> tuple[list[float], list[float]]:
         """The levels and accuracies measured so far for ``name``."""
@@ -99,9 +160,30 @@ class RobustnessView(QWidget):
     def _on_done(self, curves) -> None:
         if curves is None:
             return
+        if isinstance(curves, tuple):  # ("live", name, note, curve): one curve of a running run's model
+            _, name, note, curve = curves
+            self._live_note[name] = note
+            curves = {name: curve}
+            self._running, self._waiting = self._waiting, None
+        for name, curve in curves.items():
+            self._points[name] = dict(zip(curve.levels.tolist(), curve.accuracy.tolist()))
+            self._dirty.add(name)
+            self._turn += 1
+            self._measured[name] = self._turn
         self.redraw()
-        self.complete = True
         self.progress.setValue(self.progress.maximum())
+        if len(curves) == 1:
+            (name,) = curves
+            when = self._live_note.get(name, "")
+            self.plots[name].titleLabel.setText(f"{PERTURBATIONS[name].title} · {when}" if when
+                                                else PERTURBATIONS[name].title, color=FOREGROUND, size="9pt")
+            self.status.setText(f"During a run one curve is measured per epoch, in turn "
+                                f"(last: {PERTURBATIONS[name].title.lower()}); all four when it pauses or ends.")
+            return
+        for name, perturbation in PERTURBATIONS.items():
+            self.plots[name].titleLabel.setText(perturbation.title, color=FOREGROUND, size="9pt")
+        self._live_note.clear()
+        self.complete = True
         noise = curves["noise"]
         half = next((lv for lv, a in zip(noise.levels, noise.accuracy) if a < noise.accuracy[0] / 2), None)
         note = f" Noise of σ = {half:g} halves its accuracy." if half is not None else ""
