@@ -13,7 +13,6 @@ set to the same count (``threadpool_limits(trainer.threads)``: threadpoolctl is 
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Iterator
 
@@ -27,6 +26,7 @@ from nnstudio.core.diagnostics import DiagnosticsProbe
 from nnstudio.core.network import Network
 from nnstudio.core.optim import make_optimizer
 from nnstudio.core.reports import BatchProgress, EpochReport, SettingChanged, TrainingResult
+from nnstudio.core.run_controls import RunControls
 from nnstudio.core.shifted_images import shifted_images  # noqa: F401  (imported from here too)
 from nnstudio.core.train_step import TrainStep
 from nnstudio.core.training_set import training_set_for
@@ -47,7 +47,7 @@ def quiet_overflow() -> np.errstate:
     return np.errstate(over="ignore", invalid="ignore", divide="ignore")
 
 
-class Trainer:
+class Trainer(RunControls):
     """Trains a :class:`Network` on a :class:`Split` under a :class:`TrainingConfig`.
 
     The trainer keeps its state between calls to :meth:`run`, so a finished run can be
@@ -79,11 +79,7 @@ class Trainer:
         self.learning_rate = config.learning_rate
         self.momentum = config.momentum
         self.patience = config.patience
-        self._pending: dict[str, float] = {}
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._running = threading.Event()
-        self._running.set()
+        RunControls.__init__(self)
         # Early-stopping state.
         self._best_params: list[np.ndarray] = []  # the best epoch's parameters, once built
         self._best_epoch = 0
@@ -121,57 +117,6 @@ class Trainer:
         self._best_params = self.network.copy_parameters()
         self.diagnostics = DiagnosticsProbe.from_split(self.network, self.data)
         self._built = True
-
-    # -- control, from any thread --------------------------------------------------------
-
-    def request_stop(self) -> None:
-        """End the run at the next batch boundary, also when it is paused or has not begun yet."""
-        self._stop.set()
-        self._running.set()
-
-    def pause(self) -> None:
-        """Hold the run at the next batch boundary until :meth:`resume` (or a stop)."""
-        if not self._stop.is_set():
-            self._running.clear()
-
-    def resume(self) -> None:
-        self._running.set()
-
-    @property
-    def paused(self) -> bool:
-        return not self._running.is_set()
-
-    def reset_controls(self) -> None:
-        """Forget a stop or pause left over from the run that ended: call it before the next
-        :meth:`run` is handed to a thread (a stop pressed while a run ends would end the next)."""
-        self._stop.clear()
-        self._running.set()
-
-    def set_learning_rate(self, value: float) -> None:
-        self._request("learning_rate", float(value))
-
-    def set_momentum(self, value: float) -> None:
-        self._request("momentum", float(value))
-
-    def set_patience(self, value: int) -> None:
-        self._request("patience", int(value))
-
-    def set_dropout(self, value: float) -> None:
-        self._request("dropout", float(value))
-
-    def set_input_dropout(self, value: float) -> None:
-        self._request("input_dropout", float(value))
-
-    def set_augmentation(self, value: Augmentation) -> None:
-        """New augmentation strengths from the next batch on (refused at once if out of range)."""
-        problems = value.problems()
-        if problems:
-            raise ValueError("; ".join(problems))
-        self._request("augmentation", value)
-
-    def _request(self, name: str, value: float) -> None:
-        with self._lock:
-            self._pending[name] = value
 
     # -- the algorithm's steps -------------------------------------------------------------
 
