@@ -122,7 +122,9 @@ def test_summary_is_mean_sd_min_max():
     mean, sd, low, high = summary([0.97, 0.98, 0.99])
     assert (mean, low, high) == (pytest.approx(0.98), 0.97, 0.99) and sd == pytest.approx(0.01)
     assert summary_text([0.97, 0.98, 0.99]) == "98.00% ± 1.00 (97.00–99.00)"
-    assert worker_count(5, cores=2) == 2 and worker_count(5, cores=2, app_open=True) == 1
+    assert worker_count(5, cores=2) == 2 and worker_count(5, cores=8, app_open=True) == 5
+    assert worker_count(9, cores=8, app_open=True) == 7  # one core left to the window
+    assert worker_count(5, cores=2, app_open=True) == 2  # but two points race on a 2-core machine
     assert worker_count(1, cores=8) == 1
 
 

@@ -1,12 +1,14 @@
 """Sweeps: choose values for one or two settings, train every point in worker processes, compare.
 
-The sweep runs :func:`nnstudio.core.sweeps.run_sweep` (worker processes, one core left to the app)
-driven by the frame's Worker; each point's validation accuracy is drawn live, one curve per point,
+The sweep runs :func:`nnstudio.core.sweeps.run_sweep` in worker processes (one core left to the
+window, but two points race side by side on a 2-core machine), driven by the frame's Worker; each point's validation accuracy is drawn live, one curve per point,
 the table fills as points finish, and for two settings a heatmap shows each pair's test accuracy.
 Cancel stops every point (keeping what finished). Finished points are listed as runs.
 """
 
 from __future__ import annotations
+
+import os
 
 import threading
 import time
@@ -156,10 +158,14 @@ class SweepPanel(QWidget):
         self.worker, self.out = worker, out
         self._prepare_views()
         self.status_label.setText(f"{len(points)} points in {workers} process{'es' if workers > 1 else ''} "
-                                  f"(one core left to the app) into {out}…")
+                                  f"{self._cores_note(workers)} into {out}…")
         self.thread = worker.start()
         self._update_buttons()
         return True
+
+    @staticmethod
+    def _cores_note(workers: int) -> str:
+        return f"on a machine of {os.cpu_count() or 1} cores"
 
     def cancel(self) -> None:
         self._stop.set()
