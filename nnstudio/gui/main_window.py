@@ -102,7 +102,10 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._connect()
         self._restore()
-        QApplication.instance().installEventFilter(self)
+        # Space and Esc reach the focused widget first: it alone is watched (an application-wide
+        # filter would run Python for each of the thousands of events an epoch of plotting makes).
+        QApplication.instance().focusChanged.connect(self._watch_focus)
+        self._watch_focus(None, QApplication.focusWidget())
 
         if split is not None:
             self.workspace.set_data(split, None)
@@ -228,6 +231,15 @@ class MainWindow(QMainWindow):
         self.run_actions.closing = self._close_pending
         self.run_actions.update()
 
+    @Slot(object, object)
+    def _watch_focus(self, old: QWidget | None, new: QWidget | None) -> None:
+        for widget, watch in ((old, False), (new, True)):
+            try:
+                if widget is not None and (not watch or widget.window() is self):
+                    (widget.installEventFilter if watch else widget.removeEventFilter)(self)
+            except RuntimeError:  # deleted meanwhile
+                pass
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
         """Space and Esc go to the focused widget that uses them, not to the window's shortcuts: Space
         to text fields, buttons, check boxes, lists, combo boxes, sliders and the sketch pad; Esc to
@@ -258,7 +270,8 @@ class MainWindow(QMainWindow):
             return
         self.workspace.stop_listing()
         self._remember()
-        QApplication.instance().removeEventFilter(self)
+        QApplication.instance().focusChanged.disconnect(self._watch_focus)
+        self._watch_focus(QApplication.focusWidget(), None)
         super().closeEvent(event)
 
     def _wait_to_close(self, event: QCloseEvent, message: str) -> None:

@@ -569,7 +569,7 @@ def test_after_choosing_the_data_folder_space_starts_a_run(qtbot, make_window, t
 def test_a_new_run_clears_the_last_runs_status_at_once(qtbot, window):
     configure(qtbot, window, epochs=2, patience=0)
     train(qtbot, window)
-    assert window.status.progress_bar.format() == "done" and window.status.progress_bar.value() == 1000
+    assert window.status.progress_bar.format() == "done" and window.status.progress_bar.value() == 100
     assert "Epoch 2 of 2" in window.status.epoch_label.text()
     qtbot.mouseClick(window.train.start_button, LEFT)
     # The new run's first report needs the event loop to turn: nothing has come yet.

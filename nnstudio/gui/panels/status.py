@@ -35,10 +35,12 @@ class StatusPanel(QWidget):
         self.epoch_label.setObjectName("epochLabel")
         self.progress_bar = QProgressBar()
         self.progress_bar.setObjectName("epochProgress")
-        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setRange(0, 100)  # whole percent: the bar repaints only when one is passed
         self.progress_bar.setValue(0)
         self.progress_bar.setTextVisible(True)
         self.progress_bar.setFormat("idle")
+        self.progress_bar.setToolTip("The progress of this epoch, and the time left until the run's last epoch "
+                                     "(less if early stopping ends it sooner)")
         self.progress_bar.setFixedWidth(260)
         for widget, name in ((self.status_label, "Status message"), (self.epoch_label, "Epoch"),
                              (self.progress_bar, "Run progress")):
@@ -93,11 +95,11 @@ class StatusPanel(QWidget):
         last = launch.last_epoch if launch else progress.epoch
         done = [r.seconds for r in self.session.history[launch.first_epoch if launch else 0:]]
         left = run_time_left(progress, last, done)
-        self.progress_bar.setValue(round(1000 * progress.fraction))
-        self.progress_bar.setFormat(f"epoch {progress.epoch} of {last}: {100 * progress.fraction:.0f}% · "
-                                    f"{time_left(left)} left")
-        self.progress_bar.setToolTip("The progress of this epoch, and the time left until the run's last epoch "
-                                     "(less if early stopping ends it sooner)")
+        # setValue repaints at once (not at the next paint), so only a new whole percent does
+        self.progress_bar.setValue(int(100 * progress.fraction))
+        text = f"epoch {progress.epoch} of {last}: {100 * progress.fraction:.0f}% · {time_left(left)} left"
+        if text != self.progress_bar.format():
+            self.progress_bar.setFormat(text)
 
     @Slot(object)
     def _on_epoch(self, report: EpochReport) -> None:
@@ -126,7 +128,7 @@ class StatusPanel(QWidget):
         if result.reason == "stopped":  # partway: the bar stays where the run was stopped
             self.progress_bar.setFormat(f"stopped at epoch {result.epochs + 1}")
         else:
-            self.progress_bar.setValue(1000)
+            self.progress_bar.setValue(100)
             self.progress_bar.setFormat("diverged" if result.reason == "diverged" else "done")
         self.show_message(f"{self.session.run_name}: {result.message}; test accuracy "
                           f"{percent(result.test_accuracy, '–')}")
