@@ -92,10 +92,10 @@ def test_start_plots_one_point_per_epoch_and_saves_the_run(qtbot, window, tmp_pa
 
 def test_progress_bar_and_status_show_the_epoch(qtbot, window):
     configure(qtbot, window, epochs=50, batch=8)
-    with qtbot.waitSignal(window.session.progressed, timeout=60_000):
+    with qtbot.waitSignal(window.session.progressed, timeout=60_000) as progressed:
         qtbot.mouseClick(window.train.start_button, LEFT)
     bar = window.status.progress_bar
-    assert 0 < bar.value() <= 1000
+    assert bar.value() == int(100 * progressed.args[0][-1].fraction)  # whole percent of the epoch
     # The epoch under way or just finished (epochs of this small set may end within one batching interval).
     shown = re.fullmatch(r"epoch (\d+) of 50: \d+% · .+ left", bar.format())
     assert shown, bar.format()
