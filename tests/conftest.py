@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # One BLAS thread everywhere, as the app runs: set before NumPy loads its BLAS (and for the
@@ -17,6 +21,18 @@ for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 # tests link its files from temporary folders and the app may change folders.
 if os.environ.get("NNSTUDIO_DATA"):
     os.environ["NNSTUDIO_DATA"] = os.path.abspath(os.environ["NNSTUDIO_DATA"])
+
+# Each test process (one per core under pytest-xdist) gets its own config and data homes, so no test
+# and no app it starts ever reads or writes the user's settings, and two workers never share a file.
+# (XDG_CACHE_HOME stays: fontconfig keeps its cache there; tests that download set their own.)
+_HOMES = Path(tempfile.mkdtemp(prefix="nnstudio-tests-"))
+atexit.register(shutil.rmtree, _HOMES, ignore_errors=True)
+os.environ["XDG_CONFIG_HOME"] = str(_HOMES / "config")
+os.environ["XDG_DATA_HOME"] = str(_HOMES / "share")
+
+# Property tests draw the same examples on every run and in every worker (no example database).
+settings.register_profile("nnstudio", derandomize=True, database=None, deadline=None)
+settings.load_profile("nnstudio")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,19 +11,13 @@ from PySide6.QtGui import QImage
 
 from hostile import png_header_only, set_encrypted_flag
 from nnstudio.cli.predict import main
-from nnstudio.core.config import TrainingConfig
-from nnstudio.core.dataset import split_mnist
 from nnstudio.core.model_file import save_model
-from nnstudio.core.trainer import Trainer
 
 
 @pytest.fixture(scope="module")
-def model_file(mnist, tmp_path_factory):
-    """A model trained here in seconds on 20,000 real digits, saved as a model file."""
-    trainer = Trainer(TrainingConfig(max_epochs=2, patience=0), split_mnist(mnist).head(20000, 1000, 1000))
-    for _ in trainer.run():
-        pass
-    return save_model(tmp_path_factory.mktemp("model") / "quick.npz", trainer.network, metadata={})
+def model_file(quick_network, tmp_path_factory):
+    """The session's quick network (20,000 real digits, 2 epochs), saved as a model file."""
+    return save_model(tmp_path_factory.mktemp("model") / "quick.npz", quick_network, metadata={})
 
 
 def save_picture(path, digit: np.ndarray, *, scale: int, dark_on_light: bool) -> None:

@@ -124,5 +124,10 @@ def test_short_epochs_are_measured_only_as_often_as_five_percent_of_the_time_all
     assert first is not None  # the first epoch is always measured: it tells the cost
     measured = sum(probe.at_epoch_end(net, 0.1, 0.0, 1e-4) is not None for _ in range(50))
     assert measured == 0  # epochs of 0.1 ms cannot pay for a measurement
-    long = [probe.at_epoch_end(net, 0.1, 0.0, 100 * first.seconds) for _ in range(5)]
-    assert all(d is not None for d in long)  # epochs 20x the cost of measuring: every one
+    # Epochs far longer than a measurement (100x the last one's cost, which the probe times on the
+    # clock: on a busy machine one measurement may cost many times the one before) are all measured.
+    cost, long = first.seconds, []
+    for _ in range(5):
+        long.append(probe.at_epoch_end(net, 0.1, 0.0, 100 * cost))
+        cost = long[-1].seconds if long[-1] is not None else cost
+    assert all(d is not None for d in long)

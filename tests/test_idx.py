@@ -209,7 +209,7 @@ def test_gzip_preferred_over_unpacked_copy(tmp_path):
 
 # --- fuzzing: valid data or DataError, never anything else -------------------------------------
 
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 VALID = idx_bytes(np.arange(24, dtype=np.uint8).reshape(2, 3, 4))
 
 

@@ -197,7 +197,7 @@ pictures = st.tuples(
 ).map(lambda drawn: (drawn[0] * 255).astype(np.uint8) if drawn[1] else drawn[0])
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(pictures)
 def test_any_picture_gives_a_digit_or_none(picture):
     x = to_mnist(picture)

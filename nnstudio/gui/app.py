@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import socket
 import sys
@@ -38,7 +39,36 @@ def default_runs_root() -> Path:
     return Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)) / "runs"
 
 
+class StartUpSignals:
+    """Ctrl+C or SIGTERM while the app starts (NumPy, Qt and pyqtgraph load, the window is built) is
+    remembered quietly instead of raising KeyboardInterrupt inside an import; the window then closes
+    as soon as it is up, as File > Quit does; a second one quits at once (exit code 130).
+    ``restore`` puts the previous handlers back."""
+
+    def __init__(self, signals) -> None:
+        self.received: int | None = None
+        self.previous = {number: signal.signal(number, self.remember) for number in signals}
+
+    def remember(self, number, frame) -> None:
+        if self.received is not None:
+            os.write(2, b"\nnnstudio: interrupted again: quitting at once\n")
+            os._exit(130)
+        self.received = number
+
+    def restore(self) -> None:
+        for number, handler in self.previous.items():
+            signal.signal(number, handler)
+
+
 def main(argv: list[str] | None = None) -> int:
+    start_up = StartUpSignals((signal.SIGINT, signal.SIGTERM))  # first: before any heavy import
+    try:
+        return run_app(argv, start_up)
+    finally:
+        start_up.restore()
+
+
+def run_app(argv: list[str] | None, start_up: StartUpSignals) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.install_desktop_entry or args.uninstall_desktop_entry:  # no window, no QApplication
         from nnstudio.desktop_entry import main as desktop_entry_main
@@ -73,6 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     restore_signals = close_on_signals(window, (signal.SIGINT, signal.SIGTERM))
     logging.getLogger("nnstudio").info("nnstudio %s is running; Ctrl+C here quits it", __version__)
+    if start_up.received is not None:  # Ctrl+C came while starting: quit now that closing is safe
+        logging.getLogger("nnstudio").info("%s during start-up: closing", signal.Signals(start_up.received).name)
+        from PySide6.QtCore import QTimer
+
+        QTimer.singleShot(0, window.close)
     try:
         return app.exec()
     finally:  # let go of the window here: a pyqtgraph scene alive at interpreter exit can crash it

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QMessageBox
 
@@ -58,3 +59,40 @@ def test_ctrl_c_in_the_terminal_quits_cleanly(tmp_path):
     assert app.returncode == 0, started + rest
     assert "Traceback" not in rest and "KeyboardInterrupt" not in rest, rest
     assert (tmp_path / "config" / "nnstudio" / "nnstudio.ini").is_file(), "the window remembered its layout"
+
+
+def has_loaded(pid: int, library: str) -> bool:
+    """Whether process ``pid`` has mapped a shared library whose name holds ``library`` (Linux)."""
+    try:
+        with open(f"/proc/{pid}/maps") as maps:
+            return any(library in line for line in maps)
+    except OSError:  # gone already
+        return True
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_ctrl_c_while_the_app_starts_closes_it_without_a_traceback(tmp_path):
+    """Ctrl+C while NumPy, Qt and the window load is no KeyboardInterrupt inside an import: the window
+    closes as soon as it is up, as File > Quit does."""
+    empty = tmp_path / "data"
+    empty.mkdir()
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"))
+    app = subprocess.Popen([sys.executable, "-m", "nnstudio", "--data-dir", str(empty), "--runs-dir",
+                            str(tmp_path / "runs")], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        # Qt's core library loads with the first PySide6 import: NumPy, pyqtgraph and the window are
+        # still ahead (a second or more of work), the window's own Ctrl+C handling too.
+        deadline = time.monotonic() + 60
+        while not has_loaded(app.pid, "libQt6Core") and time.monotonic() < deadline:
+            time.sleep(0.002)
+        app.send_signal(signal.SIGINT)
+        _, err = app.communicate(timeout=120)
+    finally:
+        if app.poll() is None:
+            app.kill()
+            app.communicate()
+    err = err.decode()
+    assert app.returncode == 0, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert "SIGINT during start-up: closing" in err, err
+    assert (tmp_path / "config" / "nnstudio" / "nnstudio.ini").is_file(), "it closed as File > Quit does"
