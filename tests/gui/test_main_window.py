@@ -301,19 +301,20 @@ def test_closing_during_training_stops_and_keeps_the_run(qtbot, window, tmp_path
 
 def test_a_failing_run_shows_the_reason_in_a_dialog(qtbot, window, monkeypatch, caplog):
     def broken_epoch(self):
-        raise MemoryError("not enough memory for a batch of this size")
+        raise MemoryError("Unable to allocate 1.31 GiB for an array with shape (6000, 6000)")
         yield  # pragma: no cover
 
     window.session.trainer_class = type("BrokenTrainer", (Trainer,), {"_train_epoch": broken_epoch})
     with qtbot.waitSignal(window.session.failed, timeout=60_000) as blocker:
         qtbot.mouseClick(window.train.start_button, LEFT)
-    assert blocker.args == ["not enough memory for a batch of this size"]
+    reason = "Not enough memory: Unable to allocate 1.31 GiB for an array with shape (6000, 6000)"
+    assert blocker.args == [reason]
     (box,) = message_boxes(window)
-    assert "not enough memory" in box.text() and "Traceback" not in box.text()
+    assert reason in box.text() and "Traceback" not in box.text()
     assert "Traceback" in caplog.text  # the log keeps the details
     box.close()
     qtbot.waitUntil(lambda: window.train.start_button.isEnabled())
-    assert window.status.status_label.text() == f"{window.session.run_name} failed: not enough memory for a batch of this size"
+    assert window.status.status_label.text() == f"{window.session.run_name} failed: {reason}"
     # The weights may be half-updated: no "+1 epoch" on them, but Reset and Start.
     assert not window.train.one_more_button.isEnabled() and window.train.reset_button.isEnabled()
 
