@@ -36,13 +36,16 @@ def test_an_invalid_point_is_named():
         sweep_points(TINY, [parse_axis("lr=0.1,50")])
 
 
-def test_a_sweep_trains_each_point_in_its_own_process_and_its_csv_matches_the_runs(tmp_path, mnist_dir):
+def test_a_sweep_trains_its_points_in_worker_processes_and_its_csv_matches_the_runs(tmp_path, mnist_dir):
     points = sweep_points(TINY, [parse_axis("lr=0.001,0.1")])
     events = list(run_sweep(points, mnist_dir, tmp_path / "sweep", workers=2, name="test"))
     results = [e for e in events if isinstance(e, PointResult)]
     epochs = [e for e in events if isinstance(e, SweepEpoch)]
     assert sorted(r.point for r in results) == [0, 1] and all(not r.error for r in results)
-    assert len({r.pid for r in results}) == 2 and os.getpid() not in {r.pid for r in results}
+    # Never in this process; in one or two workers (a point can end before the second worker starts,
+    # and the pool then hands the next point to the idle one).
+    pids = {r.pid for r in results}
+    assert os.getpid() not in pids and 1 <= len(pids) <= 2
     for r in results:  # every epoch streamed, before the point's end
         streamed = [e.report.epoch for e in epochs if e.point == r.point]
         assert streamed == [1, 2]
