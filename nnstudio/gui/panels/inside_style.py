@@ -74,7 +74,8 @@ class SteadyLabel(QWidget):
 
     def paintEvent(self, event) -> None:  # noqa: N802
         painter = QPainter(self)
-        self.document.setTextWidth(self.width())
+        if self.document.textWidth() != self.width():  # setting it lays the whole text out again
+            self.document.setTextWidth(self.width())
         context = QAbstractTextDocumentLayout.PaintContext()
         context.palette.setColor(QPalette.ColorRole.Text, self.palette().windowText().color())
         context.clip = QRectF(self.rect())
