@@ -7,14 +7,13 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QObject, QSignalBlocker, Qt, Signal
-from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QWidget
 
 from nnstudio.core.config import OPTIMIZERS, TrainingConfig
 from nnstudio.core.limits import LIMITS
 from nnstudio.gui.collapsible import Collapsible
 from nnstudio.gui.naming import named
-from nnstudio.gui.spin_boxes import _NUMBER, LearningRateBox, format_rate
+from nnstudio.gui.spin_boxes import LearningRateBox
 
 TITLES = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop"}
 TIPS = {"sgd": "Stochastic gradient descent, with the momentum and Nesterov settings below.",
@@ -35,22 +34,9 @@ class EpsBox(LearningRateBox):
         self.setDecimals(14)
         self.setRange(*LIMITS["eps"])
 
-    def validate(self, text: str, pos: int):
-        if not _NUMBER.match(text):
-            return QValidator.State.Invalid, text, pos
-        try:
-            value = float(text)
-        except ValueError:
-            return QValidator.State.Intermediate, text, pos
-        inside = self.minimum() <= value <= self.maximum()
-        return (QValidator.State.Acceptable if inside else QValidator.State.Intermediate), text, pos
-
     def stepBy(self, steps: int) -> None:  # noqa: N802
         exponent = round(math.log10(self.value())) + steps
         self.setValue(min(max(10.0 ** exponent, self.minimum()), self.maximum()))
-
-    def textFromValue(self, value: float) -> str:  # noqa: N802
-        return format_rate(value)
 
 
 def beta_box(name: str, accessible: str, tip: str) -> QDoubleSpinBox:

@@ -78,7 +78,7 @@ class LearningRateBox(QDoubleSpinBox):
             value = float(text)
         except ValueError:
             return QValidator.State.Intermediate, text, pos
-        state = QValidator.State.Acceptable if LR_MIN <= value <= LR_MAX else QValidator.State.Intermediate
+        state = QValidator.State.Acceptable if self.minimum() <= value <= self.maximum() else QValidator.State.Intermediate
         return state, text, pos
 
     def fixup(self, text: str) -> str:
