@@ -3,14 +3,15 @@
 A panel on a tab that is not shown still hears every ``epoch_finished`` and ``model_changed``; redrawing
 for them there takes GUI-thread time (and the GIL) from the training thread for pixels nobody sees.
 :func:`behind_a_tab` says when to hold such work back; :class:`WhenShown` wraps a slot so that, while
-its widget is behind another tab, only the latest call is kept and made once the widget is shown.
+its widget is behind another tab, only the latest call is kept and made once the widget is shown;
+:class:`Redraw` runs a view's redraw at once or once per turn of the event loop, and only where seen.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QObject
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QWidget
 
 
@@ -48,4 +49,42 @@ class WhenShown(QObject):
         if watched is self._widget and event.type() == QEvent.Type.Show and self._pending is not None:
             args, self._pending = self._pending, None
             self._slot(*args)
+        return False
+
+
+class Redraw(QObject):
+    """A view's ``refresh()``, run only while ``widget`` can be seen: :meth:`request` runs it at once
+    (``now``: a new sketch, so the view lands in the same window repaint as the pad) or once at the end
+    of this turn of the event loop however many requests come (model changes come in bursts: the model
+    in use, then the lab's edit). Requested while hidden, it runs when the widget is next shown."""
+
+    def __init__(self, widget: QWidget, refresh: Callable[[], object]) -> None:
+        super().__init__(widget)
+        self._widget, self._refresh = widget, refresh
+        self.owed = False  # requested while hidden
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self.run)
+        widget.installEventFilter(self)
+
+    def request(self, *, now: bool = False) -> None:
+        if not self._widget.isVisible():
+            self.owed = True  # a hidden tab costs the sketch nothing
+        elif now:
+            self.run()
+        else:
+            self._timer.start()
+
+    def run(self) -> None:
+        self._timer.stop()  # up to date now
+        if not self._widget.isVisible():
+            self.owed = True
+            return
+        self.owed = False
+        self._refresh()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        if watched is self._widget and event.type() == QEvent.Type.Show and self.owed:
+            self.request()
         return False

@@ -13,14 +13,15 @@ one redraw per turn of the event loop; a hidden view computes nothing until show
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QLineF, QPoint, QPointF, QRectF, QTimer, Signal, Slot
-from PySide6.QtGui import QImage
+from PySide6.QtCore import QLineF, QPoint, QPointF, QRectF, Signal, Slot
+from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from nnstudio.core.network_at_work import NetworkActivity, network_activity
 from nnstudio.gui.panels.diagram_canvas import (HEIGHT, LEVELS, OTHER_LABEL, SHADES, SPACING, TITLE, TOP_LABEL,
                                                 DiagramCanvas)
 from nnstudio.gui.panels.inside_style import steady_label
+from nnstudio.gui.when_shown import Redraw
 
 HINT = "Draw a digit on the sketch pad to see the network at work."
 
@@ -51,11 +52,7 @@ class NetworkView(QWidget):
         self._more_at: list[QPointF] = []
         self._more: list[str] = []
         self._output_at: list[QPointF] = []
-        self._refresh_timer = QTimer(self)
-        self._refresh_timer.setSingleShot(True)
-        self._refresh_timer.setInterval(0)  # model changes: once per turn of the event loop, however many
-        self._refresh_timer.timeout.connect(self._refresh)
-        self._dirty = False
+        self._redraw = Redraw(self, self._refresh)
         self.updates = 0  # how many times the diagram was redrawn (for tests and benchmarks)
         if workspace is not None:
             workspace.model_changed.connect(self.set_network)
@@ -72,13 +69,13 @@ class NetworkView(QWidget):
             self.selected = None
             self._make_labels(network)
         self.network = network
-        self._request()
+        self._redraw.request()
 
     @Slot(object)
     def set_input(self, network_input: np.ndarray | None) -> None:
         """The input to draw (``(28, 28)`` floats in [0, 1]), or None for a blank pad."""
         self.input = None if network_input is None else np.asarray(network_input, dtype=np.float32)
-        self._request(now=True)
+        self._redraw.request(now=True)
 
     def select(self, layer: int, unit: int) -> None:
         """Ring neuron ``unit`` of ``layer`` (no signal); it stays ringed while it is drawn."""
@@ -101,30 +98,7 @@ class NetworkView(QWidget):
 
     # -- drawing ----------------------------------------------------------------------------------
 
-    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        super().showEvent(event)
-        if self._dirty:
-            self._request()
-
-    def _request(self, *, now: bool = False) -> None:
-        """Redraw: ``now`` (a new sketch, which the pad sends at most every few tens of milliseconds,
-        so that it lands in the same repaint as the pad's own bars), else at the end of this turn
-        of the event loop (model changes come in bursts: the model in use, then the lab's edit)."""
-        if not self.isVisible():
-            self._dirty = True  # drawn when shown: a hidden tab costs the sketch nothing
-            return
-        if now:
-            self._refresh()
-        else:
-            self._refresh_timer.start()
-
-    @Slot()
     def _refresh(self) -> None:
-        self._refresh_timer.stop()  # up to date now
-        if not self.isVisible():
-            self._dirty = True
-            return
-        self._dirty = False
         network, x = self.network, self.input
         if network is None or x is None or x.size != network.sizes[0]:
             self._activity = None

@@ -8,12 +8,13 @@ turn of the event loop, nothing while hidden (as in the network view)."""
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Slot
+from PySide6.QtCore import QRectF, QSize, Qt, Slot
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
 from nnstudio.core.saliency import Saliency, saliency
 from nnstudio.gui.panels.inside_style import diverging_lut, diverging_rgb, steady_label
+from nnstudio.gui.when_shown import Redraw
 
 TITLE = QColor(128, 128, 128)  # readable on light and dark windows
 
@@ -80,11 +81,7 @@ class SaliencyView(QWidget):
         self.input: np.ndarray | None = None
         self._saliency: Saliency | None = None
         self._rgb: np.ndarray | None = None
-        self._dirty = False
-        self._refresh_timer = QTimer(self)
-        self._refresh_timer.setSingleShot(True)
-        self._refresh_timer.setInterval(0)  # model changes: once per turn of the event loop, however many
-        self._refresh_timer.timeout.connect(self._refresh)
+        self._redraw = Redraw(self, self._refresh)
         self.updates = 0
         if workspace is not None:
             workspace.model_changed.connect(self.set_network)
@@ -95,12 +92,12 @@ class SaliencyView(QWidget):
     @Slot(object)
     def set_network(self, network, *_: object) -> None:
         self.network = network
-        self._request()
+        self._redraw.request()
 
     @Slot(object)
     def set_input(self, network_input: np.ndarray | None) -> None:
         self.input = None if network_input is None else np.asarray(network_input, dtype=np.float32)
-        self._request(now=True)
+        self._redraw.request(now=True)
 
     def saliency(self) -> Saliency | None:
         """The saliency shown, or None."""
@@ -110,30 +107,7 @@ class SaliencyView(QWidget):
         """The two overlays as shown, ``(28, 56 + GAP, 3)`` floats in [0, 1]."""
         return None if self._rgb is None else self._rgb.copy()
 
-    def showEvent(self, event) -> None:  # noqa: N802
-        super().showEvent(event)
-        if self._dirty:
-            self._request()
-
-    def _request(self, *, now: bool = False) -> None:
-        """Redraw: ``now`` (a new sketch, which the pad sends at most every few tens of milliseconds,
-        so that it lands in the same repaint as the pad's own bars), else at the end of this turn
-        of the event loop (model changes come in bursts: the model in use, then the lab's edit)."""
-        if not self.isVisible():
-            self._dirty = True  # computed when shown: a hidden tab costs the sketch nothing
-            return
-        if now:
-            self._refresh()
-        else:
-            self._refresh_timer.start()
-
-    @Slot()
     def _refresh(self) -> None:
-        self._refresh_timer.stop()  # up to date now
-        if not self.isVisible():
-            self._dirty = True
-            return
-        self._dirty = False
         network, x = self.network, self.input
         if network is None or x is None or x.size != 784 or network.sizes[0] != 784:
             self._saliency = self._rgb = None
