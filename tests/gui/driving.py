@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 
 
 class RunEnd:
@@ -32,3 +32,13 @@ def retype(qtbot, field, text: str) -> None:
     qtbot.keyClick(editor, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
     qtbot.keyClicks(editor, text)
     qtbot.keyClick(editor, Qt.Key.Key_Return)
+
+
+def draw(qtbot, pad, points) -> None:
+    """Press, drag through ``points`` (fractions of the pad's canvas) and release, as a mouse would."""
+    rect = pad.canvas_rect()
+    pixels = [QPoint(round(rect.x() + x * rect.width()), round(rect.y() + y * rect.height())) for x, y in points]
+    qtbot.mousePress(pad, Qt.MouseButton.LeftButton, pos=pixels[0])
+    for p in pixels[1:]:
+        qtbot.mouseMove(pad, p)
+    qtbot.mouseRelease(pad, Qt.MouseButton.LeftButton, pos=pixels[-1])

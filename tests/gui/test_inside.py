@@ -12,6 +12,7 @@ from nnstudio.core.layer_math import forward
 from nnstudio.core.model_file import load_model
 from nnstudio.core.neuron_lab import accuracy, switch_off
 from nnstudio.core.softmax import softmax
+from driving import draw
 
 pytest.importorskip("nnstudio.gui.workspace", reason="needs the studio's frame (issue 7)")
 
@@ -30,15 +31,6 @@ def open_inside(qtbot, window):
     window.tabs.setCurrentWidget(inside)
     qtbot.waitUntil(inside.isVisible)
     return inside
-
-
-def draw(qtbot, pad, points) -> None:
-    rect = pad.canvas_rect()
-    pixels = [QPoint(round(rect.x() + x * rect.width()), round(rect.y() + y * rect.height())) for x, y in points]
-    qtbot.mousePress(pad, LEFT, pos=pixels[0])
-    for p in pixels[1:]:
-        qtbot.mouseMove(pad, p)
-    qtbot.mouseRelease(pad, LEFT, pos=pixels[-1])
 
 
 def draw_seven(qtbot, window):

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QSlider, QWidget
 
 from nnstudio.core.network import Network
 from nnstudio.core.softmax import softmax
 from nnstudio.gui.sketch_panel import SketchPanel
+from driving import draw
 
-LEFT = Qt.MouseButton.LeftButton
 SEVEN = [(0.25, 0.2), (0.5, 0.2), (0.75, 0.2), (0.65, 0.45), (0.55, 0.65), (0.45, 0.85)]
 
 
@@ -25,15 +25,6 @@ def panel(qtbot):
     widget.show()
     qtbot.waitExposed(widget)
     return widget
-
-
-def draw(qtbot, pad, points) -> None:
-    rect = pad.canvas_rect()
-    pixels = [QPoint(round(rect.x() + x * rect.width()), round(rect.y() + y * rect.height())) for x, y in points]
-    qtbot.mousePress(pad, LEFT, pos=pixels[0])
-    for p in pixels[1:]:
-        qtbot.mouseMove(pad, p)
-    qtbot.mouseRelease(pad, LEFT, pos=pixels[-1])
 
 
 def test_the_pads_bars_follow_the_temperature_slider(qtbot, panel):

@@ -16,6 +16,7 @@ from nnstudio.core.trainer import Trainer
 from nnstudio.gui.prediction_view import PLACEHOLDER
 from nnstudio.gui.sketch_pad import HINT
 from nnstudio.gui.sketch_panel import NO_MODEL, NO_TEST_SET, SketchPanel
+from driving import draw
 
 
 @pytest.fixture
@@ -32,16 +33,6 @@ def panel(qtbot, network, mnist):
     widget.show()
     qtbot.waitExposed(widget)
     return widget
-
-
-def draw(qtbot, pad, points) -> None:
-    """Press, drag through ``points`` (fractions of the canvas) and release, as a mouse would."""
-    rect = pad.canvas_rect()
-    pixels = [QPoint(round(rect.x() + x * rect.width()), round(rect.y() + y * rect.height())) for x, y in points]
-    qtbot.mousePress(pad, Qt.MouseButton.LeftButton, pos=pixels[0])
-    for p in pixels[1:]:
-        qtbot.mouseMove(pad, p)
-    qtbot.mouseRelease(pad, Qt.MouseButton.LeftButton, pos=pixels[-1])
 
 
 def same_digit(a: np.ndarray, b: np.ndarray) -> bool:
