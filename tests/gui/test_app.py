@@ -33,13 +33,18 @@ def test_command_line(tmp_path):
     assert args.data_dir == tmp_path and args.runs_dir == tmp_path / "runs"
 
 
-def test_ctrl_c_in_the_terminal_quits_cleanly(tmp_path):
-    """SIGINT closes the window as File > Quit does and the app exits with 0, without a traceback."""
+def start_app(tmp_path) -> subprocess.Popen:
+    """``nnstudio`` in its own process, offscreen, on an empty data folder and its own settings."""
     empty = tmp_path / "data"
     empty.mkdir()
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"))
-    app = subprocess.Popen([sys.executable, "-m", "nnstudio", "--data-dir", str(empty), "--runs-dir",
-                            str(tmp_path / "runs")], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen([sys.executable, "-m", "nnstudio", "--data-dir", str(empty), "--runs-dir",
+                             str(tmp_path / "runs")], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def test_ctrl_c_in_the_terminal_quits_cleanly(tmp_path):
+    """SIGINT closes the window as File > Quit does and the app exits with 0, without a traceback."""
+    app = start_app(tmp_path)
     try:
         started, deadline = b"", time.monotonic() + 60
         while b"is running" not in started and time.monotonic() < deadline:  # logged once the handler is in
@@ -74,11 +79,7 @@ def has_loaded(pid: int, library: str) -> bool:
 def test_ctrl_c_while_the_app_starts_closes_it_without_a_traceback(tmp_path):
     """Ctrl+C while NumPy, Qt and the window load is no KeyboardInterrupt inside an import: the window
     closes as soon as it is up, as File > Quit does."""
-    empty = tmp_path / "data"
-    empty.mkdir()
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"))
-    app = subprocess.Popen([sys.executable, "-m", "nnstudio", "--data-dir", str(empty), "--runs-dir",
-                            str(tmp_path / "runs")], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    app = start_app(tmp_path)
     try:
         # Qt's core library loads with the first PySide6 import: NumPy, pyqtgraph and the window are
         # still ahead (a second or more of work), the window's own Ctrl+C handling too.
