@@ -119,12 +119,20 @@ class NetworkView(QWidget):
         canvas.update()
 
     def _column(self, layer: int, shown: np.ndarray) -> dict[int, tuple[float, float]]:
+        """Where each shown unit of ``layer`` is drawn (view units), for clicks and the ring."""
+        xs, ys = self._xy(layer, shown, shown)
+        return dict(zip(shown.tolist(), zip(xs.tolist(), ys.tolist())))
+
+    def _xy(self, layer: int, shown: np.ndarray, units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """View coordinates of ``units`` (each among ``shown``) of ``layer``: the input's pixels on the
+        image, any other layer's shown units spread evenly down its column in index order."""
         if layer == 0 and self.network.sizes[0] == 784:
             side = HEIGHT / 28
-            return {int(u): ((u % 28 + 0.5) * side, (u // 28 + 0.5) * side) for u in shown}
+            return (units % 28 + 0.5) * side, (units // 28 + 0.5) * side
         k = len(shown)
         x = HEIGHT + SPACING * layer - (0 if layer else SPACING / 2)
-        return {int(u): (x, (i + 0.5) * HEIGHT / k) for i, u in enumerate(shown)}
+        rank = np.searchsorted(shown, units)  # shown is in index order
+        return np.full(len(units), x), (rank + 0.5) * HEIGHT / k
 
     def _draw(self, activity: NetworkActivity, x: np.ndarray) -> None:
         canvas = self.plot
@@ -133,17 +141,26 @@ class NetworkView(QWidget):
             canvas.image = QImage(pixels.data, 28, 28, 28, QImage.Format.Format_Grayscale8).copy()
         else:
             canvas.image = None
-        self._positions = [self._column(layer.index, layer.shown) for layer in activity.layers]
-        # Connections, in six buckets: sign × strength.
+        # The input's 784 pixels need no table: only the other layers' shown units can be clicked.
+        self._positions = [{} if layer.index == 0 else self._column(layer.index, layer.shown)
+                           for layer in activity.layers]
+        # Connections, in six buckets: sign × strength, their ends computed for all at once.
         buckets: dict[tuple[int, int], list[QLineF]] = {}
         strongest = max((np.abs(c.contributions).max() for c in activity.connections if len(c.contributions)),
                         default=0.0)
+        layers = activity.layers
         for c in activity.connections:
-            src, tgt = self._positions[c.layer], self._positions[c.layer + 1]
-            for s, t, v in zip(c.sources.tolist(), c.targets.tolist(), c.contributions.tolist()):
-                strength = min(int(abs(v) / strongest * 3), 2) if strongest > 0 else 0
-                (x0, y0), (x1, y1) = src[s], tgt[t]
-                buckets.setdefault((1 if v > 0 else -1, strength), []).append(QLineF(x0, y0, x1, y1))
+            if not len(c.contributions):
+                continue
+            x0, y0 = self._xy(c.layer, layers[c.layer].shown, c.sources)
+            x1, y1 = self._xy(c.layer + 1, layers[c.layer + 1].shown, c.targets)
+            v = c.contributions
+            strength = (np.minimum((np.abs(v) / strongest * 3).astype(int), 2) if strongest > 0
+                        else np.zeros(len(v), dtype=int))
+            sign = np.where(v > 0, 1, -1)
+            ends = np.stack([x0, y0, x1, y1], axis=1).tolist()
+            for key, line in zip(zip(sign.tolist(), strength.tolist()), ends):
+                buckets.setdefault(key, []).append(QLineF(*line))
         canvas.lines = buckets
         # Neurons, shaded by activation relative to their layer's strongest, from a small palette.
         nodes, spots = [], []
