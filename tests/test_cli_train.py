@@ -84,17 +84,7 @@ def test_an_explicit_folder_without_mnist_says_what_is_missing(tmp_path, capsys)
 
 def test_ctrl_c_ends_the_run_and_still_saves_it(tmp_path, mnist_dir):
     out = tmp_path / "run"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "nnstudio.train", "--data-dir", str(mnist_dir), "--epochs", "50", "--out", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    lines = []
-    for line in process.stdout:
-        lines.append(line)
-        if line.startswith("epoch   1"):
-            process.send_signal(signal.SIGINT)
-            break
-    rest, err = process.communicate(timeout=60)
-    lines += rest.splitlines()
+    process, lines, err = signalled_after_the_first_epoch(tmp_path, mnist_dir, signal.SIGINT)
     assert process.returncode == 0, err
     assert "stopping: the best weights so far will be saved" in err
     assert lines[-1].startswith("test accuracy: 0.9")
@@ -106,6 +96,20 @@ def start_training(tmp_path, mnist_dir, *flags):
     return subprocess.Popen(
         [sys.executable, "-m", "nnstudio.train", "--data-dir", str(mnist_dir), "--out", str(tmp_path / "run"), *flags],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def signalled_after_the_first_epoch(tmp_path, mnist_dir, sig):
+    """Train up to 50 epochs into ``tmp_path / "run"``, send ``sig`` once epoch 1 is printed; the
+    finished process, its stdout lines and its stderr."""
+    process = start_training(tmp_path, mnist_dir, "--epochs", "50")
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if line.startswith("epoch   1"):
+            process.send_signal(sig)
+            break
+    rest, err = process.communicate(timeout=60)
+    return process, lines + rest.splitlines(), err
 
 
 def test_ctrl_c_in_the_first_epoch_saves_no_untrained_model(tmp_path, mnist_dir):
@@ -205,15 +209,7 @@ def test_no_network_leaves_no_empty_runs_folder(tmp_path, monkeypatch, capsys):
 
 def test_sigterm_is_treated_like_ctrl_c(tmp_path, mnist_dir):
     out = tmp_path / "run"
-    process = start_training(tmp_path, mnist_dir, "--epochs", "50")
-    lines = []
-    for line in process.stdout:
-        lines.append(line)
-        if line.startswith("epoch   1"):
-            process.send_signal(signal.SIGTERM)
-            break
-    rest, err = process.communicate(timeout=60)
-    lines += rest.splitlines()
+    process, lines, err = signalled_after_the_first_epoch(tmp_path, mnist_dir, signal.SIGTERM)
     assert process.returncode == 0, err
     assert "stopping: the best weights so far will be saved" in err
     assert lines[-1].startswith("test accuracy: 0.9")

@@ -23,6 +23,24 @@ class StopAll:
         self.event.set()
 
 
+def report_point(result, label: str, title: str, where: str = "") -> bool:
+    """Print how a run of a sweep or of repeats ended and draw its history picture; False when it
+    failed or finished no epoch (nothing to count)."""
+    from nnstudio.core.run_folder import PLOT, load_run
+    from nnstudio.gui.history_png import write_history_png
+
+    if result.error or result.test_accuracy is None:
+        print(f"{label}: {result.reason}: {result.error or 'no epoch finished'}", flush=True)
+        return False
+    try:
+        write_history_png(Path(result.folder) / PLOT, load_run(result.folder).history, title=title)
+    except (OSError, ValueError):
+        pass  # the run itself is saved; the picture is a convenience
+    print(f"{label}: test accuracy {result.test_accuracy:.4f} · best epoch {result.best_epoch} of "
+          f"{result.epochs} · {result.seconds:.1f} s{where}", flush=True)
+    return True
+
+
 def data_and_folder(parser: argparse.ArgumentParser, args: argparse.Namespace, config) -> tuple[Path, Path, object] | int:
     """For runs in worker processes: the data folder, the folder that holds their runs (made) and
     MNIST, read once here (the workers share it); an exit code when there is no data (a bad flag is
@@ -53,8 +71,6 @@ def data_and_folder(parser: argparse.ArgumentParser, args: argparse.Namespace, c
 def train_repeats(parser: argparse.ArgumentParser, args: argparse.Namespace, config, interrupt) -> int:
     """``--repeat N``: seeds 0..N-1 in parallel processes, each a run folder in one group folder."""
     from nnstudio.core.repeats import run_repeats, summary_text, worker_count
-    from nnstudio.core.run_folder import PLOT, load_run
-    from nnstudio.gui.history_png import write_history_png
 
     prepared = data_and_folder(parser, args, config)
     if isinstance(prepared, int):
@@ -68,17 +84,8 @@ def train_repeats(parser: argparse.ArgumentParser, args: argparse.Namespace, con
     accuracies = []
     for r in run_repeats(config, data_dir, args.repeat, group, workers=workers, name=args.preset,
                          stop=stop_all.event, data=mnist):
-        if r.error or r.test_accuracy is None:
-            print(f"seed {r.point}: {r.reason}: {r.error or 'no epoch finished'}", flush=True)
-            continue
-        accuracies.append(r.test_accuracy)
-        try:
-            write_history_png(Path(r.folder) / PLOT, load_run(r.folder).history,
-                              title=f"nnstudio · {args.preset} · seed {r.point}")
-        except (OSError, ValueError):
-            pass  # the run itself is saved; the picture is a convenience
-        print(f"seed {r.point}: test accuracy {r.test_accuracy:.4f} · best epoch {r.best_epoch} of {r.epochs}"
-              f" · {r.seconds:.1f} s · {r.folder}", flush=True)
+        if report_point(r, f"seed {r.point}", f"nnstudio · {args.preset} · seed {r.point}", f" · {r.folder}"):
+            accuracies.append(r.test_accuracy)
     if not accuracies:
         print("nnstudio-train: no repeat finished", file=sys.stderr)
         return 130 if interrupt.requested else 1

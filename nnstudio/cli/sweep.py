@@ -8,16 +8,13 @@ weights) and skips the others.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 
 def train_sweep(parser, args, config, interrupt) -> int:
     from nnstudio import __version__
-    from nnstudio.cli.repeat import StopAll, data_and_folder
-    from nnstudio.core.sweeps import worker_count
-    from nnstudio.core.run_folder import PLOT, load_run
-    from nnstudio.core.sweeps import SWEEP_FILE, PointResult, SweepEpoch, parse_axis, run_sweep, sweep_points
-    from nnstudio.gui.history_png import write_history_png
+    from nnstudio.cli.repeat import StopAll, data_and_folder, report_point
+    from nnstudio.core.sweeps import (SWEEP_FILE, PointResult, SweepEpoch, parse_axis, run_sweep, sweep_points,
+                                      worker_count)
 
     try:
         points = sweep_points(config, [parse_axis(text) for text in args.sweep])
@@ -40,17 +37,8 @@ def train_sweep(parser, args, config, interrupt) -> int:
             print(f"  {points[event.point].label}: epoch {r.epoch} val acc {r.val_accuracy:.4f}", flush=True)
         elif isinstance(event, PointResult):
             label = points[event.point].label
-            if event.error or event.test_accuracy is None:
-                print(f"{label}: {event.reason}: {event.error or 'no epoch finished'}", flush=True)
-                continue
-            finished.append(event)
-            try:
-                write_history_png(Path(event.folder) / PLOT, load_run(event.folder).history,
-                                  title=f"nnstudio · sweep · {label}")
-            except (OSError, ValueError):
-                pass  # the run itself is saved; the picture is a convenience
-            print(f"{label}: test accuracy {event.test_accuracy:.4f} · best epoch {event.best_epoch} of "
-                  f"{event.epochs} · {event.seconds:.1f} s", flush=True)
+            if report_point(event, label, f"nnstudio · sweep · {label}"):
+                finished.append(event)
     if not finished:
         print("nnstudio-train: no point of the sweep finished", file=sys.stderr)
         return 130 if interrupt.requested else 1

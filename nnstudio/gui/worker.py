@@ -5,6 +5,8 @@ A job is a generator function: :class:`Worker` runs it on a fresh QThread and em
 its return value, or ``errored(message)`` if it raises, and always ``finished`` last.
 The pattern is napari's and superqt's ``GeneratorWorker``. Only plain data may be
 yielded (frozen dataclasses, array copies): the receiver keeps it on the GUI thread.
+Connect the signals to methods of QObjects that live on the GUI thread (Qt queues those to
+it); a lambda or a plain function would run on the worker's own thread.
 A job is steered from the GUI thread through its own thread-safe objects (a trainer's
 ``pause``/``request_stop``, a ``threading.Event``), never through the worker.
 

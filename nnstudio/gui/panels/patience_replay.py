@@ -211,11 +211,20 @@ class PatienceReplayPanel(QWidget):
             return
         x_test, y_test = split.x_test, split.y_test
         worker = Worker(lambda: test_accuracy_job(path, x_test, y_test), name="test accuracy per epoch")
-        worker.returned.connect(lambda accuracies, run=run: self._on_test_accuracy(run, accuracies))
-        worker.errored.connect(lambda message: self.costs.setText(f"Could not read the checkpoints: {message}"))
+        # Methods, not lambdas: a lambda connected to the worker would run on the worker's thread.
+        worker.returned.connect(self._on_read)
+        worker.errored.connect(self._on_read_failed)
         worker.finished.connect(self._on_finished)
         self.worker, self._computing_for = worker, run
         self.thread = worker.start()
+
+    @Slot(object)
+    def _on_read(self, accuracies: dict) -> None:
+        self._on_test_accuracy(self._computing_for, accuracies)
+
+    @Slot(str)
+    def _on_read_failed(self, message: str) -> None:
+        self.costs.setText(f"Could not read the checkpoints: {message}")
 
     def _on_test_accuracy(self, run, accuracies: dict) -> None:
         if run is not self.run:

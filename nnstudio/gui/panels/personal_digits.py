@@ -197,13 +197,17 @@ class PersonalDigitsPanel(QWidget):
         worker = Worker(lambda: job, name="learn from my digits")
         worker.yielded.connect(self._on_progress)
         worker.returned.connect(self._on_learnt)
-        worker.errored.connect(lambda message: self.result_label.setText(f"Learning failed: {message}"))
+        worker.errored.connect(self._on_failed)  # a method, not a lambda: a lambda would run on the worker's thread
         worker.finished.connect(self._on_finished)
         self.worker = worker
         self.thread = worker.start()
         self.result_label.setText(f"Learning from {len(digits)} digits and replayed MNIST…")
         self._update_buttons()
         return True
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self.result_label.setText(f"Learning failed: {message}")
 
     def undo(self) -> None:
         if self.before is None:

@@ -153,7 +153,7 @@ class SweepPanel(QWidget):
         worker = Worker(lambda: run_sweep(points, folder, out, workers=workers, name="sweep", stop=stop),
                         name="sweep")
         worker.yielded.connect(self._on_event)
-        worker.errored.connect(lambda message: self.status_label.setText(f"The sweep failed: {message}"))
+        worker.errored.connect(self._on_failed)  # a method, not a lambda: a lambda would run on the worker's thread
         worker.finished.connect(self._on_finished)
         self.worker, self.out = worker, out
         self._prepare_views()
@@ -166,6 +166,10 @@ class SweepPanel(QWidget):
     @staticmethod
     def _cores_note(workers: int) -> str:
         return f"on a machine of {os.cpu_count() or 1} cores"
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self.status_label.setText(f"The sweep failed: {message}")
 
     def cancel(self) -> None:
         self._stop.set()
