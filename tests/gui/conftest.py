@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 from PySide6.QtCore import QSettings
 
@@ -11,7 +13,12 @@ from nnstudio.gui.worker import running_threads
 
 @pytest.fixture(autouse=True)
 def no_thread_left_running(qtbot):
-    """Fail any test that leaves a worker thread running (after a short grace period)."""
+    """Fail any test that leaves a worker thread running (after a short grace period).
+
+    First the windows of earlier tests are collected here, on the GUI thread: left to Python's cyclic
+    collector, they could be freed on a worker thread that happened to allocate, and a Qt object
+    destroyed there deadlocks against the GUI thread (seen once: the runs-listing thread in gc)."""
+    gc.collect()
     yield
     try:
         qtbot.waitUntil(lambda: not running_threads(), timeout=3000)
