@@ -37,6 +37,7 @@ class BatchViews:
         self.top = step._top[:n]
         self.below = [d[:n] for d in step._below]  # each hidden layer's delta, a last column of zeros
         self.masks = [m[:n] for m in step._below_mask]
+        self.zeros = [z[:n] for z in step._zeros]  # what ReLU compares each hidden layer's rows with
         self.deltas = [b[:, :-1] for b in self.below] + [self.logits_t.T]  # each layer's, for its update
         self.argmax, self.hit = step._argmax[:n], step._hit[:n]
         self.index = np.empty(n, np.intp)

@@ -179,8 +179,8 @@ class Network:
     # -- activations (in place) --------------------------------------------------------------
 
     def _activate(self, z: np.ndarray) -> None:
-        if self.activation == "relu":
-            np.maximum(z, 0, out=z)
+        if self.activation == "relu":  # a row of zeros: NumPy 2.4's maximum does not vectorise a scalar's broadcast
+            np.maximum(z, np.zeros(z.shape[-1], z.dtype), out=z)
         elif self.activation == "tanh":
             np.tanh(z, out=z)
         else:  # sigmoid, written so large |z| neither overflows nor warns
