@@ -79,6 +79,7 @@ class Trainer(RunControls):
         self.learning_rate = config.learning_rate
         self.momentum = config.momentum
         self.patience = config.patience
+        self.setting_changes: list[SettingChanged] = []  # every live change applied, for the run folder
         RunControls.__init__(self)
         # Early-stopping state.
         self._best_params: list[np.ndarray] = []  # the best epoch's parameters, once built
@@ -306,9 +307,12 @@ class Trainer(RunControls):
                 setattr(self, name, value)
                 if name == "momentum" and value == 0:
                     self._engine.reset_velocities()
+                if name == "momentum" and hasattr(self.optimizer, "momentum"):  # RMSprop's, live as SGD's
+                    self.optimizer.momentum = value
                 if name in ("dropout", "input_dropout"):
                     setattr(self._engine, name, value)
                 changes.append(SettingChanged(epoch, batch, batches, name, old, value))
+        self.setting_changes.extend(changes)
         return changes
 
     def _train_batches(self, order: np.ndarray, labels: np.ndarray, b: int, learning_rate: float,

@@ -63,8 +63,8 @@ def changed(start, end) -> str:
 def settings_summary(c, live: dict | None = None) -> str:
     """The hyperparameters that tell runs apart, in one short line.
 
-    ``live`` holds the learning rate, momentum and patience a run ended with; those changed
-    during the run read "lr 0.001→1".
+    ``live`` holds the live settings a run ended with; the learning rate, momentum, patience and
+    dropout rates changed during the run read "lr 0.001→1".
     """
     if c is None:
         return "unknown settings"
@@ -83,6 +83,10 @@ def settings_summary(c, live: dict | None = None) -> str:
         parts.append(c.schedule)
     if c.activation != "relu":
         parts.append(c.activation)
+    for field, label in (("dropout", "dropout"), ("input_dropout", "input dropout")):
+        start, end = getattr(c, field, 0.0), live.get(field)
+        if start or end:
+            parts.append(f"{label} {changed(start, end)}")
     if c.weight_decay:
         parts.append(f"L2 {c.weight_decay:g}")
     if c.augment_shift:

@@ -115,3 +115,11 @@ def test_a_folder_that_is_no_run_is_refused_with_a_reason(qtbot, window, tmp_pat
     assert "is not a run folder" in box.text() and "no such file" in box.text()
     box.close()
     assert window.train.runs_panel.runs() == []
+
+
+def test_the_runs_list_names_a_dropout_changed_live():
+    from nnstudio.core.config import TrainingConfig
+    from nnstudio.gui.runs_panel import settings_summary
+
+    text = settings_summary(TrainingConfig(), {"learning_rate": 0.1, "dropout": 0.3})
+    assert "dropout 0→0.3" in text and "input dropout" not in text
