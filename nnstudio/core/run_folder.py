@@ -142,11 +142,48 @@ def save_run(folder: str | Path, trainer, *, name: str | None = None) -> Path:
         "history": [history_row(r) for r in trainer.history],
         "data_checksum": trainer.data.checksum,
     }
-    save_model(folder / MODEL, trainer.network, metadata=metadata)
+    if hasattr(trainer, "random_state"):
+        metadata["random_state"] = trainer.random_state  # where a resumed run's draws go on
+    save_model(folder / MODEL, trainer.network, metadata=metadata,
+               optimizer_state=getattr(trainer, "optimizer_state", None))
     if len(getattr(trainer, "checkpoints", ())):
         save_checkpoints(folder / CHECKPOINTS, trainer.checkpoints, trainer.network.activation)
     write_history_csv(folder / HISTORY, trainer.history)
     return folder
+
+
+def resume_trainer(folder: str | Path, data, **options):
+    """A :class:`~nnstudio.core.trainer.Trainer` that takes up the run saved in ``folder`` where it
+    ended, on ``data`` (the split it trained on): its best weights, history, live settings, the
+    optimiser's state (momentum, Adam's moments and step count) and its random streams, so that
+    ``run(n)`` continues as "+1 epoch" would have in the run's own session. Raises ModelFileError
+    when the folder cannot be resumed (unreadable, no configuration, other data)."""
+    from nnstudio.core.checkpoints import load_checkpoints
+    from nnstudio.core.model_file import load_model
+    from nnstudio.core.trainer import Trainer
+
+    run = load_run(folder)
+    if run.config is None:
+        raise ModelFileError(f"{run.folder.name}: its settings cannot be read, so it cannot be continued")
+    saved = load_model(run.model_path)
+    trainer = Trainer(run.config, data, network=saved.network, **options)
+    checksum = saved.metadata.get("data_checksum")
+    if checksum and checksum != trainer.data.checksum:
+        raise ModelFileError(f"{run.folder.name} was trained on other data: open the data it trained on to continue it")
+    checkpoints = None
+    if run.checkpoints_path.exists():
+        checkpoints = load_checkpoints(run.checkpoints_path).checkpoints
+    random_state = saved.metadata.get("random_state")
+    try:
+        trainer.restore(run.history, saved.optimizer_state, live=run.live_settings, random_state=random_state,
+                        seconds=run.summary.get("seconds") or 0.0, checkpoints=checkpoints)
+    except (TypeError, ValueError, KeyError, OverflowError) as exc:
+        raise ModelFileError(f"{run.folder.name}: its saved state cannot be taken up ({_describe(exc)})") from None
+    strengths = {name: run.live_settings[field] for name, field in AUGMENTATION_FIELDS.items()
+                 if field in run.live_settings}
+    if strengths:
+        trainer.augmentation = dataclasses.replace(trainer.augmentation, **strengths)
+    return trainer
 
 
 def load_run(folder: str | Path) -> Run:

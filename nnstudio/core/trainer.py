@@ -87,6 +87,7 @@ class Trainer(RunControls):
         self._best_val_loss = math.inf
         self._best_val_accuracy = 0.0
         self._epochs_without_improvement = 0
+        self._best_optimizer_state: dict[str, np.ndarray] = {}  # the optimiser's state at the best epoch
         self._seconds = 0.0  # training time of all runs so far, pauses excluded
         self._paused_seconds = 0.0
         self._pixels: np.ndarray | None = None  # reused batch buffers
@@ -162,6 +163,7 @@ class Trainer(RunControls):
         self._engine.optimizer = self.optimizer
         self._engine.dropout, self._engine.input_dropout = self.dropout, self.input_dropout
         self._engine.rng = self._dropout_rng
+        self._load_optimizer_state(self._best_optimizer_state)  # a continued run goes on as if never stopped
         try:
             for _ in range(epochs):
                 outcome = yield from self._train_epoch()
@@ -249,6 +251,7 @@ class Trainer(RunControls):
         if improved:
             self._best_val_loss, self._best_val_accuracy, self._best_epoch = val_loss, val_accuracy, epoch
             self._best_params = net.copy_parameters()
+            self._best_optimizer_state = self._optimizer_state()
             self._epochs_without_improvement = 0
         else:
             self._epochs_without_improvement += 1
@@ -374,3 +377,61 @@ class Trainer(RunControls):
         if self._next_index is not None and self.prefetch:  # the next batch is distorted while this one trains
             self._prefetch.request(self._next_index)
         return rows
+
+    # -- the optimiser's state, kept with the best weights (a continued or resumed run goes on exactly) --
+
+    @property
+    def optimizer_state(self) -> dict[str, np.ndarray]:
+        """The optimiser's state that goes with the weights a finished run holds (its best epoch's):
+        SGD's ``velocity0..``, Adam's ``m0.., v0..``, RMSprop's ``v0.., buffer0..`` (each in the order
+        ``W1, b1, W2, b2...``) and ``steps``; empty before any epoch improved."""
+        return dict(self._best_optimizer_state)
+
+    def _optimizer_state(self) -> dict[str, np.ndarray]:
+        if self.optimizer is not None:
+            return self.optimizer.state()
+        if not self.momentum:
+            return {}
+        state = {}
+        for i, v in enumerate(self._engine.velocities):
+            state[f"velocity{2 * i}"], state[f"velocity{2 * i + 1}"] = v[:-1].copy(), v[-1].copy()
+        return state
+
+    def _load_optimizer_state(self, state: dict[str, np.ndarray]) -> None:
+        if self.optimizer is not None:
+            self.optimizer.reset()
+            self.optimizer.load_state(state)
+        elif "velocity0" in state:
+            for i, v in enumerate(self._engine.velocities):
+                v[:-1], v[-1] = state[f"velocity{2 * i}"], state[f"velocity{2 * i + 1}"]
+
+    def restore(self, history, optimizer_state: dict[str, np.ndarray], *, live: dict | None = None,
+                random_state: dict | None = None, seconds: float = 0.0, checkpoints: Checkpoints | None = None) -> None:
+        """Take up a saved run where it ended (its network given to the constructor holds the best
+        epoch's weights): its ``history``, the optimiser's state at the best epoch, the live settings
+        it ended with, its random streams' states (``{"order": ..., "dropout": ...}``) and its time."""
+        self.build()
+        self.history = list(history)
+        if self.history:
+            last = self.history[-1]
+            self._best_epoch, self._best_val_loss, self._best_val_accuracy = \
+                last.best_epoch, last.best_val_loss, last.best_val_accuracy
+            self._epochs_without_improvement = last.epoch - last.best_epoch
+        self._best_params = self.network.copy_parameters()
+        self._best_optimizer_state = {k: np.array(v) for k, v in optimizer_state.items()}
+        for name, value in (live or {}).items():
+            if name in ("learning_rate", "momentum", "dropout", "input_dropout"):
+                setattr(self, name, float(value))
+            elif name == "patience":
+                self.patience = int(value)
+        if random_state:
+            self.rng.bit_generator.state = random_state["order"]
+            self._dropout_rng.bit_generator.state = random_state["dropout"]
+        self._seconds = float(seconds)
+        if checkpoints is not None:
+            self.checkpoints = checkpoints
+
+    @property
+    def random_state(self) -> dict:
+        """The states of the random streams a continued run draws from (the epochs' order, dropout)."""
+        return {"order": self.rng.bit_generator.state, "dropout": self._dropout_rng.bit_generator.state}
