@@ -44,6 +44,7 @@ class Run:
     created: str
     live_settings: dict = dataclasses.field(default_factory=dict)  # every live setting's value at the end
     setting_changes: tuple[SettingChanged, ...] = ()  # every live change, where it happened
+    group: Path | None = None  # the folder of its group of repeats (holding group.json), if any
 
     @property
     def model_path(self) -> Path:
@@ -244,7 +245,7 @@ def _load_run(folder: Path) -> Run:
     history = tuple(report_from_row(r) for r in rows) if rows else read_history_csv(folder / HISTORY)
     changes = read_setting_changes(meta.get("setting_changes", []))
     return Run(folder, _short_text(meta.get("name", folder.name)), config, history, summary,
-               _short_text(meta.get("created", "")), live, changes)
+               _short_text(meta.get("created", "")), live, changes, folder.parent if _is_group(folder.parent) else None)
 
 
 def read_setting_changes(rows) -> tuple[SettingChanged, ...]:
