@@ -163,4 +163,9 @@ class RepeatRuns(QObject):
                                 self._stop.is_set(), self._error)
         if group is not None:
             self.workspace.set_group_compared(group, True)
+        elif not any(r.folder for r in self.results):
+            try:
+                folder.rmdir()  # made for these repeats, none of which saved a run: nothing is left behind
+            except OSError:  # gone already, or something else was put there: leave it
+                pass
         self.finished.emit(outcome)

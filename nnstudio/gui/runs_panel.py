@@ -136,6 +136,7 @@ class RunsPanel(QWidget):
         self._color_of = color_of or (lambda i: QColor.fromHsv((i * 67) % 360, 200, 200))
         self._rows: dict[Path, QTreeWidgetItem] = {}  # each listed run's row, by folder
         self._groups: dict[Path, QTreeWidgetItem] = {}  # each group of repeats' row, by folder
+        self._grouped = 0  # runs listed in a group's row rather than at the top
         self.tree = QTreeWidget()
         self.tree.setObjectName("runsTree")
         self.tree.setColumnCount(len(COLUMNS))
@@ -201,7 +202,7 @@ class RunsPanel(QWidget):
 
     def _listed_rows(self) -> int:
         """Top-level rows of runs and groups (the unreadable rows come after them)."""
-        return sum(1 for i in range(self.tree.topLevelItemCount()) if not self._is_unreadable(self.tree.topLevelItem(i)))
+        return len(self._rows) - self._grouped + len(self._groups)
 
     def set_unreadable(self, problems) -> None:
         """Show each :class:`~nnstudio.core.run_folder.UnreadableRun` as a greyed row after the runs,
@@ -279,6 +280,7 @@ class RunsPanel(QWidget):
                 item.setCheckState(0, Qt.CheckState.Unchecked)
                 if getattr(run, "group", None) is not None:
                     self._group_row(run.group).addChild(item)
+                    self._grouped += 1
                 else:
                     self.tree.insertTopLevelItem(self._listed_rows(), item)  # before the unreadable rows
                 item.setData(0, COLOR_ROLE, len(self._rows))

@@ -100,6 +100,7 @@ def test_stop_ends_every_repeat_and_leaves_nothing_half_written(qtbot, studio):
     assert all(r.epochs < 50 for r in outcome.results)
     saved = [Path(r.folder) for r in outcome.results if r.folder]
     assert all((f / MODEL).exists() and f.parent == outcome.folder for f in saved)
-    if outcome.folder.exists():
+    assert outcome.folder.exists() == bool(saved)  # no empty group folder is left
+    if saved:
         assert not leftovers(outcome.folder)
     assert window.findChild(QToolButton, "startButton").isEnabled()
