@@ -104,3 +104,22 @@ def test_stop_ends_every_repeat_and_leaves_nothing_half_written(qtbot, studio):
     if saved:
         assert not leftovers(outcome.folder)
     assert window.findChild(QToolButton, "startButton").isEnabled()
+
+
+def test_stop_at_once_leaves_no_folder_and_a_bad_runs_folder_is_a_message(qtbot, studio, tmp_path):
+    window = studio
+    set_repeats(qtbot, window, 2)
+    repeats = window.run_actions.repeats
+    with qtbot.waitSignal(repeats.finished, timeout=120_000) as finished:
+        qtbot.mouseClick(window.findChild(QToolButton, "startButton"), Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(window.findChild(QToolButton, "stopButton"), Qt.MouseButton.LeftButton)
+    outcome = finished.args[0]
+    assert outcome.stopped and outcome.group is None and not outcome.folder.exists()
+    assert "nothing was saved" in window.findChild(object, "repeatStatus").text()
+
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the runs folder should be")
+    window.workspace.runs_root = blocked / "runs"
+    with qtbot.waitSignal(window.workspace.message_posted) as message:
+        qtbot.mouseClick(window.findChild(QToolButton, "startButton"), Qt.MouseButton.LeftButton)
+    assert "Cannot make a folder for the repeats" in message.args[0] and not repeats.running
