@@ -121,3 +121,29 @@ def test_an_optimiser_array_of_the_wrong_shape_is_refused(tmp_path, straight):
     path = save_model(tmp_path / "m.npz", trainer.network, optimizer_state=state)
     with pytest.raises(ModelFileError, match="shape"):
         load_model(path)
+
+
+def test_a_resumed_run_takes_up_the_live_settings_it_ended_with(tmp_path, data):
+    from nnstudio.core.augment import Augmentation
+
+    trainer = Trainer(config_of("sgd-momentum").replace(max_epochs=1), data, progress_interval=0)
+    for event in trainer.run():
+        if isinstance(event, EpochReport) or trainer.setting_changes:
+            continue
+        trainer.set_learning_rate(0.02)
+        trainer.set_dropout(0.3)
+        trainer.set_augmentation(Augmentation(rotate=5))
+    assert {c.name for c in trainer.setting_changes} == {"learning_rate", "dropout", "augment rotate"}
+    resumed = resume_trainer(save_run(tmp_path / "live", trainer), data)
+    assert (resumed.learning_rate, resumed.dropout, resumed.augmentation.rotate) == (0.02, 0.3, 5.0)
+    assert resumed.momentum == 0.9 and resumed.patience == 0
+
+
+def test_a_run_cannot_be_resumed_on_other_data(tmp_path, data):
+    import dataclasses
+
+    trainer = Trainer(config_of("adam").replace(max_epochs=1), data)
+    reports(trainer)
+    folder = save_run(tmp_path / "run", trainer)
+    with pytest.raises(ModelFileError, match="other data"):
+        resume_trainer(folder, dataclasses.replace(data, checksum="another data set"))
