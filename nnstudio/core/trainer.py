@@ -26,6 +26,7 @@ from nnstudio.core.diagnostics import DiagnosticsProbe
 from nnstudio.core.network import Network
 from nnstudio.core.optim import make_optimizer
 from nnstudio.core.reports import BatchProgress, EpochReport, SettingChanged, TrainingResult
+from nnstudio.core.resumable import Resumable
 from nnstudio.core.run_controls import RunControls
 from nnstudio.core.shifted_images import shifted_images  # noqa: F401  (imported from here too)
 from nnstudio.core.train_step import TrainStep
@@ -47,7 +48,7 @@ def quiet_overflow() -> np.errstate:
     return np.errstate(over="ignore", invalid="ignore", divide="ignore")
 
 
-class Trainer(RunControls):
+class Trainer(RunControls, Resumable):
     """Trains a :class:`Network` on a :class:`Split` under a :class:`TrainingConfig`.
 
     The trainer keeps its state between calls to :meth:`run`, so a finished run can be
@@ -187,7 +188,7 @@ class Trainer(RunControls):
         self._seconds += time.perf_counter() - started - (self._paused_seconds - paused_before)
         self._stop.clear()  # a stop ends this run only; the next run starts afresh
         self._running.set()
-        self.network.set_parameters(self._best_params)  # the next run starts with no momentum, as the step is new
+        self.network.set_parameters(self._best_params)  # and the next run its optimiser state (Resumable)
         test_loss = test_accuracy = None
         if len(self.data.x_test):
             test_loss, test_accuracy = self.network.evaluate(self.data.x_test, self.data.y_test)
@@ -377,61 +378,3 @@ class Trainer(RunControls):
         if self._next_index is not None and self.prefetch:  # the next batch is distorted while this one trains
             self._prefetch.request(self._next_index)
         return rows
-
-    # -- the optimiser's state, kept with the best weights (a continued or resumed run goes on exactly) --
-
-    @property
-    def optimizer_state(self) -> dict[str, np.ndarray]:
-        """The optimiser's state that goes with the weights a finished run holds (its best epoch's):
-        SGD's ``velocity0..``, Adam's ``m0.., v0..``, RMSprop's ``v0.., buffer0..`` (each in the order
-        ``W1, b1, W2, b2...``) and ``steps``; empty before any epoch improved."""
-        return dict(self._best_optimizer_state)
-
-    def _optimizer_state(self) -> dict[str, np.ndarray]:
-        if self.optimizer is not None:
-            return self.optimizer.state()
-        if not self.momentum:
-            return {}
-        state = {}
-        for i, v in enumerate(self._engine.velocities):
-            state[f"velocity{2 * i}"], state[f"velocity{2 * i + 1}"] = v[:-1].copy(), v[-1].copy()
-        return state
-
-    def _load_optimizer_state(self, state: dict[str, np.ndarray]) -> None:
-        if self.optimizer is not None:
-            self.optimizer.reset()
-            self.optimizer.load_state(state)
-        elif "velocity0" in state:
-            for i, v in enumerate(self._engine.velocities):
-                v[:-1], v[-1] = state[f"velocity{2 * i}"], state[f"velocity{2 * i + 1}"]
-
-    def restore(self, history, optimizer_state: dict[str, np.ndarray], *, live: dict | None = None,
-                random_state: dict | None = None, seconds: float = 0.0, checkpoints: Checkpoints | None = None) -> None:
-        """Take up a saved run where it ended (its network given to the constructor holds the best
-        epoch's weights): its ``history``, the optimiser's state at the best epoch, the live settings
-        it ended with, its random streams' states (``{"order": ..., "dropout": ...}``) and its time."""
-        self.build()
-        self.history = list(history)
-        if self.history:
-            last = self.history[-1]
-            self._best_epoch, self._best_val_loss, self._best_val_accuracy = \
-                last.best_epoch, last.best_val_loss, last.best_val_accuracy
-            self._epochs_without_improvement = last.epoch - last.best_epoch
-        self._best_params = self.network.copy_parameters()
-        self._best_optimizer_state = {k: np.array(v) for k, v in optimizer_state.items()}
-        for name, value in (live or {}).items():
-            if name in ("learning_rate", "momentum", "dropout", "input_dropout"):
-                setattr(self, name, float(value))
-            elif name == "patience":
-                self.patience = int(value)
-        if random_state:
-            self.rng.bit_generator.state = random_state["order"]
-            self._dropout_rng.bit_generator.state = random_state["dropout"]
-        self._seconds = float(seconds)
-        if checkpoints is not None:
-            self.checkpoints = checkpoints
-
-    @property
-    def random_state(self) -> dict:
-        """The states of the random streams a continued run draws from (the epochs' order, dropout)."""
-        return {"order": self.rng.bit_generator.state, "dropout": self._dropout_rng.bit_generator.state}
