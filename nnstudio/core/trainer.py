@@ -188,7 +188,7 @@ class Trainer(RunControls, Resumable):
         self._seconds += time.perf_counter() - started - (self._paused_seconds - paused_before)
         self._stop.clear()  # a stop ends this run only; the next run starts afresh
         self._running.set()
-        self.network.set_parameters(self._best_params)  # and the next run its optimiser state (Resumable)
+        self.network.set_parameters(self._best_params)  # a next run goes on from these, with their optimiser state
         test_loss = test_accuracy = None
         if len(self.data.x_test):
             test_loss, test_accuracy = self.network.evaluate(self.data.x_test, self.data.y_test)
