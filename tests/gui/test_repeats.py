@@ -84,16 +84,24 @@ def test_repeat_x2_makes_two_runs_one_group_row_and_a_band(qtbot, studio):
     assert outcome.summary in status.text()
 
 
-def test_stop_ends_every_repeat_and_leaves_nothing_half_written(qtbot, studio):
+def test_stop_ends_every_repeat_and_leaves_nothing_half_written(qtbot, studio, tmp_path):
     window = studio
     set_repeats(qtbot, window, 2)
-    window.controls.set_config(TINY.replace(max_epochs=50, train_size=2000,
-                                            validation_size=window.workspace.validation_size))
     repeats = window.run_actions.repeats
     with qtbot.waitSignal(repeats.finished, timeout=120_000) as finished:
         qtbot.mouseClick(window.findChild(QToolButton, "startButton"), Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda: repeats.results or "epoch" in window.findChild(object, "repeatStatus").text(),
-                        timeout=60_000)
+        qtbot.mouseClick(window.findChild(QToolButton, "stopButton"), Qt.MouseButton.LeftButton)
+    outcome = finished.args[0]
+    assert outcome.stopped and outcome.group is None and not outcome.folder.exists()
+    assert "nothing was saved" in window.findChild(object, "repeatStatus").text()
+
+    # stopped mid-run: every repeat ends at its next batch, what it reached is saved whole
+    window.controls.set_config(TINY.replace(max_epochs=50, train_size=2000,
+                                            validation_size=window.workspace.validation_size))
+    with qtbot.waitSignal(repeats.finished, timeout=120_000) as finished:
+        qtbot.mouseClick(window.findChild(QToolButton, "startButton"), Qt.MouseButton.LeftButton)
+        status = window.findChild(object, "repeatStatus")
+        qtbot.waitUntil(lambda: repeats.results or ": epoch" in status.text(), timeout=60_000)
         qtbot.mouseClick(window.findChild(QToolButton, "stopButton"), Qt.MouseButton.LeftButton)
     outcome = finished.args[0]
     assert outcome.stopped and not repeats.running
@@ -105,18 +113,7 @@ def test_stop_ends_every_repeat_and_leaves_nothing_half_written(qtbot, studio):
         assert not leftovers(outcome.folder)
     assert window.findChild(QToolButton, "startButton").isEnabled()
 
-
-def test_stop_at_once_leaves_no_folder_and_a_bad_runs_folder_is_a_message(qtbot, studio, tmp_path):
-    window = studio
-    set_repeats(qtbot, window, 2)
-    repeats = window.run_actions.repeats
-    with qtbot.waitSignal(repeats.finished, timeout=120_000) as finished:
-        qtbot.mouseClick(window.findChild(QToolButton, "startButton"), Qt.MouseButton.LeftButton)
-        qtbot.mouseClick(window.findChild(QToolButton, "stopButton"), Qt.MouseButton.LeftButton)
-    outcome = finished.args[0]
-    assert outcome.stopped and outcome.group is None and not outcome.folder.exists()
-    assert "nothing was saved" in window.findChild(object, "repeatStatus").text()
-
+    # a runs folder that cannot be made: a message, nothing started
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the runs folder should be")
     window.workspace.runs_root = blocked / "runs"
