@@ -100,6 +100,17 @@ def settings_summary(c, live: dict | None = None) -> str:
     return " · ".join(parts)
 
 
+def settings_tooltip(text: str, run: Run) -> str:
+    """The settings line, then each live change where it happened ("epoch 3, batch 120: dropout 0→0.3")."""
+    from nnstudio.gui.plot_style import describe_change
+
+    changes = getattr(run, "setting_changes", ())
+    lines = [f"epoch {c.epoch}, batch {c.batch}: {describe_change(c)}" for c in changes[:20]]
+    if len(changes) > 20:
+        lines.append(f"… and {len(changes) - 20} more changes")
+    return "\n".join([text, *(["Changed during the run:"] + lines if lines else [])])
+
+
 def group_cells(group: RunGroup) -> list[str]:
     """The text of a group's row: its runs' figures as ``mean ± sd (min–max)`` where they vary."""
     runs = group.runs
@@ -291,7 +302,7 @@ class RunsPanel(QWidget):
                 item.setText(column, text)
                 if 0 < column < SETTINGS_COLUMN:
                     item.setTextAlignment(column, Qt.AlignmentFlag.AlignCenter)
-            item.setToolTip(SETTINGS_COLUMN, item.text(SETTINGS_COLUMN))
+            item.setToolTip(SETTINGS_COLUMN, settings_tooltip(item.text(SETTINGS_COLUMN), run))
             item.setToolTip(0, f"{run.folder}\n{run.summary.get('message', '')}".strip())
             if item.parent() is not None:
                 self._show_group(item.parent())

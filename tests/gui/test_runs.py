@@ -176,3 +176,17 @@ def test_a_group_of_repeats_is_one_row_that_opens_to_its_runs(qtbot, tmp_path):
     assert shown == [(group, 3, True)] and ticks == [("run 1", True)]
     panel.untick_all()
     assert shown[-1] == (group, 3, False) and ticks[-1] == ("run 1", False)
+
+
+def test_a_runs_live_changes_are_listed_where_they_happened(qtbot, tmp_path):
+    import dataclasses
+
+    from nnstudio.core.reports import SettingChanged
+    from nnstudio.gui.runs_panel import RunsPanel
+
+    panel = RunsPanel()
+    qtbot.addWidget(panel)
+    run = dataclasses.replace(fake_run(tmp_path / "r", 0, 0.9),
+                              setting_changes=(SettingChanged(2, 15, 40, "dropout", 0.0, 0.3),))
+    item = panel.add_run(run)
+    assert item.toolTip(SETTINGS_COLUMN).splitlines()[-1] == "epoch 2, batch 15: dropout 0→0.3"
