@@ -26,7 +26,10 @@ def test_saved_run_reads_back(tmp_path, trained):
     assert run.history == tuple(trained.history)
     assert run.summary["test_accuracy"] == trained.result.test_accuracy
     assert run.summary["best_epoch"] == trained.result.best_epoch and run.summary["epochs"] == 3
-    assert run.live_settings == {"learning_rate": 0.2, "momentum": 0.0, "patience": 2}
+    assert {k: run.live_settings[k] for k in ("learning_rate", "momentum", "patience")} == \
+        {"learning_rate": 0.2, "momentum": 0.0, "patience": 2}
+    assert run.live_settings["dropout"] == 0.0 and run.live_settings["augment_rotate"] == 0.0
+    assert run.setting_changes == ()
     net = load_model(run.model_path).network
     assert net.evaluate(trained.data.x_test, trained.data.y_test)[1] == trained.result.test_accuracy
 
@@ -60,6 +63,9 @@ def test_list_runs_reads_every_run_and_reports_broken_ones(tmp_path, trained):
     {"config": []}, {"history": {"a": 1}}, {"history": [[1, 2]]}, {"summary": "ab"},
     {"history": [{"val_loss": 1}]}, {"history": [{"epoch": "one"}]}, {"live_settings": [0.1]},
     {"summary": {"test_accuracy": "high"}}, {"live_settings": {"learning_rate": "fast"}},
+    {"setting_changes": {"a": 1}}, {"setting_changes": [{"epoch": 0, "batch": 0, "batches": 1, "name": "dropout",
+                                                         "old": 0, "new": 0.5}]},
+    {"setting_changes": [{"epoch": 1, "batch": 0, "batches": 1, "name": "dropout", "old": 0, "new": "x"}]},
 ])
 def test_malformed_run_metadata_is_a_reason_not_a_crash(tmp_path, trained, damage):
     from nnstudio.core.model_file import load_model as load, save_model
@@ -178,3 +184,39 @@ def test_list_runs_survives_a_deleted_or_odd_runs_folder(tmp_path, trained):
     assert [r.folder.name for r in runs] == ["good"]
     assert sorted(p.folder.name for p in problems) == ["looping", "model-is-a-folder"]
     assert all(p.reason for p in problems)
+
+
+def test_every_live_change_is_recorded_with_its_place_and_read_back(tmp_path, small_split):
+    from nnstudio.core.augment import Augmentation
+    from nnstudio.core.reports import EpochReport
+
+    trainer = Trainer(TrainingConfig(max_epochs=2, batch_size=100, hidden=(16,), optimizer="rmsprop",
+                                     learning_rate=0.001), small_split.head(600, 200, 200), progress_interval=0)
+    for event in trainer.run():
+        if isinstance(event, EpochReport) and event.epoch == 1:
+            trainer.set_dropout(0.25)
+            trainer.set_input_dropout(0.1)
+            trainer.set_momentum(0.5)
+            trainer.set_augmentation(Augmentation(rotate=10, noise=0.05))
+    assert trainer.optimizer.momentum == 0.5  # RMSprop's momentum is live, as SGD's
+    run = load_run(save_run(tmp_path / "live", trainer))
+    names = {c.name: (c.epoch, c.batch, c.old, c.new) for c in run.setting_changes}
+    assert names == {"dropout": (2, 0, 0.0, 0.25), "input_dropout": (2, 0, 0.0, 0.1), "momentum": (2, 0, 0.0, 0.5),
+                     "augment rotate": (2, 0, 0.0, 10.0), "augment noise": (2, 0, 0.0, 0.05)}
+    assert run.setting_changes == tuple(trainer.setting_changes)
+    assert run.live_settings["dropout"] == 0.25 and run.live_settings["input_dropout"] == 0.1
+    assert run.live_settings["augment_rotate"] == 10.0 and run.live_settings["augment_noise"] == 0.05
+    assert run.live_settings["momentum"] == 0.5
+
+
+def test_a_run_saved_before_setting_changes_were_recorded_still_loads(tmp_path, trained):
+    folder = save_run(tmp_path / "old", trained)
+    from nnstudio.core.model_file import load_model as load, save_model
+
+    saved = load(folder / MODEL)
+    meta = {k: v for k, v in saved.metadata.items() if k != "setting_changes"}
+    meta["live_settings"] = {"learning_rate": 0.2, "momentum": 0.0, "patience": 2}
+    save_model(folder / MODEL, saved.network, metadata=meta)
+    run = load_run(folder)
+    assert run.setting_changes == () and run.live_settings == {"learning_rate": 0.2, "momentum": 0.0, "patience": 2}
+

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import stat
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,9 @@ from nnstudio.core.network import ACTIVATIONS, Network
 
 FORMAT = "nnstudio-model"
 FORMAT_VERSION = 1
+# An optimiser's state array: SGD's velocity, Adam's m and v, RMSprop's v and buffer, per parameter
+# (W1, b1, W2, b2, ...), stored as "optimizer_<kind><k>" beside the weights.
+OPTIMIZER_ARRAY = re.compile(r"(velocity|m|v|buffer)(\d{1,4})")
 
 
 class ModelFileError(ValueError):
@@ -28,10 +32,14 @@ class ModelFileError(ValueError):
 class SavedModel:
     network: Network
     metadata: dict
+    optimizer_state: dict = field(default_factory=dict)  # the optimiser's arrays and "steps" at these weights ({} when not saved)
 
 
-def save_model(path: str | Path, network: Network, *, metadata: dict | None = None) -> Path:
-    """Write ``network`` and ``metadata`` (JSON-serialisable) to ``path`` atomically.
+def save_model(path: str | Path, network: Network, *, metadata: dict | None = None,
+               optimizer_state: dict | None = None) -> Path:
+    """Write ``network`` and ``metadata`` (JSON-serialisable) to ``path`` atomically, with the
+    optimiser's state at these weights when given (``Trainer.optimizer_state``: a run resumed from
+    the file then goes on exactly).
 
     The file is written beside its destination under a temporary name and renamed
     into place, so a crash or a full disk never leaves half a model behind.
@@ -40,9 +48,19 @@ def save_model(path: str | Path, network: Network, *, metadata: dict | None = No
     meta = dict(metadata or {})
     meta.update(format=FORMAT, format_version=FORMAT_VERSION, nnstudio_version=__version__,
                 sizes=list(network.sizes), activation=network.activation, dtype=network.dtype.name)
+    state = dict(optimizer_state or {})
+    steps = int(state.pop("steps", 0))
+    names = sorted(state)
+    if any(not OPTIMIZER_ARRAY.fullmatch(n) for n in names):
+        raise ValueError(f"unknown optimiser state arrays {[n for n in names if not OPTIMIZER_ARRAY.fullmatch(n)]}")
+    meta.pop("optimizer_state", None)
+    if names or steps:
+        meta["optimizer_state"] = {"arrays": names, "steps": steps}
     arrays = {"metadata": np.array(json.dumps(meta))}
     for i, (w, b) in enumerate(zip(network.weights, network.biases)):
         arrays[f"W{i}"], arrays[f"b{i}"] = w, b
+    for name in names:
+        arrays[f"optimizer_{name}"] = state[name]
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(path) as f:
         np.savez(f, **arrays)
@@ -63,7 +81,10 @@ def load_model(path: str | Path) -> SavedModel:
     with NpzArchive(path) as archive:
         meta = _metadata(path, archive)
         sizes = meta["sizes"]
-        expected = {"metadata"} | {f"{k}{i}" for k in "Wb" for i in range(len(sizes) - 1)}
+        shapes = [s for fan_in, fan_out in zip(sizes[:-1], sizes[1:]) for s in ((fan_in, fan_out), (fan_out,))]
+        state_names, steps = _optimizer_names(path, meta, len(shapes))
+        expected = ({"metadata"} | {f"{k}{i}" for k in "Wb" for i in range(len(sizes) - 1)}
+                    | {f"optimizer_{n}" for n in state_names})
         extra = set(archive.names) - expected
         if extra:
             raise ModelFileError(f"{path.name}: unexpected arrays {sorted(extra)}")
@@ -71,12 +92,33 @@ def load_model(path: str | Path) -> SavedModel:
         for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             weights.append(archive.array(f"W{i}", (fan_in, fan_out)))
             biases.append(archive.array(f"b{i}", (fan_out,)))
+        state = {n: archive.array(f"optimizer_{n}", shapes[int(OPTIMIZER_ARRAY.fullmatch(n)[2])])
+                 for n in state_names}
+        if steps:
+            state["steps"] = np.array(steps)
     dtype = weights[0].dtype
     network = Network.__new__(Network)
     network.sizes, network.activation, network.dtype = tuple(sizes), meta["activation"], dtype
     network.weights = [w.astype(dtype, copy=False) for w in weights]
     network.biases = [b.astype(dtype, copy=False) for b in biases]
-    return SavedModel(network, meta)
+    return SavedModel(network, meta, state)
+
+
+def _optimizer_names(path: Path, meta: dict, parameters: int) -> tuple[list[str], int]:
+    """The optimiser state arrays the metadata declares (each checked: a known kind, a parameter
+    index below ``parameters``) and the step count; none for a file saved without them."""
+    declared = meta.get("optimizer_state")
+    if declared is None:
+        return [], 0
+    names = declared.get("arrays") if isinstance(declared, dict) else None
+    steps = declared.get("steps", 0) if isinstance(declared, dict) else None
+    if (not isinstance(names, list) or len(names) > 3 * parameters or len(set(map(str, names))) != len(names)
+            or not all(isinstance(n, str) and OPTIMIZER_ARRAY.fullmatch(n)
+                       and int(OPTIMIZER_ARRAY.fullmatch(n)[2]) < parameters for n in names)):
+        raise ModelFileError(f"{path.name}: optimiser state {str(names)[:80]} does not fit the layers")
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 0 <= steps <= 10 ** 12:
+        raise ModelFileError(f"{path.name}: optimiser step count {str(steps)[:40]} is not a whole number")
+    return names, steps
 
 
 MAX_METADATA_CHARS = 20_000_000

@@ -13,21 +13,24 @@ and the summary::
         seed-1/   ...
 
 The results (:class:`~nnstudio.core.sweeps.PointResult`, its point the seed) arrive as they
-finish; :func:`summary_text` gives ``mean ± sd (min–max)``.
+finish; :func:`summary_text` gives ``mean ± sd (min–max)``. ``group.json`` is written before the
+first repeat begins and after each one ends, so the runs of a group being trained are known as
+its runs (the app lists them under one row: :class:`RunGroup`, :func:`group_runs`).
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
-from dataclasses import asdict
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from nnstudio.core.atomic_file import atomic_write
 from nnstudio.core.config import TrainingConfig
-from nnstudio.core.sweeps import (BLAS_VARIABLES, PointResult, SweepPoint, one_blas_thread_for_workers,  # noqa: F401
-                                  restore_environment, run_points, worker_count)
+from nnstudio.core.sweeps import (BLAS_VARIABLES, PointResult, SweepEpoch, SweepPoint,  # noqa: F401
+                                  one_blas_thread_for_workers, restore_environment, run_points, worker_count)
 
 GROUP_FILE = "group.json"
 RepeatResult = PointResult  # one record for a run in a worker process, whatever varied
@@ -56,20 +59,37 @@ def seed_points(config: TrainingConfig, count: int) -> list[SweepPoint]:
 
 
 def run_repeats(config: TrainingConfig, data_dir: str | Path, count: int, group_folder: str | Path, *,
-                workers: int | None = None, name: str = "", stop=None, data=None) -> Iterator[PointResult]:
+                workers: int | None = None, name: str = "", stop=None, data=None,
+                stream: bool = False) -> Iterator[PointResult | SweepEpoch]:
     """Train ``config`` with seeds ``0..count-1`` into ``group_folder/seed-K``; yield each result as it
-    finishes and write ``group.json``. ``stop`` (a ``threading.Event``) ends the running repeats at
-    their next batch, keeping their best weights, and skips those not begun; ``data`` is MNIST as
-    read from ``data_dir``, when the caller has it."""
+    finishes (and, with ``stream``, each epoch of each repeat as a
+    :class:`~nnstudio.core.sweeps.SweepEpoch`, its point the seed) and keep ``group.json`` up to
+    date. ``stop`` (a ``threading.Event``) ends the running repeats at their next batch, keeping
+    their best weights, and skips those not begun; ``data`` is MNIST as read from ``data_dir``,
+    when the caller has it. When no repeat saved a run (stopped at once, or every one failed),
+    nothing is left behind: no ``group.json``, and no group folder if this call made it."""
+    group = Path(group_folder)
+    made = not group.exists()
+    group.mkdir(parents=True, exist_ok=True)
     results: list[PointResult] = []
+    write_group_file(group, config, results)
     try:
-        for result in run_points(seed_points(config, count), data_dir, group_folder, workers=workers, name=name,
-                                 stop=stop, data=data, stream=False):
-            results.append(result)
-            yield result
+        for event in run_points(seed_points(config, count), data_dir, group, workers=workers, name=name,
+                                stop=stop, data=data, stream=stream):
+            if isinstance(event, PointResult):
+                results.append(event)
+                write_group_file(group, config, results)
+            yield event
     finally:
-        if results:
-            write_group_file(Path(group_folder), config, results)
+        if any(r.folder for r in results):
+            write_group_file(group, config, results)
+        else:
+            (group / GROUP_FILE).unlink(missing_ok=True)
+            if made:
+                try:
+                    group.rmdir()
+                except OSError:  # something else was put there meanwhile: leave it
+                    pass
 
 
 def write_group_file(group: Path, config: TrainingConfig, results: list[PointResult]) -> Path:
@@ -88,3 +108,48 @@ def write_group_file(group: Path, config: TrainingConfig, results: list[PointRes
 def read_group_file(group: str | Path) -> dict:
     with open(Path(group) / GROUP_FILE) as f:
         return json.load(f)
+
+
+def new_group_folder(root: str | Path, count: int) -> Path:
+    """Create and return ``root/<timestamp>-x<count>`` (a suffix if taken): where ``count`` repeats go."""
+    root = Path(root)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for n in range(1, 1000):
+        folder = root / (f"{stamp}-x{count}" if n == 1 else f"{stamp}-x{count}-{n}")
+        try:
+            folder.mkdir(parents=True)
+            return folder
+        except FileExistsError:
+            continue
+    raise OSError(f"cannot create a folder for repeats in {root}")
+
+
+@dataclass(frozen=True)
+class RunGroup:
+    """The runs of one group of repeats (:class:`~nnstudio.core.run_folder.Run` objects), as listed."""
+
+    folder: Path
+    runs: tuple
+
+    @property
+    def name(self) -> str:
+        return self.folder.name
+
+    @property
+    def test_accuracies(self) -> list[float]:
+        return [r.summary["test_accuracy"] for r in self.runs
+                if isinstance(r.summary.get("test_accuracy"), (int, float))]
+
+    def summary_text(self) -> str:
+        """``mean ± sd (min–max)`` of its runs' test accuracies ("" before any has one)."""
+        values = self.test_accuracies
+        return summary_text(values) if values else ""
+
+
+def group_runs(runs: Sequence) -> list[RunGroup]:
+    """The groups of repeats among ``runs`` (those whose ``group`` is set), in order of first appearance."""
+    groups: dict[Path, list] = {}
+    for run in runs:
+        if getattr(run, "group", None) is not None:
+            groups.setdefault(run.group, []).append(run)
+    return [RunGroup(folder, tuple(members)) for folder, members in groups.items()]

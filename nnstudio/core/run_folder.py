@@ -24,7 +24,7 @@ from nnstudio.core.atomic_file import atomic_write
 from nnstudio.core.checkpoints import CHECKPOINTS, save_checkpoints
 from nnstudio.core.config import TrainingConfig
 from nnstudio.core.model_file import ModelFileError, read_metadata, save_model
-from nnstudio.core.reports import EpochReport
+from nnstudio.core.reports import EpochReport, SettingChanged
 
 MODEL = "model.npz"
 HISTORY = "history.csv"
@@ -42,7 +42,9 @@ class Run:
     history: tuple[EpochReport, ...]
     summary: dict
     created: str
-    live_settings: dict = dataclasses.field(default_factory=dict)  # learning_rate, momentum, patience at the end
+    live_settings: dict = dataclasses.field(default_factory=dict)  # every live setting's value at the end
+    setting_changes: tuple[SettingChanged, ...] = ()  # every live change, where it happened
+    group: Path | None = None  # the folder of its group of repeats (holding group.json), if any
 
     @property
     def model_path(self) -> Path:
@@ -107,6 +109,26 @@ def run_summary(trainer) -> dict:
     }
 
 
+# The config field of each augmentation strength (an Augmentation's field -> its TrainingConfig name).
+AUGMENTATION_FIELDS = {"shift": "augment_shift", "rotate": "augment_rotate", "scale": "augment_scale",
+                       "shear": "augment_shear", "elastic_alpha": "elastic_alpha", "elastic_sigma": "elastic_sigma",
+                       "noise": "augment_noise", "thickness": "augment_thickness"}
+MAX_CHANGES = 100_000
+
+
+def live_settings(trainer) -> dict:
+    """Every setting a run may change live, as it ended (config field names): the learning rate,
+    momentum, patience, dropout rates and augmentation strengths."""
+    live = {"learning_rate": trainer.learning_rate, "momentum": trainer.momentum, "patience": trainer.patience}
+    for name in ("dropout", "input_dropout"):
+        if hasattr(trainer, name):
+            live[name] = getattr(trainer, name)
+    augmentation = getattr(trainer, "augmentation", None)
+    if augmentation is not None:
+        live.update({field: getattr(augmentation, name) for name, field in AUGMENTATION_FIELDS.items()})
+    return live
+
+
 def save_run(folder: str | Path, trainer, *, name: str | None = None) -> Path:
     """Write a trainer's model and history into ``folder``; returns the folder."""
     folder = Path(folder)
@@ -115,17 +137,54 @@ def save_run(folder: str | Path, trainer, *, name: str | None = None) -> Path:
         "name": name or folder.name,
         "created": time.strftime("%Y-%m-%d %H:%M:%S"),
         "config": trainer.config.to_dict(),
-        "live_settings": {"learning_rate": trainer.learning_rate, "momentum": trainer.momentum,
-                          "patience": trainer.patience},
+        "live_settings": live_settings(trainer),
+        "setting_changes": [dataclasses.asdict(c) for c in getattr(trainer, "setting_changes", ())],
         "summary": run_summary(trainer),
         "history": [history_row(r) for r in trainer.history],
         "data_checksum": trainer.data.checksum,
     }
-    save_model(folder / MODEL, trainer.network, metadata=metadata)
+    if hasattr(trainer, "random_state"):
+        metadata["random_state"] = trainer.random_state  # where a resumed run's draws go on
+    save_model(folder / MODEL, trainer.network, metadata=metadata,
+               optimizer_state=getattr(trainer, "optimizer_state", None))
     if len(getattr(trainer, "checkpoints", ())):
         save_checkpoints(folder / CHECKPOINTS, trainer.checkpoints, trainer.network.activation)
     write_history_csv(folder / HISTORY, trainer.history)
     return folder
+
+
+def resume_trainer(folder: str | Path, data, **options):
+    """A :class:`~nnstudio.core.trainer.Trainer` that takes up the run saved in ``folder`` where it
+    ended, on ``data`` (the split it trained on): its best weights, history, live settings, the
+    optimiser's state (momentum, Adam's moments and step count) and its random streams, so that
+    ``run(n)`` continues as "+1 epoch" would have in the run's own session. Raises ModelFileError
+    when the folder cannot be resumed (unreadable, no configuration, other data)."""
+    from nnstudio.core.checkpoints import load_checkpoints
+    from nnstudio.core.model_file import load_model
+    from nnstudio.core.trainer import Trainer
+
+    run = load_run(folder)
+    if run.config is None:
+        raise ModelFileError(f"{run.folder.name}: its settings cannot be read, so it cannot be continued")
+    saved = load_model(run.model_path)
+    trainer = Trainer(run.config, data, network=saved.network, **options)
+    checksum = saved.metadata.get("data_checksum")
+    if checksum and checksum != trainer.data.checksum:
+        raise ModelFileError(f"{run.folder.name} was trained on other data: open the data it trained on to continue it")
+    checkpoints = None
+    if run.checkpoints_path.exists():
+        checkpoints = load_checkpoints(run.checkpoints_path).checkpoints
+    random_state = saved.metadata.get("random_state")
+    try:
+        trainer.restore(run.history, saved.optimizer_state, live=run.live_settings, random_state=random_state,
+                        seconds=run.summary.get("seconds") or 0.0, checkpoints=checkpoints)
+    except (TypeError, ValueError, KeyError, OverflowError) as exc:
+        raise ModelFileError(f"{run.folder.name}: its saved state cannot be taken up ({_describe(exc)})") from None
+    strengths = {name: run.live_settings[field] for name, field in AUGMENTATION_FIELDS.items()
+                 if field in run.live_settings}
+    if strengths:
+        trainer.augmentation = dataclasses.replace(trainer.augmentation, **strengths)
+    return trainer
 
 
 def load_run(folder: str | Path) -> Run:
@@ -184,8 +243,24 @@ def _load_run(folder: Path) -> Run:
     except (TypeError, ValueError, OverflowError):
         config = None  # a run from another version: its figures still show
     history = tuple(report_from_row(r) for r in rows) if rows else read_history_csv(folder / HISTORY)
+    changes = read_setting_changes(meta.get("setting_changes", []))
     return Run(folder, _short_text(meta.get("name", folder.name)), config, history, summary,
-               _short_text(meta.get("created", "")), live)
+               _short_text(meta.get("created", "")), live, changes, folder.parent if _is_group(folder.parent) else None)
+
+
+def read_setting_changes(rows) -> tuple[SettingChanged, ...]:
+    """The live changes a run folder records; raises TypeError or ValueError for anything malformed."""
+    if not isinstance(rows, list) or len(rows) > MAX_CHANGES or not all(isinstance(r, dict) for r in rows):
+        raise TypeError(f"setting changes must be a list of at most {MAX_CHANGES:,} JSON objects")
+    changes = []
+    for row in rows:
+        epoch, batch, batches = (_finite(row.get(k), k) for k in ("epoch", "batch", "batches"))
+        if not all(isinstance(v, int) for v in (epoch, batch, batches)) or epoch < 1 or batches < 1 \
+                or not 0 <= batch <= batches or epoch > MAX_EPOCH:
+            raise ValueError(f"a setting change at epoch {epoch}, batch {batch} of {batches} is not a place in a run")
+        changes.append(SettingChanged(epoch, batch, batches, _short_text(row.get("name"))[:80],
+                                      _finite(row.get("old"), "old"), _finite(row.get("new"), "new")))
+    return tuple(changes)
 
 
 def _short_text(value) -> str:

@@ -26,6 +26,7 @@ from nnstudio.core.diagnostics import DiagnosticsProbe
 from nnstudio.core.network import Network
 from nnstudio.core.optim import make_optimizer
 from nnstudio.core.reports import BatchProgress, EpochReport, SettingChanged, TrainingResult
+from nnstudio.core.resumable import Resumable
 from nnstudio.core.run_controls import RunControls
 from nnstudio.core.shifted_images import shifted_images  # noqa: F401  (imported from here too)
 from nnstudio.core.train_step import TrainStep
@@ -47,7 +48,7 @@ def quiet_overflow() -> np.errstate:
     return np.errstate(over="ignore", invalid="ignore", divide="ignore")
 
 
-class Trainer(RunControls):
+class Trainer(RunControls, Resumable):
     """Trains a :class:`Network` on a :class:`Split` under a :class:`TrainingConfig`.
 
     The trainer keeps its state between calls to :meth:`run`, so a finished run can be
@@ -79,6 +80,7 @@ class Trainer(RunControls):
         self.learning_rate = config.learning_rate
         self.momentum = config.momentum
         self.patience = config.patience
+        self.setting_changes: list[SettingChanged] = []  # every live change applied, for the run folder
         RunControls.__init__(self)
         # Early-stopping state.
         self._best_params: list[np.ndarray] = []  # the best epoch's parameters, once built
@@ -86,6 +88,7 @@ class Trainer(RunControls):
         self._best_val_loss = math.inf
         self._best_val_accuracy = 0.0
         self._epochs_without_improvement = 0
+        self._best_optimizer_state: dict[str, np.ndarray] = {}  # the optimiser's state at the best epoch
         self._seconds = 0.0  # training time of all runs so far, pauses excluded
         self._paused_seconds = 0.0
         self._pixels: np.ndarray | None = None  # reused batch buffers
@@ -161,6 +164,7 @@ class Trainer(RunControls):
         self._engine.optimizer = self.optimizer
         self._engine.dropout, self._engine.input_dropout = self.dropout, self.input_dropout
         self._engine.rng = self._dropout_rng
+        self._load_optimizer_state(self._best_optimizer_state)  # a continued run goes on as if never stopped
         try:
             for _ in range(epochs):
                 outcome = yield from self._train_epoch()
@@ -184,7 +188,7 @@ class Trainer(RunControls):
         self._seconds += time.perf_counter() - started - (self._paused_seconds - paused_before)
         self._stop.clear()  # a stop ends this run only; the next run starts afresh
         self._running.set()
-        self.network.set_parameters(self._best_params)  # the next run starts with no momentum, as the step is new
+        self.network.set_parameters(self._best_params)  # a next run goes on from these, with their optimiser state
         test_loss = test_accuracy = None
         if len(self.data.x_test):
             test_loss, test_accuracy = self.network.evaluate(self.data.x_test, self.data.y_test)
@@ -248,6 +252,7 @@ class Trainer(RunControls):
         if improved:
             self._best_val_loss, self._best_val_accuracy, self._best_epoch = val_loss, val_accuracy, epoch
             self._best_params = net.copy_parameters()
+            self._best_optimizer_state = self._optimizer_state()
             self._epochs_without_improvement = 0
         else:
             self._epochs_without_improvement += 1
@@ -306,9 +311,12 @@ class Trainer(RunControls):
                 setattr(self, name, value)
                 if name == "momentum" and value == 0:
                     self._engine.reset_velocities()
+                if name == "momentum" and hasattr(self.optimizer, "momentum"):  # RMSprop's, live as SGD's
+                    self.optimizer.momentum = value
                 if name in ("dropout", "input_dropout"):
                     setattr(self._engine, name, value)
                 changes.append(SettingChanged(epoch, batch, batches, name, old, value))
+        self.setting_changes.extend(changes)
         return changes
 
     def _train_batches(self, order: np.ndarray, labels: np.ndarray, b: int, learning_rate: float,

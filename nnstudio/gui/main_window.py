@@ -264,6 +264,10 @@ class MainWindow(QMainWindow):
         if not self.session.shutdown(wait):
             self._wait_to_close(event, "Stopping… the window closes when the current batch ends")
             return
+        if not self.run_actions.shutdown(wait):  # Repeat ×N: its processes stop at their next batch
+            self.run_actions.repeats.finished.connect(self._close_when_idle)
+            self._wait_to_close(event, "Stopping the repeats… the window closes when their current batches end")
+            return
         if not self.banner.cancel_download(wait):
             self.banner.download_thread.finished.connect(self._close_when_idle)
             self._wait_to_close(event, "Cancelling the download… the window closes when it has stopped")

@@ -3,6 +3,10 @@
 :class:`RunActions` turns a user's command into a call on the :class:`RunSession`, with the
 form's configuration and the workspace's data, and keeps each action enabled exactly when it
 can act. The main window puts them in its Run menu; the Train tab makes buttons of them.
+
+With a repeat count above 1 (:meth:`RunActions.set_repeat_count`, the form's "Repeat ×N"), Start
+trains the form's configuration N times with seeds 0..N-1 in worker processes
+(:class:`~nnstudio.gui.repeat_runs.RepeatRuns`), and Stop stops them.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 
 from nnstudio.gui.messages import show_error
+from nnstudio.gui.repeat_runs import RepeatRuns
 
 NO_DATA = "No training data yet: download MNIST or choose its folder."
 FIX_FORM = "Fix the settings marked below to start."
@@ -43,11 +48,13 @@ class RunActions(QObject):
         self.session, self.workspace, self.form = session, workspace, form
         self.closing = False
         self.reason = ""
+        self.repeat_count = 1  # 1: Start trains one run in the window; more: repeats in worker processes
+        self.repeats = RepeatRuns(workspace, self)
         a = make_action
         self.start = a(parent, "Start", self.start_run, None, START_TIP, name="startAction")
         self.pause = a(parent, "Pause", self.set_paused, None, "Pause after the current batch; press again to "
                        "resume.", checkable=True, name="pauseAction")
-        self.stop = a(parent, "Stop", session.stop, Qt.Key.Key_Escape,
+        self.stop = a(parent, "Stop", self.stop_run, Qt.Key.Key_Escape,
                       "Stop after the current batch and keep the best weights so far (Esc).", name="stopAction")
         self.one_more = a(parent, "+1 epoch", self.train_one_more_epoch, None,
                           "Train the finished run's network for one more epoch.", name="oneMoreAction")
@@ -66,14 +73,45 @@ class RunActions(QObject):
         session.cleared.connect(self.update)
         session.paused_changed.connect(self._show_paused)
         form.validity_changed.connect(self.update)
+        self.repeats.started.connect(self.update)
+        self.repeats.finished.connect(self.update)
         workspace.data_changed.connect(self.update)
         self.update()
 
+    @property
+    def busy(self) -> bool:
+        """A run or a group of repeats is going on."""
+        return self.session.busy or self.repeats.running
+
+    @Slot(int)
+    def set_repeat_count(self, count: int) -> None:
+        """How many times Start trains the form's configuration (seeds 0..count-1; 1 is a normal run)."""
+        self.repeat_count = max(1, int(count))
+        self.start.setText("Start" if self.repeat_count == 1 else f"Start ×{self.repeat_count}")
+        self.update()
+
+    @Slot()
+    def stop_run(self) -> None:
+        """Stop the run, or every repeat, after the current batch (keeping the best weights)."""
+        if self.repeats.running:
+            self.repeats.stop()
+        else:
+            self.session.stop()
+
+    def shutdown(self, timeout_ms: int) -> bool:
+        """Stop the repeats, if any, and wait up to ``timeout_ms`` for them (the window closing)."""
+        return self.repeats.shutdown(timeout_ms)
+
     @Slot()
     def start_run(self) -> None:
-        """Train a fresh network with the form's configuration."""
+        """Train a fresh network with the form's configuration (or its repeats, see :meth:`set_repeat_count`)."""
         config = self.form.config()
-        if self.session.busy or config is None or self.workspace.split is None or self.closing:
+        if self.busy or config is None or self.workspace.split is None or self.closing:
+            return
+        if self.repeat_count > 1:
+            reason = self.repeats.start(config, self.repeat_count, f"{self.form.current_preset()} ×{self.repeat_count}")
+            if reason:
+                self.workspace.post_message(reason)
             return
         split = self.workspace.split
         if self.workspace.mnist is not None and len(split.x_val) != config.validation_size:
@@ -115,12 +153,14 @@ class RunActions(QObject):
     @Slot()
     def update(self, *_: object) -> None:
         session = self.session
-        busy = session.busy
+        busy = self.busy
         reason = ""
         if self.workspace.split is None:
             reason = NO_DATA
         elif not self.form.is_valid:
             reason = FIX_FORM
+        elif self.repeat_count > 1 and not self.repeats.running:
+            reason = self.repeats.problem(self.repeat_count)
         if self.closing:
             reason = "Closing…"
         self.reason = reason
@@ -129,7 +169,8 @@ class RunActions(QObject):
         self.pause.setEnabled(session.controllable)
         if not session.controllable:
             self._show_paused(False)
-        self.stop.setEnabled(session.controllable)
-        self.one_more.setEnabled(session.can_continue and self.workspace.split is not None and not self.closing)
+        self.stop.setEnabled(session.controllable or self.repeats.running)
+        self.one_more.setEnabled(session.can_continue and self.workspace.split is not None and not self.closing
+                                 and not self.repeats.running)
         self.reset.setEnabled(not busy and session.trainer is not None)
         self.changed.emit()

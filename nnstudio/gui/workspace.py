@@ -64,6 +64,7 @@ class Workspace(QObject):
     data_changed = Signal(bool)  # whether there is data to train on now
     runs_changed = Signal()
     comparison_changed = Signal(object, bool)  # Run, shown
+    group_comparison_changed = Signal(object, bool)  # RunGroup (repeats), shown: its mean curve and band
     selection_changed = Signal(object)  # Run or None
     model_changed = Signal(object, str)  # Network (the workspace's copy; don't modify) or None, its description
     sketch_changed = Signal(object)  # (28, 28) float32 input as the network sees it, or None
@@ -222,6 +223,10 @@ class Workspace(QObject):
         self.compared = [r for r in self.compared if r.folder != run.folder] + ([run] if shown else [])
         if was != shown or shown:
             self.comparison_changed.emit(run, shown)
+
+    def set_group_compared(self, group, shown: bool) -> None:
+        """Show (or hide) a group of repeats (:class:`~nnstudio.core.repeats.RunGroup`) on the plots."""
+        self.group_comparison_changed.emit(group, shown)
 
     def select_run(self, run: Run | None) -> None:
         self.selected_run = run

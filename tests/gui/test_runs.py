@@ -115,3 +115,78 @@ def test_a_folder_that_is_no_run_is_refused_with_a_reason(qtbot, window, tmp_pat
     assert "is not a run folder" in box.text() and "no such file" in box.text()
     box.close()
     assert window.train.runs_panel.runs() == []
+
+
+def test_the_runs_list_names_a_dropout_changed_live():
+    from nnstudio.core.config import TrainingConfig
+    from nnstudio.gui.runs_panel import settings_summary
+
+    text = settings_summary(TrainingConfig(), {"learning_rate": 0.1, "dropout": 0.3})
+    assert "dropout 0→0.3" in text and "input dropout" not in text
+
+
+def fake_run(folder, seed: int, accuracy: float, group=None):
+    from nnstudio.core.reports import EpochReport
+    from nnstudio.core.run_folder import Run
+
+    history = tuple(EpochReport(epoch=e, train_loss=1.0, train_accuracy=0.5, val_loss=1.0 / e,
+                                val_accuracy=accuracy - 0.1 / e, learning_rate=0.1, seconds=1.0, best_epoch=e,
+                                best_val_loss=1.0 / e, best_val_accuracy=accuracy, patience_left=None,
+                                improved=True) for e in (1, 2))
+    return Run(folder, f"run {seed}", TrainingConfig(seed=seed), history,
+               {"test_accuracy": accuracy, "best_val_accuracy": accuracy, "epochs": 2, "seconds": 3.0}, "", {}, (),
+               group)
+
+
+def test_a_group_of_repeats_is_one_row_that_opens_to_its_runs(qtbot, tmp_path):
+    from nnstudio.core.repeats import summary_text
+    from nnstudio.core.run_folder import UnreadableRun
+    from nnstudio.gui.runs_panel import COLUMNS, RunsPanel
+
+    from PySide6.QtGui import QColor
+
+    def palette(i):
+        return QColor.fromHsv((i * 40) % 360, 200, 200)
+
+    panel = RunsPanel(color_of=palette)
+    qtbot.addWidget(panel)
+    group = tmp_path / "20261126-120000-x3"
+    alone = fake_run(tmp_path / "alone", 7, 0.95)
+    members = [fake_run(group / f"seed-{k}", k, a, group) for k, a in enumerate((0.97, 0.975, 0.96))]
+    panel.set_runs([alone, members[0], members[1]])
+    panel.set_unreadable([UnreadableRun(tmp_path / "broken", "no model")])
+    panel.add_run(members[2])  # a repeat that ends later joins its group's row
+    tree = panel.tree
+    assert tree.topLevelItemCount() == 3  # the lone run, the group, the unreadable folder last
+    row = panel.group_item(group)
+    assert tree.indexOfTopLevelItem(row) == 1 and row.childCount() == 3
+    assert row.text(0) == "20261126-120000-x3 (×3)"
+    assert row.text(COLUMNS.index("Test")) == summary_text([0.97, 0.975, 0.96]) == "96.83% ± 0.76 (96.00–97.50)"
+    assert "seeds 0, 1, 2" in row.text(COLUMNS.index("Settings"))
+    assert panel.unreadable() == [("broken (unreadable)", f"{tmp_path / 'broken'}\ncannot be read: no model")]
+    assert [r.name for r in panel.runs()] == ["run 7", "run 0", "run 1", "run 2"]
+    assert panel.color(members[2]) == palette(3)  # colours follow the order listed, as the plots'
+
+    shown = []
+    panel.group_toggled.connect(lambda g, on: shown.append((g.folder, len(g.runs), on)))
+    ticks = []
+    panel.overlay_toggled.connect(lambda run, on: ticks.append((run.name, on)))
+    row.setCheckState(0, Qt.CheckState.Checked)
+    row.child(1).setCheckState(0, Qt.CheckState.Checked)  # one run of the group, overlaid alone
+    assert shown == [(group, 3, True)] and ticks == [("run 1", True)]
+    panel.untick_all()
+    assert shown[-1] == (group, 3, False) and ticks[-1] == ("run 1", False)
+
+
+def test_a_runs_live_changes_are_listed_where_they_happened(qtbot, tmp_path):
+    import dataclasses
+
+    from nnstudio.core.reports import SettingChanged
+    from nnstudio.gui.runs_panel import RunsPanel
+
+    panel = RunsPanel()
+    qtbot.addWidget(panel)
+    run = dataclasses.replace(fake_run(tmp_path / "r", 0, 0.9),
+                              setting_changes=(SettingChanged(2, 15, 40, "dropout", 0.0, 0.3),))
+    item = panel.add_run(run)
+    assert item.toolTip(SETTINGS_COLUMN).splitlines()[-1] == "epoch 2, batch 15: dropout 0→0.3"

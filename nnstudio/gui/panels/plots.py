@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QWidget
 
 from nnstudio.core.reports import SettingChanged
 from nnstudio.gui.colors import run_color
+from nnstudio.gui.group_bands import GroupBands
 from nnstudio.gui.training_plots import TrainingPlots
 
 
@@ -25,6 +26,8 @@ class PlotsPanel(TrainingPlots):
         session.ended.connect(self.show_result)
         session.cleared.connect(lambda: self.start_run("", 0, 0))
         workspace.comparison_changed.connect(self._on_comparison_changed)
+        self.group_bands = GroupBands(self)  # groups of repeats: mean curve and min–max band
+        workspace.group_comparison_changed.connect(self._on_group_comparison_changed)
 
     @Slot(object)
     def _on_started(self, launch) -> None:
@@ -46,3 +49,13 @@ class PlotsPanel(TrainingPlots):
             self.set_overlay(key, run.name, run.history, run_color(self.workspace.run_index(run)))
         else:
             self.remove_overlay(key)
+
+    @Slot(object, bool)
+    def _on_group_comparison_changed(self, group, shown: bool) -> None:
+        key = str(group.folder)
+        if shown:
+            first = group.runs[0] if group.runs else None
+            color = run_color(self.workspace.run_index(first)) if first else None
+            self.group_bands.set_group(key, f"{group.name} (mean, min–max)", [r.history for r in group.runs], color)
+        else:
+            self.group_bands.remove_group(key)

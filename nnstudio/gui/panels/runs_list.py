@@ -22,6 +22,8 @@ class RunsListPanel(RunsPanel):
         workspace.runs_changed.connect(self._show_runs)
         workspace.comparison_changed.connect(lambda run, shown: self.set_checked(run, shown))
         self.overlay_toggled.connect(workspace.set_compared)
+        self.group_toggled.connect(workspace.set_group_compared)
+        workspace.group_comparison_changed.connect(self.set_group_checked)
         self.selection_changed.connect(workspace.select_run)
         self.model_requested.connect(self._use_model)
         self._show_runs()

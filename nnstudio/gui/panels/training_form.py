@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtWidgets import QGridLayout, QGroupBox, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QGridLayout, QGroupBox, QHBoxLayout, QLabel, QSizePolicy, QSpinBox, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from nnstudio.gui.controls import ControlsPanel
 from nnstudio.gui.naming import named
+from nnstudio.gui.repeat_runs import MAX_REPEATS
 
 # Each tip is tried by a test in tests/gui/test_main_window.py (test_try_this_*): keep them true.
 TRY_THIS = (
@@ -42,6 +44,15 @@ class TrainingForm(QWidget):
         self.stop_button = action_button(actions.stop, "stopButton")
         self.one_more_button = action_button(actions.one_more, "oneMoreButton")
         self.reset_button = action_button(actions.reset, "resetButton")
+        self.repeat_box = named(QSpinBox(), "repeatCount", "Repeat ×N")
+        self.repeat_box.setRange(1, MAX_REPEATS)
+        self.repeat_box.setPrefix("×")
+        self.repeat_box.setToolTip("Train the same settings this many times, with seeds 0, 1, 2…, in parallel "
+                                   "processes: the runs list shows them as one group with mean ± sd (min–max), "
+                                   "and the plots their mean curve and min–max band. 1 is a normal run.")
+        self.repeat_status = named(QLabel(), "repeatStatus", "Repeats' progress")
+        self.repeat_status.setWordWrap(True)
+        self.repeat_status.setVisible(False)
         self.start_reason = named(QLabel(), "startReason", "Why Start is off")
         self.start_reason.setWordWrap(True)
         self.start_reason.setStyleSheet("color: #8a5a00;")
@@ -52,7 +63,14 @@ class TrainingForm(QWidget):
         grid.addWidget(self.stop_button, 1, 1)
         grid.addWidget(self.one_more_button, 2, 0)
         grid.addWidget(self.reset_button, 2, 1)
-        grid.addWidget(self.start_reason, 3, 0, 1, 2)
+        repeat_row = QHBoxLayout()
+        repeat_label = QLabel("Repeat")
+        repeat_label.setBuddy(self.repeat_box)
+        repeat_row.addWidget(repeat_label)
+        repeat_row.addWidget(self.repeat_box, 1)
+        grid.addLayout(repeat_row, 3, 0, 1, 2)
+        grid.addWidget(self.start_reason, 4, 0, 1, 2)
+        grid.addWidget(self.repeat_status, 5, 0, 1, 2)
 
         tips = named(QLabel(TRY_THIS), "tryThis", "Try this")
         tips.setWordWrap(True)
@@ -81,6 +99,9 @@ class TrainingForm(QWidget):
         self._show_preview_digits()
         session.phase_changed.connect(self._on_phase_changed)
         actions.changed.connect(self._show_reason)
+        self.repeat_box.valueChanged.connect(actions.set_repeat_count)
+        actions.repeats.progressed.connect(self._show_repeat_status)
+        actions.repeats.finished.connect(self._on_repeats_finished)
         self._show_reason()
 
     @Slot(int)
@@ -103,3 +124,23 @@ class TrainingForm(QWidget):
         reason = self.actions.reason
         self.start_reason.setText(reason)
         self.start_reason.setVisible(bool(reason))
+        self.repeat_box.setEnabled(not self.actions.busy)
+
+    @Slot(str)
+    def _show_repeat_status(self, text: str) -> None:
+        self.repeat_status.setText(text)
+        self.repeat_status.setVisible(True)
+
+    @Slot(object)
+    def _on_repeats_finished(self, outcome) -> None:
+        saved = sum(1 for r in outcome.results if r.folder)
+        count = self.actions.repeats.launch.count
+        if outcome.error:
+            text = f"The repeats failed: {outcome.error}"
+        elif not saved:
+            text = "Repeats stopped before any finished an epoch: nothing was saved."
+        else:
+            text = (f"{'Stopped: ' if outcome.stopped else ''}{saved} of {count} repeats · test accuracy "
+                    f"{outcome.summary} · in {outcome.folder}")
+        self._show_repeat_status(text)
+        self.workspace.post_message(text)
