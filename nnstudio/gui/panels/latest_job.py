@@ -18,8 +18,14 @@ from threadpoolctl import threadpool_limits
 from nnstudio.gui.worker import Worker, is_running, join
 
 
-def _cancellable(make: Callable[[], Iterator], cancel: threading.Event, serial: int) -> Iterator:
+# CPU seconds each kind of job has spent on its threads in this process, by job name (what a
+# benchmark reads to say what the views' background work costs).
+CPU_SECONDS: dict[str, float] = {}
+
+
+def _cancellable(make: Callable[[], Iterator], cancel: threading.Event, serial: int, name: str = "") -> Iterator:
     """``make()``'s values as ``(serial, value)``, ending early once ``cancel`` is set."""
+    started = time.thread_time()  # this runs on the job's own thread
     # One BLAS thread, as the training job uses: on two cores more would fight the training thread and
     # the GUI. Set for good, not in a ``with`` block: BLAS's thread count is one for the whole process,
     # and a block ending here would restore two threads under a training run that is still going.
@@ -36,6 +42,7 @@ def _cancellable(make: Callable[[], Iterator], cancel: threading.Event, serial: 
             yield serial, value
     finally:
         generator.close()
+        CPU_SECONDS[name] = CPU_SECONDS.get(name, 0.0) + time.thread_time() - started
 
 
 class LatestJob(QObject):
@@ -114,7 +121,7 @@ class LatestJob(QObject):
         self._started_at = time.monotonic()
         serial = self._serial
         cancel = self._cancel = threading.Event()
-        worker = self._worker = Worker(lambda: _cancellable(make, cancel, serial), name=self.name)
+        worker = self._worker = Worker(lambda: _cancellable(make, cancel, serial, self.name), name=self.name)
         worker.yielded.connect(self._on_yielded)
         worker.returned.connect(self._on_returned)
         worker.errored.connect(self._on_errored)
