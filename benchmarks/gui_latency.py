@@ -50,7 +50,7 @@ from nnstudio.core.dataset import split_mnist  # noqa: E402
 from nnstudio.core.mnist import load_mnist, resolve_data_dir  # noqa: E402
 from nnstudio.core.trainer import Trainer  # noqa: E402
 from nnstudio.gui.main_window import MainWindow  # noqa: E402
-from nnstudio.gui.panels.latest_job import CPU_SECONDS  # noqa: E402
+from nnstudio.gui.panels.latest_job import CPU_SECONDS, RUNS  # noqa: E402
 from nnstudio.gui.settings import Settings  # noqa: E402
 
 PROBE_MS = 10
@@ -167,6 +167,7 @@ def gui_run(config, split, epochs: int, tab: str = "train", profile: int = 0, st
     profiler = cProfile.Profile(time.thread_time) if profile else None  # CPU time, this thread only
     cpu_started, process_started = time.thread_time(), time.process_time()
     CPU_SECONDS.clear()
+    RUNS.clear()
     tracer = StallTracer() if stalls else None
     if profiler:
         profiler.enable()
@@ -186,7 +187,7 @@ def gui_run(config, split, epochs: int, tab: str = "train", profile: int = 0, st
     print(f"CPU per epoch: GUI thread {gui_cpu * 1000 / epochs:.0f} ms, whole process {process_cpu * 1000 / epochs:.0f} ms"
           f"{inflated}")
     jobs = sum(CPU_SECONDS.values())
-    each = ", ".join(f"{name} {cpu * 1000 / epochs:.0f}" for name, cpu in sorted(CPU_SECONDS.items(), key=lambda kv: -kv[1]))
+    each = ", ".join(f"{name} {cpu * 1000 / epochs:.0f} in {RUNS.get(name, 0)} jobs" for name, cpu in sorted(CPU_SECONDS.items(), key=lambda kv: -kv[1]))
     print(f"CPU per epoch: the views' background jobs {jobs * 1000 / epochs:.0f} ms ({each or 'none'}); "
           f"the rest (training, Qt) {(process_cpu - gui_cpu - jobs) * 1000 / epochs:.0f} ms")
     if profiler:

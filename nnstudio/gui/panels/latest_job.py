@@ -21,6 +21,7 @@ from nnstudio.gui.worker import Worker, is_running, join
 # CPU seconds each kind of job has spent on its threads in this process, by job name (what a
 # benchmark reads to say what the views' background work costs).
 CPU_SECONDS: dict[str, float] = {}
+RUNS: dict[str, int] = {}  # and how many jobs of each name ran (to the end or cancelled)
 
 
 def _cancellable(make: Callable[[], Iterator], cancel: threading.Event, serial: int, name: str = "") -> Iterator:
@@ -43,6 +44,7 @@ def _cancellable(make: Callable[[], Iterator], cancel: threading.Event, serial: 
     finally:
         generator.close()
         CPU_SECONDS[name] = CPU_SECONDS.get(name, 0.0) + time.thread_time() - started
+        RUNS[name] = RUNS.get(name, 0) + 1
 
 
 class LatestJob(QObject):
