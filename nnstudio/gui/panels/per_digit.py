@@ -43,7 +43,7 @@ class DigitBars(QWidget):
         return QSize(320, 160)
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802
-        return QSize(160, 80)
+        return QSize(260, 120)
 
     def set_figures(self, figures: PerDigit | None) -> None:
         self.figures = figures
