@@ -69,6 +69,7 @@ class EvaluatePanel(QWidget):
         self._stale = True
         self._set_chosen = False  # the user picked a set: it no longer follows the run
         self._best_epoch = 0  # the epoch of the running run's best weights so far
+        self._pending_set: str | None = None  # the set to follow with the run's next model
 
         self.model_label = QLabel()
         self.model_label.setObjectName("evaluateModel")
@@ -126,7 +127,7 @@ class EvaluatePanel(QWidget):
         self.set_choice.currentIndexChanged.connect(lambda *_: self.invalidate())
         session.started.connect(self._on_run_started)
         session.best_network_changed.connect(lambda _, report: setattr(self, "_best_epoch", report.epoch))
-        session.ended.connect(lambda *_: self._follow_run("test"))
+        session.ended.connect(self._on_run_ended)
         session.phase_changed.connect(self._run_deferred)
         self.confusion.cell_clicked.connect(self.gallery.set_filter)
         self.gallery.filter_changed.connect(self.confusion.select)
@@ -161,9 +162,20 @@ class EvaluatePanel(QWidget):
         self.robustness.cancel()
         self.layer_map.job.cancel()
         self._best_epoch = 0
-        self._follow_run("val")
+        # The validation set once the run's first weights come: switched now, the model from before the
+        # run would be evaluated on it once more, during the first epoch, for nothing.
+        self._pending_set = "val"
+
+    def _on_run_ended(self, *_: object) -> None:
+        self._pending_set = None
+        self._follow_run("test")
 
     def _on_model_changed(self, network, description: str) -> None:
+        if self._pending_set is not None and self.session.running:
+            self.set_choice.blockSignals(True)  # one evaluation for the new model and set, below
+            self._follow_run(self._pending_set)
+            self.set_choice.blockSignals(False)
+            self._pending_set = None
         self.model_label.setText(f"<b>Model in use:</b> {description or 'none'}" if network is not None
                                  else "<b>No model in use</b>: train one, choose a run, or load a model file")
         self.invalidate()
