@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPus
 
 from nnstudio.core.projection import TsneProgress, layer_activations, pca, tsne
 from nnstudio.core.robustness import fixed_subset
-from nnstudio.gui.panels.latest_job import LatestJob
+from nnstudio.gui.panels.latest_job import BACKGROUND_NICE, LatestJob
 from nnstudio.gui.colors import BACKGROUND
 from nnstudio.gui.panels.scatter_canvas import ScatterCanvas
 from nnstudio.gui.steady_label import steady
@@ -42,7 +42,7 @@ class LayerMapView(QWidget):
         self.setObjectName("layerMap")
         self.setAccessibleName("Layer map")
         self.workspace = workspace
-        self.job = LatestJob("layer map", self, duty=1 / 3)  # a live PCA map at most a third of the time
+        self.job = LatestJob("layer map", self, duty=1 / 3, nice=BACKGROUND_NICE)  # a live PCA map at most a third of the time
         self.job.yielded.connect(self._on_progress)
         self.job.returned.connect(self._on_mapped)
         self.job.errored.connect(lambda message: self.status.setText(f"The map failed: {message}"))

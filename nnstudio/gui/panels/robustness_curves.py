@@ -16,7 +16,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from nnstudio.core.robustness import PERTURBATIONS, CurvePoint, all_curves, fixed_subset, robustness_curve
-from nnstudio.gui.panels.latest_job import LatestJob
+from nnstudio.gui.panels.latest_job import BACKGROUND_NICE, LatestJob
 from nnstudio.gui.colors import TRAIN_COLOR
 from nnstudio.gui.panels.mini_chart import MiniChart, Series
 from nnstudio.gui.steady_label import steady
@@ -53,7 +53,7 @@ class RobustnessView(QWidget):
         super().__init__(parent)
         self.setObjectName("robustnessCurves")
         self.setAccessibleName("Robustness curves")
-        self.job = LatestJob("robustness", self, duty=LIVE_DUTY)
+        self.job = LatestJob("robustness", self, duty=LIVE_DUTY, nice=BACKGROUND_NICE)
         self.job.yielded.connect(self.add_point)
         self.job.returned.connect(self._on_done)
         self.job.errored.connect(lambda message: self.status.setText(f"Robustness failed: {message}"))
