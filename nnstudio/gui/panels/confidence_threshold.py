@@ -98,8 +98,9 @@ class ConfidenceThresholdView(QWidget):
             x, y = curve.coverage[keep] * 100, curve.accuracy[keep] * 100
             # Framed on the curve, as an auto-ranged plot would: its ends are what a student reads.
             left = float(np.floor(x.min() / 10) * 10) if len(x) else 0.0
-            low = float(np.floor(y.min() / 5) * 5) if len(y) else 0.0
-            self.chart.set_ranges((min(left, 90.0), 100.0), (min(low, 95.0), 100.0))
+            low = float(y.min()) if len(y) else 0.0
+            low = min(low - (100.0 - low) * 0.05, 99.0)
+            self.chart.set_ranges((min(left, 90.0), 100.0), (low, 100.0 + (100.0 - low) * 0.05))
             self.chart.set_series([Series(x, y, QColor(TRAIN_COLOR), markers=False)])
         self._on_slider()
 

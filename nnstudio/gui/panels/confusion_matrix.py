@@ -56,7 +56,7 @@ class MatrixCanvas(QWidget):
         return QSize(380, 330)
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802
-        return QSize(300, 260)
+        return QSize(180, 160)
 
     def grid_rect(self) -> QRectF:
         """Where the 10x10 cells lie (square), left of the colour bar."""

@@ -115,6 +115,7 @@ class EvaluatePanel(QWidget):
             column.addWidget(upper)
             column.addWidget(lower)
             columns.addWidget(column)
+        columns.setSizes([1000] * columns.count())  # three equal columns, whatever each view's size hint
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(top)

@@ -43,7 +43,7 @@ class DigitBars(QWidget):
         return QSize(320, 160)
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802
-        return QSize(260, 120)
+        return QSize(160, 80)
 
     def set_figures(self, figures: PerDigit | None) -> None:
         self.figures = figures
@@ -82,7 +82,8 @@ class DigitBars(QWidget):
         def y_of(value: float) -> float:
             return rect.bottom() - (value - floor) / (top - floor) * rect.height()
 
-        step = 0.05 if 1.0 - floor <= 0.3 else 0.1 if 1.0 - floor <= 0.6 else 0.2
+        span = 1.0 - floor
+        step = next((s for s, most in ((0.01, 0.06), (0.02, 0.12), (0.05, 0.3), (0.1, 0.6)) if span <= most), 0.2)
         for k in range(int(round((1.0 - floor) / step)) + 1):
             value = floor + k * step
             y = y_of(value)
