@@ -187,7 +187,8 @@ def gui_run(config, split, epochs: int, tab: str = "train", profile: int = 0, st
     print(f"CPU per epoch: GUI thread {gui_cpu * 1000 / epochs:.0f} ms, whole process {process_cpu * 1000 / epochs:.0f} ms"
           f"{inflated}")
     jobs = sum(CPU_SECONDS.values())
-    each = ", ".join(f"{name} {cpu * 1000 / epochs:.0f} in {RUNS.get(name, 0)} jobs" for name, cpu in sorted(CPU_SECONDS.items(), key=lambda kv: -kv[1]))
+    each = ", ".join(f"{name} {cpu * 1000 / epochs:.0f} in {RUNS.get(name, 0)} jobs"
+                     for name, cpu in sorted(CPU_SECONDS.items(), key=lambda kv: -kv[1]))
     print(f"CPU per epoch: the views' background jobs {jobs * 1000 / epochs:.0f} ms ({each or 'none'}); "
           f"the rest (training, Qt) {(process_cpu - gui_cpu - jobs) * 1000 / epochs:.0f} ms")
     if profiler:

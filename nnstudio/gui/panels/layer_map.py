@@ -42,7 +42,8 @@ class LayerMapView(QWidget):
         self.setObjectName("layerMap")
         self.setAccessibleName("Layer map")
         self.workspace = workspace
-        self.job = LatestJob("layer map", self, duty=1 / 3, nice=BACKGROUND_NICE)  # a live PCA map at most a third of the time
+        # A live PCA map at most a third of the time, below the training thread's priority.
+        self.job = LatestJob("layer map", self, duty=1 / 3, nice=BACKGROUND_NICE)
         self.job.yielded.connect(self._on_progress)
         self.job.returned.connect(self._on_mapped)
         self.job.errored.connect(lambda message: self.status.setText(f"The map failed: {message}"))

@@ -63,7 +63,8 @@ class DigitBars(QWidget):
         digit = self.digit_at(event.position().x())
         f = self.figures
         self.setToolTip("" if f is None or digit is None else
-                        f"{digit}: precision {f.precision[digit]:.2%}, recall {f.recall[digit]:.2%}, F1 {f.f1[digit]:.2%}")
+                        f"{digit}: precision {f.precision[digit]:.2%}, recall {f.recall[digit]:.2%}, "
+                        f"F1 {f.f1[digit]:.2%}")
         super().mouseMoveEvent(event)
 
     def paintEvent(self, event) -> None:  # noqa: N802
