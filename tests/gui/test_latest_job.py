@@ -32,3 +32,23 @@ def test_a_coalesced_job_runs_below_the_windows_priority(qtbot):
     assert plain.args == [mine]
     assert coalesced.args == [min(19, mine + BACKGROUND_NICE)]
     assert CPU_SECONDS["nice test"] >= 0.0
+
+
+def _waiting():
+    yield None
+    threading.Event().wait(0.3)  # waits, as a low-priority job waits for a busy CPU, and takes no CPU
+    return "done"
+
+
+def test_the_rest_between_coalesced_jobs_follows_their_cpu_not_their_wait(qtbot):
+    """A job that took little CPU (it waited for a busy machine) does not make the next epoch's request
+    wait: the duty cycle limits the CPU the jobs take, not how often a view is refreshed."""
+    job = LatestJob("duty test", duty=0.05)
+    with qtbot.waitSignal(job.returned, timeout=5_000):
+        job.request(_waiting, coalesce=True)
+    qtbot.waitUntil(lambda: not job.busy)
+    job.request(_waiting, coalesce=True)
+    # It rests 19 times the few milliseconds of CPU the last job took; after its 0.3 s of wall time
+    # it would rest 5.7 s.
+    qtbot.waitUntil(lambda: job.running, timeout=2_000)
+    assert job.wait()

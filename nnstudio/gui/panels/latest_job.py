@@ -57,9 +57,10 @@ def lower_priority(nice: int) -> int:
 
 
 def _cancellable(make: Callable[[], Iterator], cancel: threading.Event, serial: int, name: str = "",
-                 nice: int = 0) -> Iterator:
+                 nice: int = 0, spent: list[float] | None = None) -> Iterator:
     """``make()``'s values as ``(serial, value)``, ending early once ``cancel`` is set; the thread runs
-    ``nice`` steps below normal priority (each job has a thread of its own)."""
+    ``nice`` steps below normal priority (each job has a thread of its own). ``spent[0]`` receives the
+    CPU seconds the job took."""
     started = time.thread_time()  # this runs on the job's own thread
     lower_priority(nice)
     # One BLAS thread, as the training job uses: on two cores more would fight the training thread and
@@ -78,7 +79,10 @@ def _cancellable(make: Callable[[], Iterator], cancel: threading.Event, serial: 
             yield serial, value
     finally:
         generator.close()
-        CPU_SECONDS[name] = CPU_SECONDS.get(name, 0.0) + time.thread_time() - started
+        cpu = time.thread_time() - started
+        CPU_SECONDS[name] = CPU_SECONDS.get(name, 0.0) + cpu
+        if spent is not None:
+            spent[0] = cpu
         RUNS[name] = RUNS.get(name, 0) + 1
 
 
@@ -91,8 +95,8 @@ class LatestJob(QObject):
     def __init__(self, name: str, parent: QObject | None = None, *, duty: float = 1.0, nice: int = 0) -> None:
         super().__init__(parent)
         self.name = name
-        # The budget of coalesced requests (a view refreshed after every epoch): after a job that ran
-        # for t seconds the next one rests t * (1 / duty - 1), so such jobs keep a core busy at most
+        # The budget of coalesced requests (a view refreshed after every epoch): after a job that took
+        # t seconds of CPU the next one rests t * (1 / duty - 1), so such jobs keep a core busy at most
         # ``duty`` of the time and leave the rest to the training thread and the window.
         self.duty = float(duty)
         self.nice = nice  # coalesced requests run this much below normal OS priority
@@ -104,6 +108,7 @@ class LatestJob(QObject):
         self._coalesced = False  # the job running (or about to) was a coalesced request
         self._serial = 0
         self._started_at = 0.0
+        self._spent = [0.0]  # the CPU seconds of the last job, written by its thread before it ends
         self._rest_until = 0.0
         self._rest = QTimer(self)
         self._rest.setSingleShot(True)
@@ -164,7 +169,9 @@ class LatestJob(QObject):
         serial = self._serial
         cancel = self._cancel = threading.Event()
         nice = self.nice if self._coalesced else 0
-        worker = self._worker = Worker(lambda: _cancellable(make, cancel, serial, self.name, nice), name=self.name)
+        spent = self._spent = [-1.0]
+        worker = self._worker = Worker(lambda: _cancellable(make, cancel, serial, self.name, nice, spent),
+                                       name=self.name)
         worker.yielded.connect(self._on_yielded)
         worker.returned.connect(self._on_returned)
         worker.errored.connect(self._on_errored)
@@ -195,7 +202,10 @@ class LatestJob(QObject):
         join(self._thread)
         self._worker = None
         now = time.monotonic()
-        self._rest_until = now + (now - self._started_at) * (1.0 / self.duty - 1.0)
+        # The rest follows the CPU the job took (its wall time if unknown): a low-priority job that
+        # waited long for a busy CPU took little of it, and need not skip the next epochs.
+        busy = self._spent[0] if self._spent[0] >= 0 else now - self._started_at
+        self._rest_until = now + busy * (1.0 / self.duty - 1.0)
         rest_ms = round((self._rest_until - now) * 1000)
         if self._next is not None and self._next_coalesced and rest_ms > 0:
             self._rest.start(rest_ms)  # a refresh waiting: it starts once the job has rested
