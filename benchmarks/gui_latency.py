@@ -14,7 +14,8 @@ before and after the GUI run.
 
 It also prints ``CPU per epoch: GUI thread … ms, whole process … ms``: the work the window does for
 the run (thread CPU time, which a busy machine inflates far less than wall time; compare two builds
-by it, run side by side). ``--profile N`` adds the N functions with the most cumulative GUI-thread
+by it, run side by side), and the CPU per epoch of the views' background jobs (evaluation,
+robustness, layer map: thread CPU time of each ``LatestJob``), by name. ``--profile N`` adds the N functions with the most cumulative GUI-thread
 CPU (cProfile on the GUI thread only; what each signal's slots cost; the stats are dumped to
 ``$TMPDIR/gui_latency.prof``). ``--stalls N`` lists the N costliest slots the event loop called
 (a paint is named by its view), each with its longest call in wall and CPU ms.
@@ -49,6 +50,7 @@ from nnstudio.core.dataset import split_mnist  # noqa: E402
 from nnstudio.core.mnist import load_mnist, resolve_data_dir  # noqa: E402
 from nnstudio.core.trainer import Trainer  # noqa: E402
 from nnstudio.gui.main_window import MainWindow  # noqa: E402
+from nnstudio.gui.panels.latest_job import CPU_SECONDS, RUNS  # noqa: E402
 from nnstudio.gui.settings import Settings  # noqa: E402
 
 PROBE_MS = 10
@@ -164,6 +166,8 @@ def gui_run(config, split, epochs: int, tab: str = "train", profile: int = 0, st
     session.phase_changed.connect(on_phase)
     profiler = cProfile.Profile(time.thread_time) if profile else None  # CPU time, this thread only
     cpu_started, process_started = time.thread_time(), time.process_time()
+    CPU_SECONDS.clear()
+    RUNS.clear()
     tracer = StallTracer() if stalls else None
     if profiler:
         profiler.enable()
@@ -182,6 +186,11 @@ def gui_run(config, split, epochs: int, tab: str = "train", profile: int = 0, st
     inflated = " (profiled: inflated)" if profiler or tracer else ""
     print(f"CPU per epoch: GUI thread {gui_cpu * 1000 / epochs:.0f} ms, whole process {process_cpu * 1000 / epochs:.0f} ms"
           f"{inflated}")
+    jobs = sum(CPU_SECONDS.values())
+    each = ", ".join(f"{name} {cpu * 1000 / epochs:.0f} in {RUNS.get(name, 0)} jobs"
+                     for name, cpu in sorted(CPU_SECONDS.items(), key=lambda kv: -kv[1]))
+    print(f"CPU per epoch: the views' background jobs {jobs * 1000 / epochs:.0f} ms ({each or 'none'}); "
+          f"the rest (training, Qt) {(process_cpu - gui_cpu - jobs) * 1000 / epochs:.0f} ms")
     if profiler:
         print("cumulative times below are GUI-thread CPU")
         stats = pstats.Stats(profiler).sort_stats("cumulative")

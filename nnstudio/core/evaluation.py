@@ -3,11 +3,14 @@ the most confident mistakes and the coverage a confidence threshold buys.
 
 :func:`evaluate` runs the network once over the images; every figure after that is computed from
 the stored predictions, so a view can ask for a filtered gallery or another threshold for free.
+The figures every view asks for are computed once and kept (:meth:`Evaluation.prepare` computes
+them on the evaluating thread, so the window only reads them).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -45,9 +48,19 @@ class Evaluation:
         """The probability the network gives its own answer."""
         return self.top_probabilities[:, 0]
 
-    @property
+    @cached_property
     def correct(self) -> np.ndarray:
-        return self.predictions == self.labels
+        correct = self.predictions == self.labels
+        correct.flags.writeable = False
+        return correct
+
+    def prepare(self) -> "Evaluation":
+        """Compute and keep what the views read (confusion, per-digit figures, the mistakes' order, the
+        coverage curve), so that the thread that evaluated pays for it, not the window; returns self."""
+        self.per_digit()
+        self.mistakes()
+        self.coverage_curve()
+        return self
 
     @property
     def accuracy(self) -> float:
@@ -55,13 +68,19 @@ class Evaluation:
 
     # -- per digit ----------------------------------------------------------------------------
 
-    @property
+    @cached_property
     def confusion(self) -> np.ndarray:
-        """``confusion[t, p]``: how many images of true digit ``t`` were read as ``p``."""
+        """``confusion[t, p]``: how many images of true digit ``t`` were read as ``p`` (read-only)."""
         flat = self.labels.astype(np.intp) * self.classes + self.predictions
-        return np.bincount(flat, minlength=self.classes * self.classes).reshape(self.classes, self.classes)
+        counts = np.bincount(flat, minlength=self.classes * self.classes).reshape(self.classes, self.classes)
+        counts.flags.writeable = False
+        return counts
 
     def per_digit(self) -> "PerDigit":
+        return self._per_digit
+
+    @cached_property
+    def _per_digit(self) -> "PerDigit":
         return PerDigit.from_confusion(self.confusion)
 
     # -- mistakes -----------------------------------------------------------------------------
@@ -69,14 +88,18 @@ class Evaluation:
     def mistakes(self, true: int | None = None, predicted: int | None = None) -> np.ndarray:
         """Indices of the misclassified images, most confident mistake first; optionally only those
         of one true digit and/or one predicted digit (``true == predicted`` gives nothing)."""
-        keep = ~self.correct
+        index = self._mistakes_ranked
         if true is not None:
-            keep &= self.labels == true
+            index = index[self.labels[index] == true]
         if predicted is not None:
-            keep &= self.predictions == predicted
-        index = np.flatnonzero(keep)
-        order = np.argsort(-self.confidence[index], kind="stable")
-        return index[order]
+            index = index[self.predictions[index] == predicted]
+        return index.copy() if index is self._mistakes_ranked else index
+
+    @cached_property
+    def _mistakes_ranked(self) -> np.ndarray:
+        """Every mistake, most confident first (ties: lower index first); a filter keeps this order."""
+        index = np.flatnonzero(~self.correct)
+        return index[np.argsort(-self.confidence[index], kind="stable")]
 
     def images_in_cell(self, true: int, predicted: int) -> np.ndarray:
         """Indices of the images of one confusion cell, most confident first (the diagonal too)."""
@@ -87,7 +110,14 @@ class Evaluation:
 
     def coverage_curve(self, points: int = 101) -> "CoverageCurve":
         """Coverage and accuracy of the answered images for ``points`` thresholds from 0 to 1."""
+        if points == 101:
+            return self._coverage_curve
         thresholds = np.linspace(0.0, 1.0, points)
+        return CoverageCurve(thresholds, *self._answered(thresholds))
+
+    @cached_property
+    def _coverage_curve(self) -> "CoverageCurve":
+        thresholds = np.linspace(0.0, 1.0, 101)
         return CoverageCurve(thresholds, *self._answered(thresholds))
 
     def at_threshold(self, threshold: float) -> tuple[float, float]:
@@ -96,10 +126,15 @@ class Evaluation:
         coverage, accuracy = self._answered(np.array([float(threshold)]))
         return float(coverage[0]), float(accuracy[0])
 
-    def _answered(self, thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    @cached_property
+    def _ranked_confidence(self) -> tuple[np.ndarray, np.ndarray]:
+        """The confidences in ascending order, and how many of the images from each on are right."""
         order = np.argsort(self.confidence, kind="stable")
-        confidence = self.confidence[order]
         right_from = np.concatenate([np.cumsum(self.correct[order][::-1])[::-1], [0]])
+        return self.confidence[order], right_from
+
+    def _answered(self, thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        confidence, right_from = self._ranked_confidence
         first = np.searchsorted(confidence, thresholds, side="left")  # first answered image
         answered = self.count - first
         right = right_from[first]

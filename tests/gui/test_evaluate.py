@@ -118,9 +118,8 @@ def test_tsne_map_separates_digits_and_a_click_puts_a_point_on_the_pad(qtbot, wi
     assert np.mean([np.bincount(v, minlength=10).argmax() for v in votes] == labels) >= 0.8
 
     target = 7
-    scene = view.plot.vb.mapViewToScene(pg_point(points[target]))
     with qtbot.waitSignal(view.point_clicked) as clicked, qtbot.waitSignal(window.workspace.pad_image_requested):
-        qtbot.mouseClick(view.graphics.viewport(), LEFT, pos=view.graphics.mapFromScene(scene))
+        qtbot.mouseClick(view.canvas, LEFT, pos=view.point_position(target))
     index = clicked.args[0]
     position = list(fixed_subset(len(panel.evaluation.labels))).index(index)
     assert np.hypot(*(points[position] - points[target])) < 0.02 * np.ptp(points)
@@ -134,12 +133,6 @@ def test_tsne_map_separates_digits_and_a_click_puts_a_point_on_the_pad(qtbot, wi
     with qtbot.waitSignal(view.job.busy_changed, timeout=10_000, check_params_cb=lambda busy: not busy):
         qtbot.mouseClick(bar, LEFT, pos=bar.tabRect(0).center())
     assert not view.cancel_button.isEnabled()
-
-
-def pg_point(xy):
-    from PySide6.QtCore import QPointF
-
-    return QPointF(float(xy[0]), float(xy[1]))
 
 
 def test_scrubber_switches_every_view_to_an_epochs_weights(qtbot, window, small_split):

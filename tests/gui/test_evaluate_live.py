@@ -58,3 +58,23 @@ def test_every_view_follows_the_run_and_all_curves_come_at_its_end(qtbot, window
                     and panel.robustness.complete, timeout=60_000)
     assert panel.robustness.notes() == {}
     assert all(panel.robustness.curve(name)[0] for name in ("noise", "rotation", "shift", "thickness"))
+
+
+def test_a_run_started_on_the_tab_evaluates_its_own_weights_only(qtbot, window):
+    """Starting a run switches Evaluate to the validation set with the run's first weights: the model
+    from before the run is not evaluated on it again in the meantime (work during the first epoch)."""
+    c = window.controls
+    for box, value in ((c.max_epochs_box, 1), (c.patience_box, 0), (c.hidden_edit, "16")):
+        retype(qtbot, box, str(value))
+    panel = window.findChild(type(window.tabs.widget(1)), "evaluatePanel")
+    bar = window.tabs.tabBar()
+    with qtbot.waitSignal(panel.evaluated, timeout=20_000):
+        qtbot.mouseClick(bar, LEFT, pos=bar.tabRect(1).center())
+    before = window.workspace.model
+    results = []
+    panel.job.returned.connect(results.append)
+    with qtbot.waitSignal(window.session.epoch_finished, timeout=30_000):
+        qtbot.mouseClick(window.train.start_button, LEFT)
+    qtbot.waitUntil(lambda: window.session.phase == "idle" and panel.up_to_date, timeout=30_000)
+    assert results and all(r.network is not before for r in results)
+    assert results[-1].which == "test"

@@ -1,20 +1,50 @@
 """The confidence threshold: answer only when sure enough, and see what that buys.
 
 A slider sets the threshold; the curve plots the accuracy of the answered digits against the share
-answered, for every threshold, with a marker at the slider's.
+answered, for every threshold, with a marker at the slider's. The chart is painted with QPainter
+(:class:`~nnstudio.gui.panels.mini_chart.MiniChart`): refreshed after every epoch of a run, a
+pyqtgraph plot re-laid out its axes and repainted several times per new result.
 """
 
 from __future__ import annotations
 
-import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+import numpy as np
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from nnstudio.core.evaluation import Evaluation
-from nnstudio.gui.colors import BACKGROUND, FOREGROUND, TRAIN_COLOR, VERMILLION
+from nnstudio.gui.colors import TRAIN_COLOR, VERMILLION
+from nnstudio.gui.panels.mini_chart import MiniChart, Series
 from nnstudio.gui.steady_label import steady
 
 STEPS = 100  # the slider's steps from 0 to 0.99
+
+
+class CoverageChart(MiniChart):
+    """The coverage-accuracy curve, with a large marker at the slider's threshold."""
+
+    def __init__(self) -> None:
+        super().__init__("accuracy of those answered (%)", x_label="share of digits answered (%)")
+        self.setObjectName("thresholdChart")
+        self.marker: tuple[float, float] | None = None
+
+    def set_marker(self, point: tuple[float, float] | None) -> None:
+        if point != self.marker:
+            self.marker = point
+            self.update()
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        super().paintEvent(event)
+        if self.marker is None:
+            return
+        (x,), (y,) = self._map(self._plot_rect(), np.array([self.marker[0]]), np.array([self.marker[1]]))
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(VERMILLION))
+        painter.drawEllipse(QPointF(float(x), float(y)), 5.5, 5.5)
+        painter.end()
 
 
 class ConfidenceThresholdView(QWidget):
@@ -36,21 +66,7 @@ class ConfidenceThresholdView(QWidget):
         self.summary.setObjectName("thresholdSummary")
         self.summary.setWordWrap(True)
         steady(self.summary)
-        self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.setBackground(BACKGROUND)
-        self.plot = self.graphics.addPlot()
-        self.plot.setMenuEnabled(False)
-        self.plot.setMouseEnabled(False, False)
-        self.plot.hideButtons()
-        self.plot.setLabel("bottom", "share of digits answered", units="%", color=FOREGROUND)
-        self.plot.setLabel("left", "accuracy of those", units="%", color=FOREGROUND)
-        for side in ("bottom", "left"):
-            self.plot.getAxis(side).setPen(FOREGROUND)
-            self.plot.getAxis(side).setTextPen(FOREGROUND)
-            self.plot.getAxis(side).enableAutoSIPrefix(False)
-        self.curve = self.plot.plot([], [], pen=pg.mkPen(TRAIN_COLOR, width=2))
-        self.marker = pg.ScatterPlotItem([], [], size=11, brush=VERMILLION, pen=None)
-        self.plot.addItem(self.marker)
+        self.chart = CoverageChart()
 
         row = QHBoxLayout()
         row.addWidget(QLabel("Threshold"))
@@ -60,7 +76,7 @@ class ConfidenceThresholdView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(row)
         layout.addWidget(self.summary)
-        layout.addWidget(self.graphics, 1)
+        layout.addWidget(self.chart, 1)
         self.slider.valueChanged.connect(self._on_slider)
         self._on_slider()
 
@@ -75,14 +91,18 @@ class ConfidenceThresholdView(QWidget):
     def set_evaluation(self, evaluation: Evaluation | None) -> None:
         self._evaluation = evaluation
         if evaluation is None:
-            self.curve.setData([], [])
+            self.chart.set_series([])
         else:
             curve = evaluation.coverage_curve(STEPS + 1)
             keep = curve.coverage > 0
-            self.curve.setData(curve.coverage[keep] * 100, curve.accuracy[keep] * 100)
+            x, y = curve.coverage[keep] * 100, curve.accuracy[keep] * 100
+            # Framed on the curve, as an auto-ranged plot would: its ends are what a student reads.
+            left = float(np.floor(x.min() / 10) * 10) if len(x) else 0.0
+            low = float(y.min()) if len(y) else 0.0
+            low = min(low - (100.0 - low) * 0.05, 99.0)
+            self.chart.set_ranges((min(left, 90.0), 100.0), (low, 100.0 + (100.0 - low) * 0.05))
+            self.chart.set_series([Series(x, y, QColor(TRAIN_COLOR), markers=False)])
         self._on_slider()
-        # Settle the auto-range now: changed while painting, it would ask every item for a second paint.
-        self.plot.vb.prepareForPaint()
 
     def _on_slider(self) -> None:
         t = self.threshold
@@ -90,7 +110,7 @@ class ConfidenceThresholdView(QWidget):
         figures = self.figures()
         if figures is None:
             self.summary.setText("No evaluation yet")
-            self.marker.setData([], [])
+            self.chart.set_marker(None)
         else:
             coverage, accuracy = figures
             if coverage == 0:
@@ -98,5 +118,5 @@ class ConfidenceThresholdView(QWidget):
             else:
                 self.summary.setText(f"Answers <b>{coverage:.1%}</b> of digits and gets <b>{accuracy:.1%}</b> "
                                      f"of those right (confidence ≥ {t:.2f}); the rest it leaves to a person.")
-            self.marker.setData([coverage * 100], [accuracy * 100])
+            self.chart.set_marker((coverage * 100, accuracy * 100))
         self.threshold_changed.emit(t)

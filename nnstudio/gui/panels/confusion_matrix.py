@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from nnstudio.gui.colors import BACKGROUND, FOREGROUND
 
 CLASSES = 10
+# pyqtgraph only for its colour maps: the matrix is painted with QPainter (MatrixCanvas).
 # Off the diagonal: white to vermillion by share of the row; on it: light to deep blue-green.
 MISTAKE_MAP = pg.ColorMap([0.0, 0.5, 1.0], [(255, 255, 255), (240, 160, 110), (190, 50, 20)])
 CORRECT_MAP = pg.ColorMap([0.0, 1.0], [(200, 230, 225), (0, 120, 110)])
@@ -28,35 +29,105 @@ def nice_ceiling(value: float) -> float:
     return float(10 * power)
 
 
-class CellLabels(pg.GraphicsObject):
-    """The counts written in the cells, as one item: 100 TextItems cost ~25 ms to update and ~10 ms to
-    paint each epoch; this draws the changed texts in one pass, at a fixed pixel size."""
+class MatrixCanvas(QWidget):
+    """The heatmap, its counts, the axes and the colour bar, painted with QPainter in one pass.
 
-    def __init__(self) -> None:
-        super().__init__()
+    Refreshed after every epoch of a run: a pyqtgraph plot with an image, a colour bar and the counts
+    re-laid out its axes and repainted about twice per new result; this paints once per new result."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.colours: np.ndarray | None = None  # (10, 10, 3) bytes
         self.labels: list[tuple[str, QColor]] = [("", QColor(FOREGROUND))] * (CLASSES * CLASSES)
-        self.font = QFont()
-        self.font.setPointSizeF(7)
+        self.top = 1.0  # the colour bar's top (% of the row read wrong)
+        self.selected: tuple[int, int] | None = None
+        self.small = QFont(self.font())
+        self.small.setPointSizeF(7)
+        self._bar = QImage()
+        self.setMouseTracking(True)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
 
-    def set_labels(self, labels: list[tuple[str, QColor]]) -> None:
-        self.labels = labels
-        self.update()
+    def viewport(self) -> QWidget:
+        """The widget that takes the mouse (itself; a pyqtgraph view's was its viewport)."""
+        return self
 
-    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt's name)
-        return QRectF(0, 0, CLASSES, CLASSES)
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        return QSize(380, 330)
 
-    def paint(self, painter, *_: object) -> None:
-        transform = painter.transform()
-        painter.resetTransform()  # text at its pixel size, whatever the view's scale
-        painter.setFont(self.font)
-        cell = transform.mapRect(QRectF(0, 0, 1, 1))
-        for i, (text, color) in enumerate(self.labels):
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        return QSize(180, 160)
+
+    def grid_rect(self) -> QRectF:
+        """Where the 10x10 cells lie (square), left of the colour bar."""
+        line = self.fontMetrics().height()
+        left, bottom, right, top = 2 * line + 8, 2 * line + 6, 2 * line + 60, 6
+        side = max(10.0, min(self.width() - left - right, self.height() - top - bottom))
+        return QRectF(left, top, side, side)
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor(BACKGROUND))
+        ink = QColor(FOREGROUND)
+        line = self.fontMetrics().height()
+        grid = self.grid_rect()
+        cell = grid.width() / CLASSES
+        if self.colours is not None:
+            image = QImage(self.colours.data, CLASSES, CLASSES, 3 * CLASSES, QImage.Format.Format_RGB888)
+            painter.drawImage(grid, image)  # one pixel a cell, scaled up
+        painter.setPen(QPen(ink, 1))
+        painter.drawRect(grid)
+        for d in range(CLASSES):  # the digits along both axes
+            painter.drawText(QRectF(grid.left() + d * cell, grid.bottom() + 2, cell, line),
+                             Qt.AlignmentFlag.AlignCenter, str(d))
+            painter.drawText(QRectF(grid.left() - line - 4, grid.top() + d * cell, line, cell),
+                             Qt.AlignmentFlag.AlignCenter, str(d))
+        painter.drawText(QRectF(grid.left(), grid.bottom() + 2 + line, grid.width(), line),
+                         Qt.AlignmentFlag.AlignCenter, "predicted digit")
+        self._vertical_text(painter, grid.left() - line - 6, grid.center().y(), grid.height(), line, "true digit")
+        painter.setFont(self.small)
+        for i, (text, colour) in enumerate(self.labels):
             if text:
                 t, p = divmod(i, CLASSES)
-                centre = transform.map(QPointF(p + 0.5, t + 0.5))
-                painter.setPen(color)
-                painter.drawText(QRectF(centre.x() - cell.width() / 2, centre.y() - cell.height() / 2,
-                                        cell.width(), cell.height()), Qt.AlignmentFlag.AlignCenter, text)
+                painter.setPen(colour)
+                painter.drawText(QRectF(grid.left() + p * cell, grid.top() + t * cell, cell, cell),
+                                 Qt.AlignmentFlag.AlignCenter, text)
+        painter.setFont(self.font())
+        if self.selected is not None:
+            t, p = self.selected
+            painter.setPen(QPen(QColor("#202020"), 2.5))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(QRectF(grid.left() + p * cell, grid.top() + t * cell, cell, cell))
+        self._paint_colour_bar(painter, grid, ink, line)
+
+    @staticmethod
+    def _vertical_text(painter: QPainter, x: float, y: float, length: float, line: int, text: str) -> None:
+        """``text`` turned to read upwards, its baseline's centre at ``(x, y)``."""
+        painter.save()
+        painter.translate(x, y)
+        painter.rotate(-90)
+        painter.drawText(QRectF(-length / 2, -line, length, line), Qt.AlignmentFlag.AlignCenter, text)
+        painter.restore()
+
+    def _paint_colour_bar(self, painter: QPainter, grid: QRectF, ink: QColor, line: int) -> None:
+        bar = QRectF(grid.right() + 12, grid.top(), 12, grid.height())
+        if self._bar.isNull():
+            shades = np.ascontiguousarray(MISTAKE_MAP.map(np.linspace(1.0, 0.0, 64), mode="byte")[:, :3], np.uint8)
+            self._bar = QImage(shades.data, 1, 64, 3, QImage.Format.Format_RGB888).copy()
+        painter.drawImage(bar, self._bar)
+        painter.setPen(QPen(ink, 1))
+        painter.drawRect(bar)
+        widest = 0
+        for k in range(6):
+            value = self.top * k / 5
+            y = bar.bottom() - bar.height() * k / 5
+            text = f"{value:g}"
+            widest = max(widest, self.fontMetrics().horizontalAdvance(text))
+            painter.drawLine(QPointF(bar.right(), y), QPointF(bar.right() + 3, y))
+            painter.drawText(QRectF(bar.right() + 5, y - line / 2, 40, line),
+                             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
+        self._vertical_text(painter, bar.right() + 8 + widest + line, bar.center().y(), bar.height(), line,
+                            "% of the row read wrong")
 
 
 class ConfusionMatrixView(QWidget):
@@ -69,33 +140,8 @@ class ConfusionMatrixView(QWidget):
         self.setObjectName("confusionMatrix")
         self.setAccessibleName("Confusion matrix")
         self._confusion: np.ndarray | None = None
-        self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.setBackground(BACKGROUND)
+        self.graphics = MatrixCanvas()
         self.graphics.setObjectName("confusionMatrixPlot")
-        self.plot = self.graphics.addPlot(row=0, col=0)
-        self.plot.setMenuEnabled(False)
-        self.plot.setMouseEnabled(False, False)
-        self.plot.hideButtons()
-        self.plot.invertY(True)
-        self.plot.setAspectLocked(True)
-        self.plot.setLabel("bottom", "predicted digit", color=FOREGROUND)
-        self.plot.setLabel("left", "true digit", color=FOREGROUND)
-        ticks = [[(d + 0.5, str(d)) for d in range(CLASSES)]]
-        for side in ("bottom", "left"):
-            axis = self.plot.getAxis(side)
-            axis.setTicks(ticks)
-            axis.setPen(FOREGROUND)
-            axis.setTextPen(FOREGROUND)
-        self.plot.setRange(xRange=(0, CLASSES), yRange=(0, CLASSES), padding=0.02)
-        self.image = pg.ImageItem(axisOrder="row-major")
-        self.plot.addItem(self.image)
-        self.cell_labels = CellLabels()
-        self.plot.addItem(self.cell_labels)
-        self.highlight = pg.PlotDataItem([], [], pen=pg.mkPen("#202020", width=2.5))
-        self.plot.addItem(self.highlight)
-        self.color_bar = pg.ColorBarItem(values=(0, 1), colorMap=MISTAKE_MAP, interactive=False, width=12,
-                                         label="% of the row read wrong", colorMapMenu=False)
-        self.graphics.addItem(self.color_bar, row=0, col=1)
         self.hover = QLabel("Hover over a cell for its count; click it to see its images.")
         self.hover.setObjectName("confusionHover")
         self.hover.setWordWrap(True)
@@ -105,8 +151,7 @@ class ConfusionMatrixView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.graphics, 1)
         layout.addWidget(self.hover)
-        self.graphics.scene().sigMouseMoved.connect(self._on_moved)
-        self.graphics.scene().sigMouseClicked.connect(self._on_clicked)
+        self.graphics.installEventFilter(self)
 
     # -- showing -----------------------------------------------------------------------------
 
@@ -116,9 +161,11 @@ class ConfusionMatrixView(QWidget):
 
     def show_matrix(self, confusion: np.ndarray | None) -> None:
         self._confusion = None if confusion is None else np.array(confusion)
+        canvas = self.graphics
         if confusion is None:
-            self.image.clear()
-            self.cell_labels.set_labels([("", QColor(FOREGROUND))] * (CLASSES * CLASSES))
+            canvas.colours = None
+            canvas.labels = [("", QColor(FOREGROUND))] * (CLASSES * CLASSES)
+            canvas.update()
             return
         rows = np.maximum(self._confusion.sum(axis=1, keepdims=True), 1)
         share = self._confusion / rows
@@ -128,39 +175,36 @@ class ConfusionMatrixView(QWidget):
         rgba = MISTAKE_MAP.map(np.clip(off * 100 / top, 0, 1).ravel(), mode="byte").reshape(CLASSES, CLASSES, -1)
         diagonal = CORRECT_MAP.map(np.clip(np.diag(share), 0, 1), mode="byte")
         rgba[np.arange(CLASSES), np.arange(CLASSES)] = diagonal
-        self.image.setImage(rgba[..., :3].astype(np.uint8), autoLevels=False, levels=(0, 255))
-        self.image.setRect(0, 0, CLASSES, CLASSES)
-        self.color_bar.setLevels((0, top))
+        canvas.colours = np.ascontiguousarray(rgba[..., :3].astype(np.uint8))
+        canvas.top = top
         white, ink = QColor("white"), QColor(FOREGROUND)
         dark = np.eye(CLASSES, dtype=bool) & (share > 0.5) | ~np.eye(CLASSES, dtype=bool) & (off * 100 / top > 0.6)
-        self.cell_labels.set_labels([(str(count) if count else "", white if is_dark else ink)
-                                     for count, is_dark in zip(self._confusion.ravel().tolist(), dark.ravel().tolist())])
+        canvas.labels = [(str(count) if count else "", white if is_dark else ink)
+                         for count, is_dark in zip(self._confusion.ravel().tolist(), dark.ravel().tolist())]
+        canvas.update()
 
     def cell_texts(self) -> list[str]:
         """The figures written in the cells, row by row ("" for an empty cell)."""
-        return [text for text, _ in self.cell_labels.labels]
+        return [text for text, _ in self.graphics.labels]
 
     def select(self, true: int | None, predicted: int | None) -> None:
         """Outline the chosen cell (None: no outline)."""
-        if true is None or predicted is None:
-            self.highlight.setData([], [])
-        else:
-            x = [predicted, predicted + 1, predicted + 1, predicted, predicted]
-            y = [true, true, true + 1, true + 1, true]
-            self.highlight.setData(x, y)
+        self.graphics.selected = None if true is None or predicted is None else (true, predicted)
+        self.graphics.update()
 
     # -- the mouse -----------------------------------------------------------------------------
 
     def cell_center(self, true: int, predicted: int) -> QPoint:
-        """Where cell ``(true, predicted)`` lies in :attr:`graphics`' viewport, for a click."""
-        scene = self.plot.vb.mapViewToScene(QPointF(predicted + 0.5, true + 0.5))
-        return self.graphics.mapFromScene(scene)
+        """Where cell ``(true, predicted)`` lies in :attr:`graphics`, for a click."""
+        grid = self.graphics.grid_rect()
+        cell = grid.width() / CLASSES
+        return QPoint(round(grid.left() + (predicted + 0.5) * cell), round(grid.top() + (true + 0.5) * cell))
 
-    def cell_at(self, scene_pos: QPointF) -> tuple[int, int] | None:
-        if not self.plot.vb.sceneBoundingRect().contains(scene_pos):
-            return None
-        point = self.plot.vb.mapSceneToView(scene_pos)
-        p, t = int(np.floor(point.x())), int(np.floor(point.y()))
+    def cell_at(self, pos: QPointF) -> tuple[int, int] | None:
+        """The cell ``(true, predicted)`` under ``pos`` (in :attr:`graphics`), or None."""
+        grid = self.graphics.grid_rect()
+        p = int(np.floor((pos.x() - grid.left()) / grid.width() * CLASSES))
+        t = int(np.floor((pos.y() - grid.top()) / grid.height() * CLASSES))
         return (t, p) if 0 <= t < CLASSES and 0 <= p < CLASSES else None
 
     def describe(self, true: int, predicted: int) -> str:
@@ -170,15 +214,23 @@ class ConfusionMatrixView(QWidget):
         what = "read correctly" if true == predicted else f"read as {predicted}"
         return f"{count:,} of the {total:,} images of {true} {what} ({share:.1%})"
 
-    def _on_moved(self, scene_pos: QPointF) -> None:
-        cell = self.cell_at(scene_pos) if self._confusion is not None else None
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
+        if watched is self.graphics:
+            if event.type() == QEvent.Type.MouseMove:
+                self._on_moved(event.position())
+            elif event.type() == QEvent.Type.MouseButtonPress and event.button() == Qt.MouseButton.LeftButton:
+                self._on_clicked(event.position())
+        return super().eventFilter(watched, event)
+
+    def _on_moved(self, pos: QPointF) -> None:
+        cell = self.cell_at(pos) if self._confusion is not None else None
         text = self.describe(*cell) if cell else ""
         self.graphics.setToolTip(text)
         if cell:
             self.hover.setText(text)
 
-    def _on_clicked(self, event) -> None:
-        cell = self.cell_at(event.scenePos()) if self._confusion is not None else None
+    def _on_clicked(self, pos: QPointF) -> None:
+        cell = self.cell_at(pos) if self._confusion is not None else None
         if cell is not None:
             self.select(*cell)
             self.hover.setText(self.describe(*cell))

@@ -21,7 +21,7 @@ from nnstudio.gui.panels.confusion_matrix import ConfusionMatrixView
 from nnstudio.gui.panels.epoch_scrubber import EpochScrubber
 from nnstudio.gui.panels.latest_job import LatestJob
 from nnstudio.gui.panels.layer_map import LayerMapView
-from nnstudio.gui.panels.mistakes_gallery import MistakesGallery
+from nnstudio.gui.panels.mistakes_gallery import GalleryPicture, MistakesGallery, gallery_picture
 from nnstudio.gui.panels.per_digit import PerDigitView
 from nnstudio.gui.panels.robustness_curves import RobustnessView
 from nnstudio.gui.steady_label import steady
@@ -36,11 +36,14 @@ class Evaluated:
     evaluation: Evaluation
     which: str  # "val" or "test"
     network: object
+    gallery: GalleryPicture | None = None  # the mistakes gallery for the filter it had when asked
 
 
-def _evaluation_job(network, images, labels, which):
+def _evaluation_job(network, images, labels, which, gallery_filter):
     yield None
-    return Evaluated(evaluate(network, images, labels), which, network)
+    # The figures the views read, and the gallery's picture, are computed here too, off the GUI thread.
+    evaluation = evaluate(network, images, labels).prepare()
+    return Evaluated(evaluation, which, network, gallery_picture(evaluation, images, *gallery_filter))
 
 
 def boxed(title: str, widget: QWidget) -> QGroupBox:
@@ -66,6 +69,7 @@ class EvaluatePanel(QWidget):
         self._stale = True
         self._set_chosen = False  # the user picked a set: it no longer follows the run
         self._best_epoch = 0  # the epoch of the running run's best weights so far
+        self._pending_set: str | None = None  # the set to follow with the run's next model
 
         self.model_label = QLabel()
         self.model_label.setObjectName("evaluateModel")
@@ -111,6 +115,7 @@ class EvaluatePanel(QWidget):
             column.addWidget(upper)
             column.addWidget(lower)
             columns.addWidget(column)
+        columns.setSizes([1000] * columns.count())  # three equal columns, whatever each view's size hint
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(top)
@@ -123,7 +128,7 @@ class EvaluatePanel(QWidget):
         self.set_choice.currentIndexChanged.connect(lambda *_: self.invalidate())
         session.started.connect(self._on_run_started)
         session.best_network_changed.connect(lambda _, report: setattr(self, "_best_epoch", report.epoch))
-        session.ended.connect(lambda *_: self._follow_run("test"))
+        session.ended.connect(self._on_run_ended)
         session.phase_changed.connect(self._run_deferred)
         self.confusion.cell_clicked.connect(self.gallery.set_filter)
         self.gallery.filter_changed.connect(self.confusion.select)
@@ -157,9 +162,21 @@ class EvaluatePanel(QWidget):
         # Curves and a map of the model before the run would only slow its first epochs down.
         self.robustness.cancel()
         self.layer_map.job.cancel()
-        self._follow_run("val")
+        self._best_epoch = 0
+        # The validation set once the run's first weights come: switched now, the model from before the
+        # run would be evaluated on it once more, during the first epoch, for nothing.
+        self._pending_set = "val"
+
+    def _on_run_ended(self, *_: object) -> None:
+        self._pending_set = None
+        self._follow_run("test")
 
     def _on_model_changed(self, network, description: str) -> None:
+        if self._pending_set is not None and self.session.running:
+            self.set_choice.blockSignals(True)  # one evaluation for the new model and set, below
+            self._follow_run(self._pending_set)
+            self.set_choice.blockSignals(False)
+            self._pending_set = None
         self.model_label.setText(f"<b>Model in use:</b> {description or 'none'}" if network is not None
                                  else "<b>No model in use</b>: train one, choose a run, or load a model file")
         self.invalidate()
@@ -197,7 +214,8 @@ class EvaluatePanel(QWidget):
         images, labels = data
         which = self.which
         self.status.setText("Evaluating…")
-        self.job.request(lambda: _evaluation_job(network, images, labels, which),
+        gallery_filter = self.gallery.filter
+        self.job.request(lambda: _evaluation_job(network, images, labels, which, gallery_filter),
                          coalesce=self.session.phase == "running")
 
     def _on_evaluated(self, result: Evaluated | None) -> None:
@@ -222,13 +240,15 @@ class EvaluatePanel(QWidget):
         yield
         self.per_digit.show_figures(evaluation.per_digit())
         yield
-        self.gallery.set_evaluation(evaluation, images)
+        self.gallery.set_evaluation(evaluation, images, result.gallery)
         yield
         self.threshold.set_evaluation(evaluation)
         yield
         self.evaluated_network = result.network
         self._deferred = (result.network, images, labels, evaluation.predictions)
-        if self.session.phase == "running":
+        if self.session.phase == "running" and not self._best_epoch:
+            pass  # the model from before the run (until its first epoch): curves and map when it pauses or ends
+        elif self.session.phase == "running":
             # All four curves and a t-SNE map cost seconds of CPU: after every epoch they would slow the
             # training thread (two cores, one GIL). So during a run each epoch's model gets one curve
             # (in turn) and a PCA map, each started once the last has been drawn; the full set follows

@@ -7,6 +7,8 @@ set by the menus or by a click on the confusion matrix; a diagonal cell shows it
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, Signal
@@ -20,6 +22,39 @@ from nnstudio.gui.steady_label import steady
 SHOWN = 60  # tiles at most
 COLUMNS = 10
 SCALE = 2
+
+
+@dataclass(frozen=True, eq=False)
+class GalleryPicture:
+    """What the gallery shows for one evaluation and filter (plain data: drawn on any thread)."""
+
+    filter: tuple[int | None, int | None]
+    shown: np.ndarray  # evaluated-set indices of the tiles, in order
+    caption: str
+    picture: np.ndarray | None  # the mosaic, None when nothing matches
+    layout: Layout | None
+
+
+def gallery_picture(result: Evaluation, images: np.ndarray, true: int | None, predicted: int | None) -> GalleryPicture:
+    """The tiles, caption and mosaic of ``result``'s images matching the filter (most confident first).
+    The evaluation job draws it for the filter of the moment, so the window only shows it."""
+    if true is not None and true == predicted:
+        matches = result.images_in_cell(true, predicted)
+        what = f"{len(matches):,} images of {true} read correctly"
+    else:
+        matches = result.mistakes(true, predicted)
+        parts = [f"true {true}" if true is not None else "", f"read as {predicted}" if predicted is not None else ""]
+        where = " and ".join(p for p in parts if p)
+        what = f"{len(matches):,} mistakes" + (f" ({where})" if where else "")
+    shown = matches[:SHOWN]
+    more = f"; the {len(shown)} most confident shown" if len(matches) > SHOWN else ""
+    hint = " Click one to put it on the sketch pad." if len(shown) else ""
+    if not len(shown):
+        return GalleryPicture((true, predicted), shown, f"{what}{more}.{hint}", None, None)
+    captions = [f"{result.labels[i]}>{result.predictions[i]} {min(99, int(result.confidence[i] * 100))}%"
+                for i in shown.tolist()]
+    picture, grid = mosaic(images[shown], columns=COLUMNS, scale=SCALE, captions=captions, background=255, gap=4)
+    return GalleryPicture((true, predicted), shown, f"{what}{more}.{hint}", picture, grid)
 
 
 class MistakesGallery(QWidget):
@@ -95,10 +130,12 @@ class MistakesGallery(QWidget):
         """The indices (in the evaluated set) of the tiles shown, in order."""
         return self._shown.copy()
 
-    def set_evaluation(self, evaluation: Evaluation | None, images: np.ndarray | None) -> None:
-        """Show ``evaluation``'s mistakes of ``images`` (uint8 rows of the evaluated set)."""
+    def set_evaluation(self, evaluation: Evaluation | None, images: np.ndarray | None,
+                       drawn: GalleryPicture | None = None) -> None:
+        """Show ``evaluation``'s mistakes of ``images`` (uint8 rows of the evaluated set); ``drawn``: the
+        gallery already drawn off the GUI thread (:func:`gallery_picture`), used if its filter is still on."""
         self._evaluation, self._images = evaluation, images
-        self._refresh()
+        self._refresh(drawn if drawn is not None and drawn.filter == self.filter else None)
 
     def set_filter(self, true: int | None, predicted: int | None) -> None:
         for menu, value in ((self.true_filter, true), (self.predicted_filter, predicted)):
@@ -112,35 +149,22 @@ class MistakesGallery(QWidget):
         self._refresh()
         self.filter_changed.emit(*self.filter)
 
-    def _refresh(self) -> None:
+    def _refresh(self, drawn: GalleryPicture | None = None) -> None:
         result = self._evaluation
         if result is None or self._images is None:
             self._shown = np.empty(0, np.intp)
             self.image.clear()
             self.caption.setText("No evaluation yet")
             return
-        true, predicted = self.filter
-        if true is not None and true == predicted:
-            matches = result.images_in_cell(true, predicted)
-            what = f"{len(matches):,} images of {true} read correctly"
-        else:
-            matches = result.mistakes(true, predicted)
-            parts = [f"true {true}" if true is not None else "", f"read as {predicted}" if predicted is not None else ""]
-            where = " and ".join(p for p in parts if p)
-            what = f"{len(matches):,} mistakes" + (f" ({where})" if where else "")
-        self._shown = matches[:SHOWN]
-        more = f"; the {len(self._shown)} most confident shown" if len(matches) > SHOWN else ""
-        hint = " Click one to put it on the sketch pad." if len(self._shown) else ""
-        self.caption.setText(f"{what}{more}.{hint}")
-        if not len(self._shown):
+        drawn = drawn or gallery_picture(result, self._images, *self.filter)
+        self._shown = drawn.shown
+        self.caption.setText(drawn.caption)
+        if drawn.picture is None:
             self.image.clear()
             self._layout = None
             return
-        captions = [f"{result.labels[i]}>{result.predictions[i]} {min(99, int(result.confidence[i] * 100))}%"
-                    for i in self._shown]
-        picture, self._layout = mosaic(self._images[self._shown], columns=COLUMNS, scale=SCALE, captions=captions,
-                                       background=255, gap=4)
-        self.image.setImage(picture, autoLevels=False, levels=(0, 255))
+        self._layout = drawn.layout
+        self.image.setImage(drawn.picture, autoLevels=False, levels=(0, 255))
         if self._full is None:  # the frame of a full gallery, the same every time: laid out once
             self._full = mosaic(np.zeros((SHOWN, 784), np.uint8), columns=COLUMNS, scale=SCALE,
                                 captions=[""] * SHOWN, gap=4)[1]

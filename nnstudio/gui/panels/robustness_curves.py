@@ -3,19 +3,44 @@ on a fixed 2,000-image subset off the GUI thread, each point drawn as it arrives
 
 During a run (:meth:`RobustnessView.compute_next`) one curve is measured per epoch, in turn, and
 swapped in whole; each plot's title says which epoch's model it shows. When the run pauses or ends
-(:meth:`RobustnessView.compute`) all four are measured for the last model."""
+(:meth:`RobustnessView.compute`) all four are measured for the last model.
+
+The four plots are QPainter charts (:class:`~nnstudio.gui.panels.mini_chart.MiniChart`): a new curve
+repaints its own chart once; four pyqtgraph plots re-laid out their axes on every change."""
 
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QLabel, QProgressBar, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from nnstudio.core.robustness import PERTURBATIONS, CurvePoint, all_curves, fixed_subset, robustness_curve
-from nnstudio.gui.panels.latest_job import LatestJob
-from nnstudio.gui.colors import BACKGROUND, FOREGROUND, TRAIN_COLOR
+from nnstudio.gui.panels.latest_job import BACKGROUND_NICE, LatestJob
+from nnstudio.gui.colors import TRAIN_COLOR
+from nnstudio.gui.panels.mini_chart import MiniChart, Series
 from nnstudio.gui.steady_label import steady
+
+
+class CurveChart(MiniChart):
+    """One robustness curve: accuracy (%) from 0 to 100 over the perturbation's levels."""
+
+    def __init__(self, name: str) -> None:
+        perturbation = PERTURBATIONS[name]
+        super().__init__(perturbation.title, x_label=perturbation.unit)
+        self.setObjectName(f"robustness_{name}")
+        self.setAccessibleName(f"Accuracy against {perturbation.title.lower()}")
+        self.set_ranges((min(perturbation.levels), max(perturbation.levels)), (0.0, 100.0))
+
+    def set_title(self, title: str) -> None:
+        if title != self.title:
+            self.title = title
+            self._cache_key = None  # the title is painted into the cached background
+            self.update()
+
+    def set_curve(self, levels: list[float], accuracy: list[float]) -> None:
+        self.set_series([Series(np.asarray(levels, float), np.asarray(accuracy, float), QColor(TRAIN_COLOR))]
+                        if levels else [])
 
 
 # During a run a curve is measured at most this share of the time (a curve is 0.1-0.5 s of CPU, an
@@ -28,7 +53,7 @@ class RobustnessView(QWidget):
         super().__init__(parent)
         self.setObjectName("robustnessCurves")
         self.setAccessibleName("Robustness curves")
-        self.job = LatestJob("robustness", self, duty=LIVE_DUTY)
+        self.job = LatestJob("robustness", self, duty=LIVE_DUTY, nice=BACKGROUND_NICE)
         self.job.yielded.connect(self.add_point)
         self.job.returned.connect(self._on_done)
         self.job.errored.connect(lambda message: self.status.setText(f"Robustness failed: {message}"))
@@ -45,24 +70,14 @@ class RobustnessView(QWidget):
         self._running: str | None = None  # the live curve being measured, and the one asked for after it
         self._waiting: str | None = None
         self._live_note: dict[str, str] = {}  # which model each live curve shows ("epoch 4")
-        self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.setBackground(BACKGROUND)
-        self.plots, self.curves = {}, {}
-        for k, (name, perturbation) in enumerate(PERTURBATIONS.items()):
-            plot = self.graphics.addPlot(row=k // 2, col=k % 2, title=perturbation.title)
-            plot.titleLabel.setText(perturbation.title, color=FOREGROUND, size="9pt")
-            plot.setMenuEnabled(False)
-            plot.setMouseEnabled(False, False)
-            plot.hideButtons()
-            plot.setYRange(0, 100, padding=0.02)
-            plot.setXRange(min(perturbation.levels), max(perturbation.levels), padding=0.04)
-            plot.setLabel("bottom", perturbation.unit, color=FOREGROUND)
-            for side in ("bottom", "left"):
-                plot.getAxis(side).setPen(FOREGROUND)
-                plot.getAxis(side).setTextPen(FOREGROUND)
-            self.plots[name] = plot
-            self.curves[name] = plot.plot([], [], pen=pg.mkPen(TRAIN_COLOR, width=2), symbol="o", symbolSize=5,
-                                          symbolBrush=TRAIN_COLOR, symbolPen=None)
+        self.charts: dict[str, CurveChart] = {}
+        self.grid = QWidget()
+        grid = QGridLayout(self.grid)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setSpacing(2)
+        for k, name in enumerate(PERTURBATIONS):
+            self.charts[name] = CurveChart(name)
+            grid.addWidget(self.charts[name], k // 2, k % 2)
         self.progress = QProgressBar()
         self.progress.setObjectName("robustnessProgress")
         self.progress.setAccessibleName("Robustness progress")
@@ -73,7 +88,7 @@ class RobustnessView(QWidget):
         steady(self.status)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.graphics, 1)
+        layout.addWidget(self.grid, 1)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
 
@@ -142,7 +157,7 @@ class RobustnessView(QWidget):
         for name in self._dirty:
             points = self._points[name]
             levels = sorted(points)
-            self.curves[name].setData(levels, [points[v] * 100 for v in levels])
+            self.charts[name].set_curve(levels, [points[v] * 100 for v in levels])
         self._dirty.clear()
         self.progress.setValue(self._arrived)
 
@@ -175,13 +190,12 @@ class RobustnessView(QWidget):
         if len(curves) == 1:
             (name,) = curves
             when = self._live_note.get(name, "")
-            self.plots[name].titleLabel.setText(f"{PERTURBATIONS[name].title} · {when}" if when
-                                                else PERTURBATIONS[name].title, color=FOREGROUND, size="9pt")
+            self.charts[name].set_title(f"{PERTURBATIONS[name].title} · {when}" if when else PERTURBATIONS[name].title)
             self.status.setText(f"During a run one curve is measured per epoch, in turn "
                                 f"(last: {PERTURBATIONS[name].title.lower()}); all four when it pauses or ends.")
             return
         for name, perturbation in PERTURBATIONS.items():
-            self.plots[name].titleLabel.setText(perturbation.title, color=FOREGROUND, size="9pt")
+            self.charts[name].set_title(perturbation.title)
         self._live_note.clear()
         self.complete = True
         noise = curves["noise"]
