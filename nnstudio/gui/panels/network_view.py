@@ -137,8 +137,10 @@ class NetworkView(QWidget):
     def _draw(self, activity: NetworkActivity, x: np.ndarray) -> None:
         canvas = self.plot
         if self.network.sizes[0] == 784:
-            pixels = np.ascontiguousarray(np.clip(x.reshape(28, 28) * 255, 0, 255).astype(np.uint8))
-            canvas.image = QImage(pixels.data, 28, 28, 28, QImage.Format.Format_Grayscale8).copy()
+            # Opaque 32-bit gray: Qt scales it as it is (a grayscale image was converted on every paint).
+            gray = np.clip(x.reshape(28, 28) * 255, 0, 255).astype(np.uint8).astype(np.uint32)
+            pixels = np.ascontiguousarray(0xFF000000 | gray * 0x010101)
+            canvas.image = QImage(pixels.data, 28, 28, 4 * 28, QImage.Format.Format_RGB32).copy()
         else:
             canvas.image = None
         # The input's 784 pixels need no table: only the other layers' shown units can be clicked.

@@ -1,7 +1,7 @@
 """Saliency of the sketch: which pixels raise (red) or lower (blue) the predicted digit's score,
 and the runner-up's, side by side over what the network sees.
 
-It follows every stroke, so the two maps are one small RGB image painted with QPainter (nearest
+It follows every stroke, so the two maps are two small opaque images painted with QPainter (nearest
 neighbour, aspect kept) under two titles. A new sketch is drawn at once, model changes once per
 turn of the event loop, nothing while hidden (as in the network view)."""
 
@@ -33,12 +33,15 @@ def overlay(network_input: np.ndarray, gradient: np.ndarray, lut: np.ndarray) ->
 
 
 class MapsCanvas(QWidget):
-    """The two maps side by side, as large as fits with square pixels, a title over each."""
+    """The two maps side by side, as large as fits with square pixels, a title over each.
+
+    Each map is an opaque 32-bit 28×28 image: Qt scales those without converting or blending
+    (a translucent image was converted and blended on every paint, the costliest part of a stroke)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.image: QImage | None = None
+        self.images: list[QImage] = []
         self.titles = ["", ""]
 
     def sizeHint(self) -> QSize:  # noqa: N802
@@ -48,18 +51,26 @@ class MapsCanvas(QWidget):
         return QSize(180, 100)
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        if self.image is None:
+        if not self.images:
             return
         painter = QPainter(self)
         line = self.fontMetrics().height() + 2
         columns = 28 * 2 + GAP
         scale = max(0.5, min(self.width() / columns, (self.height() - line) / 28))
         left = (self.width() - columns * scale) / 2
-        painter.drawImage(QRectF(left, line, columns * scale, 28 * scale), self.image)  # nearest neighbour
         painter.setPen(TITLE)
-        for i, title in enumerate(self.titles):
+        for i, (image, title) in enumerate(zip(self.images, self.titles)):
             x = left + i * (28 + GAP) * scale
+            painter.drawImage(QRectF(x, line, 28 * scale, 28 * scale), image)  # nearest neighbour
             painter.drawText(QRectF(x - 20, 0, 28 * scale + 40, line), Qt.AlignmentFlag.AlignCenter, title)
+
+
+def opaque_image(rgb: np.ndarray) -> QImage:
+    """RGB floats in [0, 1], ``(h, w, 3)``, as an opaque 32-bit QImage (its own copy of the pixels)."""
+    c = np.rint(np.clip(rgb, 0, 1) * 255).astype(np.uint32)
+    pixels = np.ascontiguousarray(0xFF000000 | (c[..., 0] << 16) | (c[..., 1] << 8) | c[..., 2])
+    h, w = pixels.shape
+    return QImage(pixels.data, w, h, 4 * w, QImage.Format.Format_RGB32).copy()
 
 
 class SaliencyView(QWidget):
@@ -111,7 +122,7 @@ class SaliencyView(QWidget):
         network, x = self.network, self.input
         if network is None or x is None or x.size != 784 or network.sizes[0] != 784:
             self._saliency = self._rgb = None
-            self.plot.image = None
+            self.plot.images = []
             self.plot.update()
             self.caption.setText("Draw a digit to see which pixels decide." if network is not None
                                  else "No model in use.")
@@ -122,11 +133,7 @@ class SaliencyView(QWidget):
         rgb[:, :28] = overlay(x, s.predicted_map, self.lut)
         rgb[:, 28 + GAP:] = overlay(x, s.runner_up_map, self.lut)
         self._rgb = rgb
-        rgba = np.zeros((28, 28 * 2 + GAP, 4), dtype=np.uint8)
-        rgba[..., :3] = np.rint(rgb * 255)
-        rgba[:, :28, 3] = rgba[:, 28 + GAP:, 3] = 255  # the gap stays transparent
-        h, w = rgba.shape[:2]
-        self.plot.image = QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
+        self.plot.images = [opaque_image(rgb[:, :28]), opaque_image(rgb[:, 28 + GAP:])]
         p = s.probabilities
         self.plot.titles = [f"says {s.predicted} · {p[s.predicted]:.0%}",
                             f"runner-up {s.runner_up} · {p[s.runner_up]:.0%}"]
