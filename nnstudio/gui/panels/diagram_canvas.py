@@ -103,6 +103,7 @@ class DiagramCanvas(QWidget):
         super().__init__(parent)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMouseTracking(True)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # paints its own background: nothing behind
         self.range = QRectF(0, 0, 1, 1)  # the view units shown (labels go in margins around them)
         self.image: QImage | None = None  # the input, drawn over (0, 0, HEIGHT, HEIGHT)
         self.lines: dict[tuple[int, int], list[QLineF]] = {}
@@ -151,6 +152,7 @@ class DiagramCanvas(QWidget):
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         painter = QPainter(self)
+        painter.fillRect(event.rect(), self.palette().brush(self.backgroundRole()))
         transform = scale, dx, dy = self._transform()
         if self.image is not None:
             target = QRectF(self.to_pixels(QPointF(0, 0), transform), self.to_pixels(QPointF(HEIGHT, HEIGHT), transform))

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
-from PySide6.QtGui import QAbstractTextDocumentLayout, QPainter, QPalette, QTextDocument
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QPainter, QStaticText
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 POSITIVE = (214, 96, 77)  # red: excites, raises a score
 NEGATIVE = (67, 147, 195)  # blue: inhibits, lowers a score
+MARKUP = re.compile(r"<[^>]*>")
 LAYER_COLOURS = ((64, 156, 255), (255, 159, 64), (92, 184, 92), (200, 90, 200), (230, 200, 60), (120, 200, 200))
 
 
@@ -44,17 +48,21 @@ def bare_plot(widget_parent=None, *, invert_y: bool = True) -> pg.PlotWidget:
 
 class SteadyLabel(QWidget):
     """Text that changes on every stroke without moving anything: unlike a QLabel, setting its
-    text never asks the window to lay itself out again (that relayout cost more than the views)."""
+    text never asks the window to lay itself out again (that relayout cost more than the views).
+
+    The text (plain, or simple rich text such as ``<b>``) is laid out once per text and width as a
+    QStaticText and drawn from it; the label paints its own background, so Qt paints nothing behind
+    it (the dock and window behind a see-through widget cost several times the text itself)."""
 
     def __init__(self, name: str, lines: int = 1, text: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName(name)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.setFixedHeight(self.fontMetrics().lineSpacing() * lines + 4)
-        self.document = QTextDocument()
-        self.document.setDefaultFont(self.font())
-        self.document.setDocumentMargin(1)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self._static = QStaticText()
         self._text = ""
+        self._plain = ""
         self.setText(text)
 
     def text(self) -> str:
@@ -62,25 +70,30 @@ class SteadyLabel(QWidget):
 
     def plain_text(self) -> str:
         """The text without its markup."""
-        return self.document.toPlainText()
+        return self._plain
 
     def setText(self, text: str) -> None:  # noqa: N802 (QLabel's name)
         if text == self._text:
             return
         self._text = text
-        self.document.setHtml(text)
-        self.setAccessibleDescription(self.document.toPlainText())
+        rich = MARKUP.search(text) is not None
+        self._plain = html.unescape(MARKUP.sub("", text.replace("<br>", "\n"))) if rich else text
+        self._static = QStaticText(text)
+        self._static.setTextFormat(Qt.TextFormat.RichText if rich else Qt.TextFormat.PlainText)
+        self.setAccessibleDescription(self._plain)
         self.update()
 
     def paintEvent(self, event) -> None:  # noqa: N802
         painter = QPainter(self)
-        if self.document.textWidth() != self.width():  # setting it lays the whole text out again
-            self.document.setTextWidth(self.width())
-        context = QAbstractTextDocumentLayout.PaintContext()
-        context.palette.setColor(QPalette.ColorRole.Text, self.palette().windowText().color())
-        context.clip = QRectF(self.rect())
+        painter.fillRect(event.rect(), self.palette().brush(self.backgroundRole()))
+        if not self._text:
+            return
+        width = max(1, self.width() - 2)
+        if self._static.textWidth() != width:  # setting it lays the text out again
+            self._static.setTextWidth(width)
         painter.setClipRect(self.rect())
-        self.document.documentLayout().draw(painter, context)
+        painter.setPen(self.palette().windowText().color())
+        painter.drawStaticText(1, 1, self._static)
 
 
 def steady_label(name: str, lines: int = 1, text: str = "") -> SteadyLabel:

@@ -43,6 +43,7 @@ class MapsCanvas(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.images: list[QImage] = []
         self.titles = ["", ""]
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # paints its own background: nothing behind
 
     def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(360, 180)
@@ -51,9 +52,10 @@ class MapsCanvas(QWidget):
         return QSize(180, 100)
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        painter = QPainter(self)
+        painter.fillRect(event.rect(), self.palette().brush(self.backgroundRole()))
         if not self.images:
             return
-        painter = QPainter(self)
         line = self.fontMetrics().height() + 2
         columns = 28 * 2 + GAP
         scale = max(0.5, min(self.width() / columns, (self.height() - line) / 28))
