@@ -13,13 +13,12 @@ one redraw per turn of the event loop; a hidden view computes nothing until show
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QLineF, QPoint, QPointF, QRectF, Signal, Slot
+from PySide6.QtCore import QPoint, QPointF, QRectF, Signal, Slot
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from nnstudio.core.network_at_work import NetworkActivity, network_activity
-from nnstudio.gui.panels.diagram_canvas import (HEIGHT, LEVELS, OTHER_LABEL, SHADES, SPACING, TITLE, TOP_LABEL,
-                                                DiagramCanvas)
+from nnstudio.gui.panels.diagram_canvas import HEIGHT, LEVELS, OTHER_LABEL, SPACING, TITLE, TOP_LABEL, DiagramCanvas
 from nnstudio.gui.panels.inside_style import steady_label
 from nnstudio.gui.when_shown import Redraw
 
@@ -111,17 +110,12 @@ class NetworkView(QWidget):
     def _clear(self, message: str) -> None:
         self.caption.setText(message)
         canvas = self.plot
-        canvas.image, canvas.lines, canvas.nodes, canvas.ring, canvas.pickable = None, {}, [], None, []
+        canvas.clear_drawing()
         self._more = ["" for _ in self._more]
         canvas.texts = list(self._titles)
         self._positions = []
         self._spots = []
         canvas.update()
-
-    def _column(self, layer: int, shown: np.ndarray) -> dict[int, tuple[float, float]]:
-        """Where each shown unit of ``layer`` is drawn (view units), for clicks and the ring."""
-        xs, ys = self._xy(layer, shown, shown)
-        return dict(zip(shown.tolist(), zip(xs.tolist(), ys.tolist())))
 
     def _xy(self, layer: int, shown: np.ndarray, units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """View coordinates of ``units`` (each among ``shown``) of ``layer``: the input's pixels on the
@@ -144,13 +138,14 @@ class NetworkView(QWidget):
         else:
             canvas.image = None
         # The input's 784 pixels need no table: only the other layers' shown units can be clicked.
-        self._positions = [{} if layer.index == 0 else self._column(layer.index, layer.shown)
-                           for layer in activity.layers]
+        layers = activity.layers
+        columns = [self._xy(layer.index, layer.shown, layer.shown) for layer in layers]
+        self._positions = [{} if layer.index == 0 else dict(zip(layer.shown.tolist(), zip(xs.tolist(), ys.tolist())))
+                           for layer, (xs, ys) in zip(layers, columns)]
         # Connections, in six buckets: sign × strength, their ends computed for all at once.
-        buckets: dict[tuple[int, int], list[QLineF]] = {}
         strongest = max((np.abs(c.contributions).max() for c in activity.connections if len(c.contributions)),
                         default=0.0)
-        layers = activity.layers
+        ends, keys = [], []
         for c in activity.connections:
             if not len(c.contributions):
                 continue
@@ -159,23 +154,22 @@ class NetworkView(QWidget):
             v = c.contributions
             strength = (np.minimum((np.abs(v) / strongest * 3).astype(int), 2) if strongest > 0
                         else np.zeros(len(v), dtype=int))
-            sign = np.where(v > 0, 1, -1)
-            ends = np.stack([x0, y0, x1, y1], axis=1).tolist()
-            for key, line in zip(zip(sign.tolist(), strength.tolist()), ends):
-                buckets.setdefault(key, []).append(QLineF(*line))
-        canvas.lines = buckets
+            ends.append(np.stack([x0, y0, x1, y1], axis=1))
+            keys.append(np.where(v > 0, 3, -3) + np.where(v > 0, strength, -strength))  # ±(3 + strength)
+        if ends:
+            ends_all, keys_all = np.concatenate(ends), np.concatenate(keys)
+            canvas.set_lines({(1 if k > 0 else -1, abs(k) - 3): ends_all[keys_all == k] for k in np.unique(keys_all).tolist()})
+        else:
+            canvas.set_lines({})
         # Neurons, shaded by activation relative to their layer's strongest, from a small palette.
-        nodes, spots = [], []
-        for layer in activity.layers[1:]:
-            values = layer.values[layer.shown]
+        centres, levels, spots = [], [], []
+        for layer, (xs, ys) in zip(layers[1:], columns[1:]):
             peak = float(np.abs(layer.values).max()) or 1.0
-            levels = np.rint(np.clip(values / peak, -1, 1) * LEVELS).astype(int).tolist()
-            column = self._positions[layer.index]
-            for unit, level in zip(layer.shown.tolist(), levels):
-                nodes.append((QPointF(*column[unit]), SHADES[level]))
-                spots.append((layer.index, unit))
-        canvas.nodes = nodes
-        canvas.pickable = [centre for centre, _ in nodes]
+            levels.append(np.rint(np.clip(layer.values[layer.shown] / peak, -1, 1) * LEVELS).astype(int))
+            centres.append(np.stack([xs, ys], axis=1))
+            spots += [(layer.index, unit) for unit in layer.shown.tolist()]
+        canvas.set_nodes(np.concatenate(centres) if centres else np.zeros((0, 2)),
+                         np.concatenate(levels) if levels else np.zeros(0, dtype=int))
         self._spots = spots
         # Labels: the titles stay; "+N more" under wide layers; each output's probability.
         self._more = [f"+{layer.more} more" if layer.more and i > 0 else "" for i, layer in enumerate(activity.layers)]
