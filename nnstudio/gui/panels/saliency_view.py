@@ -25,9 +25,15 @@ EXPLANATION = ("The gradient of each digit's score with respect to every input p
 
 def overlay(network_input: np.ndarray, gradient: np.ndarray, lut: np.ndarray) -> np.ndarray:
     """RGB ``(28, 28, 3)`` floats: the gradient's colour over the gray input, as opaque as it is strong."""
-    gray = np.repeat((0.15 + 0.55 * np.asarray(network_input, dtype=np.float32))[..., None], 3, axis=2)
-    peak = float(np.abs(gradient).max())
-    scaled = gradient / peak if peak > 0 else np.zeros_like(gradient)
+    return overlays(network_input, np.asarray(gradient)[None], lut)[0]
+
+
+def overlays(network_input: np.ndarray, gradients: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    """:func:`overlay` for several gradients ``(k, 28, 28)`` at once (each scaled by its own peak):
+    ``(k, 28, 28, 3)``."""
+    gray = (0.15 + 0.55 * np.asarray(network_input, dtype=np.float32))[..., None]
+    peak = np.abs(gradients).max(axis=(1, 2), keepdims=True)
+    scaled = np.divide(gradients, peak, out=np.zeros_like(gradients), where=peak > 0)
     alpha = np.clip(np.abs(scaled) * 1.5, 0, 1)[..., None].astype(np.float32)
     return gray * (1 - alpha) + diverging_rgb(scaled, lut) * alpha
 
@@ -41,7 +47,7 @@ class MapsCanvas(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.images: list[QImage] = []
+        self.images: list[QImage] = []  # both maps in one image (the gap between them unused), or one each
         self.titles = ["", ""]
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # paints its own background: nothing behind
 
@@ -61,9 +67,11 @@ class MapsCanvas(QWidget):
         scale = max(0.5, min(self.width() / columns, (self.height() - line) / 28))
         left = (self.width() - columns * scale) / 2
         painter.setPen(TITLE)
-        for i, (image, title) in enumerate(zip(self.images, self.titles)):
+        for i, title in enumerate(self.titles):
             x = left + i * (28 + GAP) * scale
-            painter.drawImage(QRectF(x, line, 28 * scale, 28 * scale), image)  # nearest neighbour
+            image = self.images[min(i, len(self.images) - 1)]
+            source = QRectF(0, 0, 28, 28) if len(self.images) > 1 else QRectF(i * (28 + GAP), 0, 28, 28)
+            painter.drawImage(QRectF(x, line, 28 * scale, 28 * scale), image, source)  # nearest neighbour
             painter.drawText(QRectF(x - 20, 0, 28 * scale + 40, line), Qt.AlignmentFlag.AlignCenter, title)
 
 
@@ -131,11 +139,11 @@ class SaliencyView(QWidget):
             return
         s = self._saliency = saliency(network, x.reshape(28, 28))
         x = x.reshape(28, 28)
+        both = overlays(x, np.stack([s.predicted_map, s.runner_up_map]).astype(np.float32, copy=False), self.lut)
         rgb = np.zeros((28, 28 * 2 + GAP, 3), dtype=np.float32)
-        rgb[:, :28] = overlay(x, s.predicted_map, self.lut)
-        rgb[:, 28 + GAP:] = overlay(x, s.runner_up_map, self.lut)
+        rgb[:, :28], rgb[:, 28 + GAP:] = both
         self._rgb = rgb
-        self.plot.images = [opaque_image(rgb[:, :28]), opaque_image(rgb[:, 28 + GAP:])]
+        self.plot.images = [opaque_image(rgb)]
         p = s.probabilities
         self.plot.titles = [f"says {s.predicted} · {p[s.predicted]:.0%}",
                             f"runner-up {s.runner_up} · {p[s.runner_up]:.0%}"]
