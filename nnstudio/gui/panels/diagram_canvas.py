@@ -113,7 +113,8 @@ class DiagramCanvas(QWidget):
         self.range = QRectF(0, 0, 1, 1)  # the view units shown (labels go in margins around them)
         self.image: QImage | None = None  # the input, drawn over (0, 0, HEIGHT, HEIGHT)
         self.ring: QPointF | None = None
-        self.texts: list[tuple[QPointF, tuple[float, float], str, QColor]] = []  # at, anchor, text, colour
+        # at (view units), anchor, text, colour[, a shift to the right in pixels]
+        self.texts: list[tuple] = []
         self.sprites = Sprites()
         self._lines: dict[tuple[int, int], PrimitiveArray] = {}  # per pen, the lines in view units
         self._centres = np.zeros((0, 2))  # the neurons' centres, view units
@@ -213,14 +214,15 @@ class DiagramCanvas(QWidget):
             painter.setPen(QPen(QColor(255, 200, 0), 2.5))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawEllipse(self.to_pixels(self.ring, transform), RING / 2, RING / 2)
-        for at, (ax, ay), text, colour in self.texts:
+        for at, (ax, ay), text, colour, *shift in self.texts:
             if not text:
                 continue
             static = self.sprites.text(text)
             size = static.size()
             p = self.to_pixels(at, transform)
             painter.setPen(colour)
-            painter.drawStaticText(QPointF(p.x() - ax * size.width(), p.y() - ay * size.height()), static)
+            x = p.x() - ax * size.width() + (shift[0] if shift else 0)
+            painter.drawStaticText(QPointF(x, p.y() - ay * size.height()), static)
 
     def mousePressEvent(self, event) -> None:  # noqa: N802
         if event.button() == Qt.MouseButton.LeftButton:

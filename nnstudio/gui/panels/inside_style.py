@@ -7,8 +7,8 @@ import re
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QPainter, QStaticText
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QFont, QPainter, QTextCharFormat, QTextLayout, QTextOption
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 POSITIVE = (214, 96, 77)  # red: excites, raises a score
@@ -50,9 +50,10 @@ class SteadyLabel(QWidget):
     """Text that changes on every stroke without moving anything: unlike a QLabel, setting its
     text never asks the window to lay itself out again (that relayout cost more than the views).
 
-    The text (plain, or simple rich text such as ``<b>``) is laid out once per text and width as a
-    QStaticText and drawn from it; the label paints its own background, so Qt paints nothing behind
-    it (the dock and window behind a see-through widget cost several times the text itself)."""
+    The text is plain, or marked up with ``<b>`` and ``<br>`` only (entities unescaped); it is laid
+    out once per text and width with a QTextLayout (bold runs as formats), several times cheaper
+    than rich text's QTextDocument. The label paints its own background, so Qt paints nothing
+    behind it (the dock and window behind a see-through widget cost several times the text itself)."""
 
     def __init__(self, name: str, lines: int = 1, text: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -60,9 +61,11 @@ class SteadyLabel(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.setFixedHeight(self.fontMetrics().lineSpacing() * lines + 4)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
-        self._static = QStaticText()
         self._text = ""
         self._plain = ""
+        self._bold: list[tuple[int, int]] = []  # (start, length) of the bold runs in the plain text
+        self._layout: QTextLayout | None = None  # laid out for _layout_key
+        self._layout_key: tuple | None = None
         self.setText(text)
 
     def text(self) -> str:
@@ -76,24 +79,72 @@ class SteadyLabel(QWidget):
         if text == self._text:
             return
         self._text = text
-        rich = MARKUP.search(text) is not None
-        self._plain = html.unescape(MARKUP.sub("", text.replace("<br>", "\n"))) if rich else text
-        self._static = QStaticText(text)
-        self._static.setTextFormat(Qt.TextFormat.RichText if rich else Qt.TextFormat.PlainText)
+        self._plain, self._bold = parse_markup(text)
+        self._layout = None
         self.setAccessibleDescription(self._plain)
         self.update()
+
+    def _laid_out(self) -> QTextLayout:
+        key = (self.width(), self.font().key())
+        if self._layout is None or self._layout_key != key:
+            layout = QTextLayout(self._plain.replace("\n", "\u2028"), self.font())
+            if self._bold:
+                bold = QTextCharFormat()
+                bold.setFontWeight(QFont.Weight.Bold)
+                ranges = []
+                for start, length in self._bold:
+                    r = QTextLayout.FormatRange()
+                    r.start, r.length, r.format = start, length, bold
+                    ranges.append(r)
+                layout.setFormats(ranges)
+            option = QTextOption()
+            option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+            layout.setTextOption(option)
+            width, y = max(1, self.width() - 2), 0.0
+            layout.beginLayout()
+            while True:
+                line = layout.createLine()
+                if not line.isValid():
+                    break
+                line.setLineWidth(width)
+                line.setPosition(QPointF(0, y))
+                y += line.height()
+            layout.endLayout()
+            self._layout, self._layout_key = layout, key
+        return self._layout
 
     def paintEvent(self, event) -> None:  # noqa: N802
         painter = QPainter(self)
         painter.fillRect(event.rect(), self.palette().brush(self.backgroundRole()))
-        if not self._text:
+        if not self._plain:
             return
-        width = max(1, self.width() - 2)
-        if self._static.textWidth() != width:  # setting it lays the text out again
-            self._static.setTextWidth(width)
         painter.setClipRect(self.rect())
         painter.setPen(self.palette().windowText().color())
-        painter.drawStaticText(1, 1, self._static)
+        self._laid_out().draw(painter, QPointF(1, 1))
+
+
+def parse_markup(text: str) -> tuple[str, list[tuple[int, int]]]:
+    """``text`` without its tags (``<br>`` a line break, entities unescaped) and its bold runs."""
+    if MARKUP.search(text) is None:
+        return text, []
+    plain, bold, start = [], [], None
+    length = 0
+    for piece in re.split(r"(<[^>]*>)", text):
+        tag = piece.lower().replace(" ", "")
+        if tag in ("<b>", "<strong>"):
+            start = length
+        elif tag in ("</b>", "</strong>"):
+            if start is not None and length > start:
+                bold.append((start, length - start))
+            start = None
+        elif tag in ("<br>", "<br/>"):
+            plain.append("\n")
+            length += 1
+        elif not piece.startswith("<"):
+            piece = html.unescape(piece)
+            plain.append(piece)
+            length += len(piece)
+    return "".join(plain), bold
 
 
 def steady_label(name: str, lines: int = 1, text: str = "") -> SteadyLabel:
