@@ -51,6 +51,7 @@ class NetworkView(QWidget):
         self._more_at: list[QPointF] = []
         self._more: list[str] = []
         self._output_at: list[QPointF] = []
+        self._shifts: tuple[str, list[int]] = ("", [])  # (font key, each percentage's shift right of its digit)
         self._redraw = Redraw(self, self._refresh)
         self.updates = 0  # how many times the diagram was redrawn (for tests and benchmarks)
         if workspace is not None:
@@ -178,11 +179,13 @@ class NetworkView(QWidget):
         texts += [(at, (0.5, 0.0), text, TITLE) for at, text in zip(self._more_at, self._more)]
         # "7  93%" as two texts, the digit and its percentage: each of them is laid out once and cached
         # (the pair takes a thousand forms, which no cache would keep).
-        metrics = self.plot.fontMetrics()
-        for d, at in enumerate(self._output_at):
+        font = self.plot.font().key()
+        if self._shifts[0] != font:
+            metrics = self.plot.fontMetrics()
+            self._shifts = (font, [metrics.horizontalAdvance(f"{d}  ") for d in range(len(self._output_at))])
+        for d, (at, shift) in enumerate(zip(self._output_at, self._shifts[1])):
             colour = TOP_LABEL if d == top else OTHER_LABEL
-            texts += [(at, (0.0, 0.5), str(d), colour),
-                      (at, (0.0, 0.5), f"{p[d]:.0%}", colour, metrics.horizontalAdvance(f"{d}  "))]
+            texts += [(at, (0.0, 0.5), str(d), colour), (at, (0.0, 0.5), f"{p[d]:.0%}", colour, shift)]
         canvas.texts = texts
         # The caption changes only with the answer (its probability is on the output's label): a
         # new text is laid out again, and that on every stroke cost as much as the diagram.
@@ -216,6 +219,7 @@ class NetworkView(QWidget):
             self._more.append("")
         self._output_at = [QPointF(HEIGHT + SPACING * last + 0.6, (d + 0.5) * HEIGHT / sizes[-1])
                            for d in range(sizes[-1])]
+        self._shifts = ("", [])
         self.plot.range = QRectF(-0.2, -0.2, HEIGHT + SPACING * last + 1.0, HEIGHT + 0.4)
         self.plot.texts = list(self._titles)
         self.plot.update()
