@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from nnstudio.core.preprocess import (BOX, crop_to_ink, cropped_ink_u8, ink_layer, is_blank, luminance, stroke_width,
-                                      to_mnist)
+from nnstudio.core.preprocess import (BOX, crop_to_ink, cropped_ink_u8, ink_layer, is_blank, luminance, resize_axis,
+                                      stroke_width, to_mnist)
 from nnstudio.resources import BUNDLED_MODEL
 
 N = 500  # test digits per check: enough to see a 2% drop, quick on 2 cores
@@ -254,3 +254,18 @@ def test_uint8_pictures_give_the_same_digit_as_the_general_path(mnist, picture):
 @given(arrays(np.uint8, st.tuples(st.integers(1, 120), st.integers(1, 120))))
 def test_the_uint8_shortcut_agrees_with_the_general_path_on_any_picture(picture):
     assert_same_ink(picture)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_blockwise_running_sums_give_the_same_bits_on_ink(seed):
+    """Ink (0, or NOISE_LEVEL and more) sums exactly in float64, so the blockwise running sums that
+    the shrinking takes on it give the same result as the running sum row by row."""
+    rng = np.random.default_rng(seed)
+    h, w = int(rng.integers(2, 700)), int(rng.integers(1, 200))
+    lut = (np.arange(256, dtype=np.float32) * np.float32(1 / 255.0) - np.float32(rng.random() * 0.1))
+    lut *= np.float32(1 + rng.random())
+    lut[lut < 0.2] = 0
+    ink = lut[rng.integers(0, 256, (h, w))] * (rng.random((h, w)) < rng.random())
+    n_out = int(rng.integers(1, min(h, 40) + 1))
+    assert np.array_equal(resize_axis(ink, n_out, 0, exact_sums=True), resize_axis(ink, n_out, 0))
