@@ -23,6 +23,8 @@ from nnstudio.gui.panels.inside_style import steady_label
 from nnstudio.gui.when_shown import Redraw
 
 HINT = "Draw a digit on the sketch pad to see the network at work."
+CAPTION = ("Neurons: brighter = more active; the answer in orange. Lines: the strongest contributions "
+           "(weight × activation), red excites, blue inhibits. Click a neuron.")
 
 
 class NetworkView(QWidget):
@@ -187,10 +189,9 @@ class NetworkView(QWidget):
             colour = TOP_LABEL if d == top else OTHER_LABEL
             texts += [(at, (0.0, 0.5), str(d), colour), (at, (0.0, 0.5), f"{p[d]:.0%}", colour, shift)]
         canvas.texts = texts
-        # The caption changes only with the answer (its probability is on the output's label): a
-        # new text is laid out again, and that on every stroke cost as much as the diagram.
-        self.caption.setText(f"Says {top}. Neurons: brighter = more active. Lines: the strongest "
-                             "contributions (weight × activation), red excites, blue inhibits. Click a neuron.")
+        # The caption stays put while the pen moves (the answer is the orange output label): a new
+        # text is laid out and painted again, and on every stroke that cost a good part of the diagram.
+        self.caption.setText(CAPTION)
         self._draw_ring()
         canvas.update()
 
