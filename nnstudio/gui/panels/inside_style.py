@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 POSITIVE = (214, 96, 77)  # red: excites, raises a score
 NEGATIVE = (67, 147, 195)  # blue: inhibits, lowers a score
 MARKUP = re.compile(r"<[^>]*>")
+KEPT_LAYOUTS = 24  # laid-out texts a steady label keeps
 LAYER_COLOURS = ((64, 156, 255), (255, 159, 64), (92, 184, 92), (200, 90, 200), (230, 200, 60), (120, 200, 200))
 
 
@@ -64,8 +65,7 @@ class SteadyLabel(QWidget):
         self._text = ""
         self._plain = ""
         self._bold: list[tuple[int, int]] = []  # (start, length) of the bold runs in the plain text
-        self._layout: QTextLayout | None = None  # laid out for _layout_key
-        self._layout_key: tuple | None = None
+        self._layouts: dict[tuple, QTextLayout] = {}  # (text, width, font): a few recent ones, laid out
         self.setText(text)
 
     def text(self) -> str:
@@ -80,13 +80,15 @@ class SteadyLabel(QWidget):
             return
         self._text = text
         self._plain, self._bold = parse_markup(text)
-        self._layout = None
         self.setAccessibleDescription(self._plain)
         self.update()
 
     def _laid_out(self) -> QTextLayout:
-        key = (self.width(), self.font().key())
-        if self._layout is None or self._layout_key != key:
+        """The text laid out at the label's width; the last few texts are kept (a caption that names
+        the answer comes back to the same few texts again and again while the pen moves)."""
+        key = (self._text, self.width(), self.font().key())
+        layout = self._layouts.get(key)
+        if layout is None:
             layout = QTextLayout(self._plain.replace("\n", "\u2028"), self.font())
             if self._bold:
                 bold = QTextCharFormat()
@@ -110,8 +112,10 @@ class SteadyLabel(QWidget):
                 line.setPosition(QPointF(0, y))
                 y += line.height()
             layout.endLayout()
-            self._layout, self._layout_key = layout, key
-        return self._layout
+            if len(self._layouts) >= KEPT_LAYOUTS:
+                del self._layouts[next(iter(self._layouts))]  # the oldest
+            self._layouts[key] = layout
+        return layout
 
     def paintEvent(self, event) -> None:  # noqa: N802
         painter = QPainter(self)
