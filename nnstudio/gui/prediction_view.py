@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QRect, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPixmap, QStaticText
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from nnstudio.gui.naming import named
@@ -33,13 +33,11 @@ class Headline(QWidget):
     def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._text = text
-        self._static: dict[str, QStaticText] = {}
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # paints its own background: nothing behind
 
     def setFont(self, font: QFont) -> None:  # noqa: N802 (Qt's name)
         super().setFont(font)
-        self._static.clear()
         self.setFixedHeight(self.fontMetrics().height() + 4)
 
     def text(self) -> str:
@@ -55,17 +53,7 @@ class Headline(QWidget):
         painter = QPainter(self)
         painter.fillRect(event.rect(), self.palette().brush(self.backgroundRole()))
         painter.setPen(self.palette().color(self.foregroundRole()))
-        painter.setFont(self.font())
-        static = self._static.get(self._text)
-        if static is None:  # laid out once per text: a few answers recur all the time
-            if len(self._static) > 200:
-                self._static.clear()
-            static = self._static[self._text] = QStaticText(self._text)
-            static.setTextFormat(Qt.TextFormat.PlainText)
-            static.prepare(painter.transform(), self.font())
-        size = static.size()
-        painter.drawStaticText(round((self.width() - size.width()) / 2), round((self.height() - size.height()) / 2),
-                               static)
+        painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self._text)
 
 
 class InputImage(QWidget):
