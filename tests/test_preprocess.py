@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from nnstudio.core.preprocess import BOX, is_blank, stroke_width, to_mnist
+from nnstudio.core.preprocess import (BOX, crop_to_ink, cropped_ink_u8, ink_layer, is_blank, luminance, resize_axis,
+                                      stroke_width, to_mnist)
 from nnstudio.resources import BUNDLED_MODEL
 
 N = 500  # test digits per check: enough to see a 2% drop, quick on 2 cores
@@ -218,3 +219,53 @@ def test_long_thin_strips_beyond_the_shrink_size_give_a_digit_or_none(strip):
     picture[:, : long // 2] = 0
     x = to_mnist(picture.T if transpose else picture)
     assert x is None or (x.shape == (28, 28) and np.isfinite(x).all())
+
+
+# -- the shortcut for uint8 pictures (the sketch pad's canvas) is the general path, to the bit -----
+
+
+def general_ink(picture: np.ndarray) -> np.ndarray | None:
+    gray = luminance(picture)
+    ink = None if gray is None else ink_layer(gray)
+    return None if ink is None else crop_to_ink(ink)
+
+
+def assert_same_ink(picture: np.ndarray) -> None:
+    expected, shortcut = general_ink(picture), cropped_ink_u8(picture)
+    assert (expected is None) == (shortcut is None)
+    if expected is not None:
+        assert shortcut.dtype == expected.dtype and np.array_equal(shortcut, expected)
+    # A one-channel 3-D picture takes the general path all the way: the same 28x28 digit.
+    x, y = to_mnist(picture), to_mnist(picture[..., None])
+    assert (x is None) == (y is None) and (x is None or np.array_equal(x, y))
+
+
+@pytest.mark.parametrize("picture", [
+    pytest.param(enlarge, id="enlarged 10x"),
+    pytest.param(lambda d: 255 - enlarge(d, 7), id="dark ink on white"),
+    pytest.param(lambda d: np.clip(enlarge(d, 9).astype(int) // 2 + 40, 0, 255).astype(np.uint8), id="faint on gray"),
+])
+def test_uint8_pictures_give_the_same_digit_as_the_general_path(mnist, picture):
+    for digit in mnist.test_images[:12]:
+        assert_same_ink(picture(digit))
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrays(np.uint8, st.tuples(st.integers(1, 120), st.integers(1, 120))))
+def test_the_uint8_shortcut_agrees_with_the_general_path_on_any_picture(picture):
+    assert_same_ink(picture)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_blockwise_running_sums_give_the_same_bits_on_ink(seed):
+    """Ink (0, or NOISE_LEVEL and more) sums exactly in float64, so the blockwise running sums that
+    the shrinking takes on it give the same result as the running sum row by row."""
+    rng = np.random.default_rng(seed)
+    h, w = int(rng.integers(2, 700)), int(rng.integers(1, 200))
+    lut = (np.arange(256, dtype=np.float32) * np.float32(1 / 255.0) - np.float32(rng.random() * 0.1))
+    lut *= np.float32(1 + rng.random())
+    lut[lut < 0.2] = 0
+    ink = lut[rng.integers(0, 256, (h, w))] * (rng.random((h, w)) < rng.random())
+    n_out = int(rng.integers(1, min(h, 40) + 1))
+    assert np.array_equal(resize_axis(ink, n_out, 0, exact_sums=True), resize_axis(ink, n_out, 0))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nnstudio.core.layer_math import forward
+from nnstudio.core.shared_pass import shared_forward
 from nnstudio.core.softmax import softmax
 
 MAX_UNITS = 16  # units drawn per layer; wider layers show their most active ones
@@ -72,7 +72,7 @@ def most_active(values: np.ndarray, k: int, activation: str = "relu") -> np.ndar
 def network_activity(network, x: np.ndarray, *, max_units: int = MAX_UNITS,
                      max_connections: int = MAX_CONNECTIONS, temperature: float = 1.0) -> NetworkActivity:
     """What ``network`` does with the input ``x`` (floats in [0, 1], ``inputs`` values in any shape)."""
-    run = forward(network, np.asarray(x).reshape(1, -1))
+    run = shared_forward(network, x)
     outputs = [h[0] for h in run.outputs]
     last = len(outputs) - 1
     layers = []
@@ -115,7 +115,7 @@ def neuron_detail(network, x: np.ndarray, layer: int, unit: int, *, strongest: i
     """The detail of unit ``unit`` of layer ``layer`` (1-based, up to the output layer) for input ``x``."""
     if not 1 <= layer < len(network.sizes) or not 0 <= unit < network.sizes[layer]:
         raise ValueError(f"no unit {unit} in layer {layer} of a network of sizes {network.sizes}")
-    run = forward(network, np.asarray(x).reshape(1, -1))
+    run = shared_forward(network, x)
     source = run.outputs[layer - 1][0]
     incoming = network.weights[layer - 1][:, unit].astype(np.float64)
     contributions = source * incoming

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import QRectF, Qt, Signal, Slot
+from PySide6.QtCore import QRect, QRectF, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QPainter, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QVBoxLayout, QWidget
 
@@ -56,7 +56,9 @@ class BarChart(QWidget):
         heights = np.asarray(heights, dtype=float)
         if not np.array_equal(heights, self.heights):
             self.heights = heights
-            self.update()
+            left, top, bottom, width = self._layout()
+            # Only the bars change: the grid and labels around them stay as painted.
+            self.update(QRect(int(left), int(top) - 1, int(width) + 2, int(bottom - top) + 3))
 
     def _layout(self) -> tuple[float, float, float, float]:
         """Where the bars go: left edge, top (100%), bottom (0%), width."""
@@ -97,7 +99,10 @@ class BarChart(QWidget):
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         painter = QPainter(self)
-        painter.drawPixmap(0, 0, self._background())
+        dirty = event.rect()
+        ratio = self.devicePixelRatioF()
+        source = QRectF(dirty.x() * ratio, dirty.y() * ratio, dirty.width() * ratio, dirty.height() * ratio)
+        painter.drawPixmap(QRectF(dirty), self._background(), source)
         left, top, bottom, width = self._layout()
         if width <= 10 or bottom - top <= 10:
             return

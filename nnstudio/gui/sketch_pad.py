@@ -20,6 +20,7 @@ SLATE = QColor(0, 0, 0)
 FRAME = QColor(70, 76, 86)
 HINT = QColor(120, 126, 136)
 MIN_SIDE = 280
+FRAME_WIDTH = 2
 
 
 class SketchPad(QWidget):
@@ -146,14 +147,21 @@ class SketchPad(QWidget):
 
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
-        painter.fillRect(event.rect(), self.palette().window())
+        dirty = event.rect()
         rect = self.canvas_rect()
-        painter.drawImage(rect.topLeft(), self._canvas)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        frame = QColor(120, 160, 255) if self.hasFocus() else FRAME
-        painter.setPen(QPen(frame, 2))
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawRect(QRectF(rect).adjusted(1, 1, -1, -1))
+        if not rect.contains(dirty):
+            painter.fillRect(dirty, self.palette().window())
+        # Only the piece of the canvas that needs it (a stroke repaints a few dozen pixels of it).
+        piece = dirty.intersected(rect)
+        if not piece.isEmpty():
+            painter.drawImage(piece.topLeft(), self._canvas, piece.translated(-rect.topLeft()))
+        inner = FRAME_WIDTH + 1  # the frame, antialiased, stays outside this
+        if not rect.adjusted(inner, inner, -inner, -inner).contains(dirty):
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            frame = QColor(120, 160, 255) if self.hasFocus() else FRAME
+            painter.setPen(QPen(frame, FRAME_WIDTH))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(QRectF(rect).adjusted(1, 1, -1, -1))
         if self.is_empty():
             painter.setPen(HINT)
             font = painter.font()

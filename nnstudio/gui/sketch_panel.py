@@ -7,7 +7,9 @@ A prediction is preprocessing (about a millisecond) plus one forward pass (tens 
 microseconds), so the pad never waits for it.
 
 The panel owns its network: :meth:`SketchPanel.set_network` keeps a private copy, so a
-training run on another thread can never change the weights under a prediction.
+training run on another thread can never change the weights under a prediction (the dock beside
+the tabs uses the workspace's model in use, itself a copy never changed in place). The forward
+pass is the one every view of the sketch shares (:func:`~nnstudio.core.shared_pass.shared_forward`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSl
 
 from nnstudio.core.network import Network
 from nnstudio.core.preprocess import to_mnist
+from nnstudio.core.shared_pass import shared_forward
 from nnstudio.core.softmax import softmax
 from nnstudio.gui.naming import named
 from nnstudio.gui.prediction_view import PredictionView
@@ -136,7 +139,7 @@ class SketchPanel(QWidget):
                                  "the pad needs 784 inputs (28×28) and 10 outputs.")
             return
         else:
-            self.network = network.copy()
+            self.network = self._own(network)
             self.caption.setText(f"Model: {description or 'unnamed'} ({_shape(network)})")
         self.predict()
 
@@ -194,7 +197,7 @@ class SketchPanel(QWidget):
         if digit_input is None:
             self._show_nothing()
             return
-        logits = self.network.logits(digit_input.reshape(1, -1))[0]
+        logits = np.asarray(shared_forward(self.network, digit_input).logits[0])
         probabilities = softmax(logits)  # the network's own (temperature 1)
         digit = int(probabilities.argmax())
         confidence = float(probabilities[digit])
@@ -203,6 +206,10 @@ class SketchPanel(QWidget):
         self.predicted.emit(digit, confidence)
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _own(self, network: Network) -> Network:
+        """The network to classify with: a private copy of ``network``."""
+        return network.copy()
 
     @property
     def throttle_ms(self) -> int:

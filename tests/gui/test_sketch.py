@@ -63,6 +63,18 @@ def test_drawn_digits_are_recognised_and_the_prediction_follows_the_drawing(qtbo
     assert panel.last_prediction[0] == 0
 
 
+def test_drawn_digits_are_preprocessed_as_by_the_general_path(qtbot, panel):
+    """The pad's canvas (uint8) takes a shortcut through preprocessing: the same 28x28 input, to the bit,
+    as the general path (which a one-channel 3-D picture takes)."""
+    for strokes in ([ONE], [ZERO], [ZERO, CROSSBAR]):
+        panel.clear_button.click()
+        for stroke in strokes:
+            draw(qtbot, panel.pad, stroke)
+        image = panel.pad.image()
+        x = to_mnist(image)
+        assert x is not None and np.array_equal(x, to_mnist(image[..., None]))
+
+
 def test_predictions_are_live_while_drawing_and_coalesced(qtbot, panel):
     predictions = []
     panel.predicted.connect(lambda digit, confidence: predictions.append(digit))

@@ -1,14 +1,17 @@
 """The canvas of the network diagram: an image, lines in six pens, neurons and labels, painted
 with QPainter in view units mapped onto the widget (one scale for both axes, labels in margins).
 
-Neurons come from pre-rendered antialiased sprites and labels from cached static texts: the
-diagram follows every stroke, and rasterising forty circles and twenty strings each time cost
-more than computing what they show.
+Neurons come from one sheet of pre-rendered antialiased sprites, drawn in one call (pixmap
+fragments filled from NumPy), the connections in one call per pen from NumPy too, and labels
+from cached static texts: the diagram follows every stroke, and rasterising forty circles and
+twenty strings, or making a Qt object per line and neuron, each time cost more than computing
+what they show.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from pyqtgraph.Qt.internals import PrimitiveArray
 from PySide6.QtCore import QLineF, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap, QStaticText
 from PySide6.QtWidgets import QSizePolicy, QWidget
@@ -17,7 +20,9 @@ from nnstudio.gui.panels.inside_style import NEGATIVE, POSITIVE
 
 HEIGHT = 16.0  # the diagram's height in view units; the input image is HEIGHT × HEIGHT
 SPACING = 9.0  # between layer columns
-WIDTHS = (1.0, 2.0, 3.0)  # connection widths, weakest third to strongest
+# Connection widths, weakest third to strongest. Not exactly 1: Qt draws one-pixel lines one pixel at
+# a time, five times slower than the filled outline it draws of a line a hair wider (the same pixels).
+WIDTHS = (1.05, 2.0, 3.0)
 TINTS = (0.45, 0.75, 1.0)  # and how much of their colour they show over PALE
 PALE = (225, 225, 225)
 IDLE = np.array((150, 150, 150), dtype=np.float32)
@@ -57,28 +62,31 @@ PENS = _pens()
 
 
 class Sprites:
-    """Pre-rendered antialiased neurons (one small pixmap per fill) and laid-out texts (QStaticText):
-    drawing a cached pixmap or static text costs a fraction of rasterising a circle or a string."""
+    """Pre-rendered antialiased neurons (one sheet: a circle per shade, side by side) and laid-out
+    texts (QStaticText): drawing those costs a fraction of rasterising circles and strings."""
 
     def __init__(self) -> None:
-        self.circles: dict[int, QPixmap] = {}
+        self.sheets: dict[float, QPixmap] = {}
         self.texts: dict[str, QStaticText] = {}
 
-    def circle(self, colour: QColor, ratio: float) -> QPixmap:
-        key = colour.rgba()
-        pixmap = self.circles.get(key)
+    def sheet(self, ratio: float) -> QPixmap:
+        """Circle ``level + LEVELS`` (a shade of :data:`SHADES`) at ``x = (level + LEVELS) * cell``,
+        in device pixels (``cell = (NODE + 2) * ratio``)."""
+        pixmap = self.sheets.get(ratio)
         if pixmap is None:
             side = NODE + 2
-            pixmap = QPixmap(round(side * ratio), round(side * ratio))
-            pixmap.setDevicePixelRatio(ratio)
+            cell = round(side * ratio)
+            pixmap = QPixmap(cell * len(SHADES), cell)
             pixmap.fill(Qt.GlobalColor.transparent)
             painter = QPainter(pixmap)
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.scale(ratio, ratio)
             painter.setPen(QPen(QColor(60, 60, 60), 1))
-            painter.setBrush(colour)
-            painter.drawEllipse(QPointF(side / 2, side / 2), NODE / 2, NODE / 2)
+            for i, level in enumerate(sorted(SHADES)):
+                painter.setBrush(SHADES[level])
+                painter.drawEllipse(QPointF(i * cell / ratio + side / 2, side / 2), NODE / 2, NODE / 2)
             painter.end()
-            self.circles[key] = pixmap
+            self.sheets[ratio] = pixmap
         return pixmap
 
     def text(self, text: str) -> QStaticText:
@@ -103,14 +111,43 @@ class DiagramCanvas(QWidget):
         super().__init__(parent)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMouseTracking(True)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # paints its own background: nothing behind
         self.range = QRectF(0, 0, 1, 1)  # the view units shown (labels go in margins around them)
         self.image: QImage | None = None  # the input, drawn over (0, 0, HEIGHT, HEIGHT)
-        self.lines: dict[tuple[int, int], list[QLineF]] = {}
-        self.nodes: list[tuple[QPointF, QColor]] = []  # centre (view units), fill
         self.ring: QPointF | None = None
-        self.texts: list[tuple[QPointF, tuple[float, float], str, QColor]] = []  # at, anchor, text, colour
-        self.pickable: list[QPointF] = []
+        # at (view units), anchor, text, colour[, a shift to the right in pixels]
+        self.texts: list[tuple] = []
         self.sprites = Sprites()
+        self._lines: dict[tuple[int, int], PrimitiveArray] = {}  # per pen, the lines in view units
+        self._centres = np.zeros((0, 2))  # the neurons' centres, view units
+        self._levels = np.zeros(0, dtype=int)  # and their shades, -LEVELS..LEVELS
+        self._fragments = PrimitiveArray(QPainter.PixmapFragment, 10)
+
+    # -- what to draw ---------------------------------------------------------------------------
+
+    def set_lines(self, buckets: dict[tuple[int, int], np.ndarray]) -> None:
+        """The connections: per (sign, strength) pen, an ``(n, 4)`` array of x0, y0, x1, y1 (view units)."""
+        lines = {}
+        for key, ends in buckets.items():
+            if len(ends):
+                array = self._lines.get(key) or PrimitiveArray(QLineF, 4)
+                array.resize(len(ends))
+                array.ndarray()[:] = ends
+                lines[key] = array
+        self._lines = lines
+
+    def set_nodes(self, centres: np.ndarray, levels: np.ndarray) -> None:
+        """The neurons: ``(n, 2)`` centres (view units) and their shades (-LEVELS..LEVELS)."""
+        self._centres = np.asarray(centres, dtype=float).reshape(-1, 2)
+        self._levels = np.asarray(levels, dtype=int)
+
+    def clear_drawing(self) -> None:
+        self.image, self.ring = None, None
+        self._lines = {}
+        self.set_nodes(np.zeros((0, 2)), np.zeros(0, dtype=int))
+
+    def line_count(self) -> int:
+        return sum(len(a.ndarray()) for a in self._lines.values())
 
     def viewport(self) -> QWidget:
         return self
@@ -139,18 +176,17 @@ class DiagramCanvas(QWidget):
         return QPointF(point.x() * scale + dx, point.y() * scale + dy)
 
     def nearest(self, pixel: QPointF) -> int | None:
-        """The index in :attr:`pickable` of the neuron within :data:`PICK` pixels of ``pixel``, if any."""
-        best, index = PICK * PICK, None
-        transform = self._transform()
-        for i, centre in enumerate(self.pickable):
-            p = self.to_pixels(centre, transform)
-            d = (p.x() - pixel.x()) ** 2 + (p.y() - pixel.y()) ** 2
-            if d <= best:
-                best, index = d, i
-        return index
+        """The index (in :meth:`set_nodes` order) of the neuron within :data:`PICK` pixels of ``pixel``, if any."""
+        if not len(self._centres):
+            return None
+        scale, dx, dy = self._transform()
+        d = ((self._centres * scale + (dx, dy) - (pixel.x(), pixel.y())) ** 2).sum(axis=1)
+        index = int(d.argmin())
+        return index if d[index] <= PICK * PICK else None
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         painter = QPainter(self)
+        painter.fillRect(event.rect(), self.palette().brush(self.backgroundRole()))
         transform = scale, dx, dy = self._transform()
         if self.image is not None:
             target = QRectF(self.to_pixels(QPointF(0, 0), transform), self.to_pixels(QPointF(HEIGHT, HEIGHT), transform))
@@ -158,28 +194,37 @@ class DiagramCanvas(QWidget):
         painter.save()  # lines in view units, never antialiased (wide antialiased lines are slow)
         painter.translate(dx, dy)
         painter.scale(scale, scale)
-        for key, group in sorted(self.lines.items(), key=lambda kv: kv[0][1]):  # strongest on top
+        for key, lines in sorted(self._lines.items(), key=lambda kv: kv[0][1]):  # strongest on top
             painter.setPen(PENS[key])
-            painter.drawLines(group)
+            painter.drawLines(*lines.drawargs())
         painter.restore()
-        ratio = self.devicePixelRatioF()
-        half = (NODE + 2) / 2
-        for centre, colour in self.nodes:
-            p = self.to_pixels(centre, transform)
-            painter.drawPixmap(QPointF(p.x() - half, p.y() - half), self.sprites.circle(colour, ratio))
+        if len(self._centres):  # every neuron in one call, each a fragment of the sprite sheet
+            ratio = self.devicePixelRatioF()
+            cell = round((NODE + 2) * ratio)
+            self._fragments.resize(len(self._centres))
+            f = self._fragments.ndarray()  # x, y (the centre), source left, top, width, height, scale x, y, rotation, opacity
+            f[:, :2] = self._centres * scale + (dx, dy)
+            f[:, 2] = (self._levels + LEVELS) * cell
+            f[:, 3] = 0
+            f[:, 4:6] = cell
+            f[:, 6:8] = 1 / ratio
+            f[:, 8] = 0
+            f[:, 9] = 1
+            painter.drawPixmapFragments(*self._fragments.drawargs(), self.sprites.sheet(ratio))
         if self.ring is not None:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
             painter.setPen(QPen(QColor(255, 200, 0), 2.5))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawEllipse(self.to_pixels(self.ring, transform), RING / 2, RING / 2)
-        for at, (ax, ay), text, colour in self.texts:
+        for at, (ax, ay), text, colour, *shift in self.texts:
             if not text:
                 continue
             static = self.sprites.text(text)
             size = static.size()
             p = self.to_pixels(at, transform)
             painter.setPen(colour)
-            painter.drawStaticText(QPointF(p.x() - ax * size.width(), p.y() - ay * size.height()), static)
+            x = p.x() - ax * size.width() + (shift[0] if shift else 0)
+            painter.drawStaticText(QPointF(x, p.y() - ay * size.height()), static)
 
     def mousePressEvent(self, event) -> None:  # noqa: N802
         if event.button() == Qt.MouseButton.LeftButton:

@@ -13,17 +13,18 @@ one redraw per turn of the event loop; a hidden view computes nothing until show
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QLineF, QPoint, QPointF, QRectF, Signal, Slot
+from PySide6.QtCore import QPoint, QPointF, QRectF, Signal, Slot
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from nnstudio.core.network_at_work import NetworkActivity, network_activity
-from nnstudio.gui.panels.diagram_canvas import (HEIGHT, LEVELS, OTHER_LABEL, SHADES, SPACING, TITLE, TOP_LABEL,
-                                                DiagramCanvas)
+from nnstudio.gui.panels.diagram_canvas import HEIGHT, LEVELS, OTHER_LABEL, SPACING, TITLE, TOP_LABEL, DiagramCanvas
 from nnstudio.gui.panels.inside_style import steady_label
 from nnstudio.gui.when_shown import Redraw
 
 HINT = "Draw a digit on the sketch pad to see the network at work."
+CAPTION = ("Neurons: brighter = more active; the answer in orange. Lines: the strongest contributions "
+           "(weight × activation), red excites, blue inhibits. Click a neuron.")
 
 
 class NetworkView(QWidget):
@@ -52,6 +53,7 @@ class NetworkView(QWidget):
         self._more_at: list[QPointF] = []
         self._more: list[str] = []
         self._output_at: list[QPointF] = []
+        self._shifts: tuple[str, list[int]] = ("", [])  # (font key, each percentage's shift right of its digit)
         self._redraw = Redraw(self, self._refresh)
         self.updates = 0  # how many times the diagram was redrawn (for tests and benchmarks)
         if workspace is not None:
@@ -111,17 +113,12 @@ class NetworkView(QWidget):
     def _clear(self, message: str) -> None:
         self.caption.setText(message)
         canvas = self.plot
-        canvas.image, canvas.lines, canvas.nodes, canvas.ring, canvas.pickable = None, {}, [], None, []
+        canvas.clear_drawing()
         self._more = ["" for _ in self._more]
         canvas.texts = list(self._titles)
         self._positions = []
         self._spots = []
         canvas.update()
-
-    def _column(self, layer: int, shown: np.ndarray) -> dict[int, tuple[float, float]]:
-        """Where each shown unit of ``layer`` is drawn (view units), for clicks and the ring."""
-        xs, ys = self._xy(layer, shown, shown)
-        return dict(zip(shown.tolist(), zip(xs.tolist(), ys.tolist())))
 
     def _xy(self, layer: int, shown: np.ndarray, units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """View coordinates of ``units`` (each among ``shown``) of ``layer``: the input's pixels on the
@@ -137,18 +134,21 @@ class NetworkView(QWidget):
     def _draw(self, activity: NetworkActivity, x: np.ndarray) -> None:
         canvas = self.plot
         if self.network.sizes[0] == 784:
-            pixels = np.ascontiguousarray(np.clip(x.reshape(28, 28) * 255, 0, 255).astype(np.uint8))
-            canvas.image = QImage(pixels.data, 28, 28, 28, QImage.Format.Format_Grayscale8).copy()
+            # Opaque 32-bit gray: Qt scales it as it is (a grayscale image was converted on every paint).
+            gray = np.clip(x.reshape(28, 28) * 255, 0, 255).astype(np.uint8).astype(np.uint32)
+            pixels = np.ascontiguousarray(0xFF000000 | gray * 0x010101)
+            canvas.image = QImage(pixels.data, 28, 28, 4 * 28, QImage.Format.Format_RGB32).copy()
         else:
             canvas.image = None
         # The input's 784 pixels need no table: only the other layers' shown units can be clicked.
-        self._positions = [{} if layer.index == 0 else self._column(layer.index, layer.shown)
-                           for layer in activity.layers]
+        layers = activity.layers
+        columns = [self._xy(layer.index, layer.shown, layer.shown) for layer in layers]
+        self._positions = [{} if layer.index == 0 else dict(zip(layer.shown.tolist(), zip(xs.tolist(), ys.tolist())))
+                           for layer, (xs, ys) in zip(layers, columns)]
         # Connections, in six buckets: sign × strength, their ends computed for all at once.
-        buckets: dict[tuple[int, int], list[QLineF]] = {}
         strongest = max((np.abs(c.contributions).max() for c in activity.connections if len(c.contributions)),
                         default=0.0)
-        layers = activity.layers
+        ends, keys = [], []
         for c in activity.connections:
             if not len(c.contributions):
                 continue
@@ -157,36 +157,41 @@ class NetworkView(QWidget):
             v = c.contributions
             strength = (np.minimum((np.abs(v) / strongest * 3).astype(int), 2) if strongest > 0
                         else np.zeros(len(v), dtype=int))
-            sign = np.where(v > 0, 1, -1)
-            ends = np.stack([x0, y0, x1, y1], axis=1).tolist()
-            for key, line in zip(zip(sign.tolist(), strength.tolist()), ends):
-                buckets.setdefault(key, []).append(QLineF(*line))
-        canvas.lines = buckets
+            ends.append(np.stack([x0, y0, x1, y1], axis=1))
+            keys.append(np.where(v > 0, 3, -3) + np.where(v > 0, strength, -strength))  # ±(3 + strength)
+        if ends:
+            ends_all, keys_all = np.concatenate(ends), np.concatenate(keys)
+            canvas.set_lines({(1 if k > 0 else -1, abs(k) - 3): ends_all[keys_all == k] for k in np.unique(keys_all).tolist()})
+        else:
+            canvas.set_lines({})
         # Neurons, shaded by activation relative to their layer's strongest, from a small palette.
-        nodes, spots = [], []
-        for layer in activity.layers[1:]:
-            values = layer.values[layer.shown]
+        centres, levels, spots = [], [], []
+        for layer, (xs, ys) in zip(layers[1:], columns[1:]):
             peak = float(np.abs(layer.values).max()) or 1.0
-            levels = np.rint(np.clip(values / peak, -1, 1) * LEVELS).astype(int).tolist()
-            column = self._positions[layer.index]
-            for unit, level in zip(layer.shown.tolist(), levels):
-                nodes.append((QPointF(*column[unit]), SHADES[level]))
-                spots.append((layer.index, unit))
-        canvas.nodes = nodes
-        canvas.pickable = [centre for centre, _ in nodes]
+            levels.append(np.rint(np.clip(layer.values[layer.shown] / peak, -1, 1) * LEVELS).astype(int))
+            centres.append(np.stack([xs, ys], axis=1))
+            spots += [(layer.index, unit) for unit in layer.shown.tolist()]
+        canvas.set_nodes(np.concatenate(centres) if centres else np.zeros((0, 2)),
+                         np.concatenate(levels) if levels else np.zeros(0, dtype=int))
         self._spots = spots
         # Labels: the titles stay; "+N more" under wide layers; each output's probability.
         self._more = [f"+{layer.more} more" if layer.more and i > 0 else "" for i, layer in enumerate(activity.layers)]
         p, top = activity.probabilities, activity.predicted
         texts = list(self._titles)
         texts += [(at, (0.5, 0.0), text, TITLE) for at, text in zip(self._more_at, self._more)]
-        texts += [(at, (0.0, 0.5), f"{d}  {p[d]:.0%}", TOP_LABEL if d == top else OTHER_LABEL)
-                  for d, at in enumerate(self._output_at)]
+        # "7  93%" as two texts, the digit and its percentage: each of them is laid out once and cached
+        # (the pair takes a thousand forms, which no cache would keep).
+        font = self.plot.font().key()
+        if self._shifts[0] != font:
+            metrics = self.plot.fontMetrics()
+            self._shifts = (font, [metrics.horizontalAdvance(f"{d}  ") for d in range(len(self._output_at))])
+        for d, (at, shift) in enumerate(zip(self._output_at, self._shifts[1])):
+            colour = TOP_LABEL if d == top else OTHER_LABEL
+            texts += [(at, (0.0, 0.5), str(d), colour), (at, (0.0, 0.5), f"{p[d]:.0%}", colour, shift)]
         canvas.texts = texts
-        # The caption changes only with the answer (its probability is on the output's label): a
-        # new text is laid out again, and that on every stroke cost as much as the diagram.
-        self.caption.setText(f"Says {top}. Neurons: brighter = more active. Lines: the strongest "
-                             "contributions (weight × activation), red excites, blue inhibits. Click a neuron.")
+        # The caption stays put while the pen moves (the answer is the orange output label): a new
+        # text is laid out and painted again, and on every stroke that cost a good part of the diagram.
+        self.caption.setText(CAPTION)
         self._draw_ring()
         canvas.update()
 
@@ -215,6 +220,7 @@ class NetworkView(QWidget):
             self._more.append("")
         self._output_at = [QPointF(HEIGHT + SPACING * last + 0.6, (d + 0.5) * HEIGHT / sizes[-1])
                            for d in range(sizes[-1])]
+        self._shifts = ("", [])
         self.plot.range = QRectF(-0.2, -0.2, HEIGHT + SPACING * last + 1.0, HEIGHT + 0.4)
         self.plot.texts = list(self._titles)
         self.plot.update()

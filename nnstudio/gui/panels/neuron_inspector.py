@@ -13,10 +13,10 @@ from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFileDialog, QFormLayo
                                QPushButton, QVBoxLayout, QWidget)
 from threadpoolctl import threadpool_limits
 
-from nnstudio.core.layer_math import forward
 from nnstudio.core.model_file import save_model
 from nnstudio.core.network_at_work import NeuronDetail, neuron_detail
 from nnstudio.core.neuron_lab import NeuronEdit, accuracy, apply_edits
+from nnstudio.core.shared_pass import shared_forward
 from nnstudio.core.softmax import softmax
 from nnstudio.gui.panels.inside_style import bare_plot, diverging_lut, steady_label
 from nnstudio.gui.worker import Worker
@@ -300,10 +300,10 @@ class NeuronInspector(QWidget):
         if self.network is None or x is None or x.size != self.network.sizes[0]:
             self.prediction.setText("")
             return
-        p = softmax(forward(self.network, x.reshape(1, -1)).logits[0])
+        p = softmax(shared_forward(self.network, x).logits[0])
         text = f"Sketch: {p.argmax()} ({p.max():.0%})"
         if self.edited is not None:
-            q = softmax(forward(self.edited, x.reshape(1, -1)).logits[0])
+            q = softmax(shared_forward(self.edited, x).logits[0])
             text += f" → edited: {q.argmax()} ({q.max():.0%})"
         self.prediction.setText(text)
 

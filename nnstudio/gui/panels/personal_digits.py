@@ -31,6 +31,7 @@ from nnstudio.core.personal_digits import FineTuneProgress, FineTuneResult, Pers
 from nnstudio.gui.colors import BACKGROUND
 from nnstudio.gui.naming import named
 from nnstudio.gui.worker import Worker, join
+from nnstudio.gui.when_shown import WhenShown
 
 FOLDER_NAME = "personal-digits"
 COLUMNS, SCALE = 12, 2
@@ -129,7 +130,7 @@ class PersonalDigitsPanel(QWidget):
         except (DataError, OSError) as exc:
             self.digits = PersonalDigits()
             self.result_label.setText(f"Your saved digits could not be read ({exc}); new ones will replace them.")
-        workspace.sketch_changed.connect(self._show_prediction)
+        workspace.sketch_changed.connect(WhenShown(self, self._show_prediction))  # behind its tab: when shown
         workspace.model_changed.connect(lambda *_: self._show_prediction(workspace.sketch))
         workspace.data_changed.connect(self._update_buttons)
         session.phase_changed.connect(self._update_buttons)

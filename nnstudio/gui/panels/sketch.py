@@ -21,7 +21,15 @@ class SketchDockPanel(SketchPanel):
         workspace.data_changed.connect(self._on_data_changed)
         workspace.pad_image_requested.connect(self.show_image)
         self.input_changed.connect(workspace.set_sketch)
+        if workspace.model is not None:
+            self.set_network(workspace.model, workspace.model_description)  # the model itself, not a copy
         self._on_data_changed()
+
+    def _own(self, network):
+        """The workspace's model in use as it is: already a private copy, replaced but never changed in
+        place, and the very network the Inside views read, so all of them share one forward pass."""
+        workspace = getattr(self, "workspace", None)  # None while the base class is being built
+        return network if workspace is not None and network is workspace.model else network.copy()
 
     @Slot()
     def _on_data_changed(self, *_: object) -> None:
