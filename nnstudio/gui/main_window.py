@@ -48,6 +48,7 @@ from nnstudio.gui.file_actions import FileActions
 from nnstudio.gui.run_actions import RunActions, make_action
 from nnstudio.gui.run_session import RunSession
 from nnstudio.gui.settings import Settings, from_environment
+from nnstudio.gui.when_shown import LazyPage
 from nnstudio.gui.workspace import Workspace
 from nnstudio.resources import resource_path
 
@@ -121,9 +122,10 @@ class MainWindow(QMainWindow):
         self.tabs.setObjectName("tabs")
         self.tabs.setAccessibleName("Views")
         self.tabs.setDocumentMode(True)
-        for title, make in TABS:
-            self.tabs.addTab(make(self), title)
-        self.train: TrainTab = self.tabs.widget(0)
+        self.train: TrainTab = TABS[0][1](self)  # the first tab is built now, the others when first needed
+        self.tabs.addTab(self.train, TABS[0][0])
+        for title, make in TABS[1:]:
+            self.tabs.addTab(LazyPage(lambda make=make: make(self)), title)
         self.train.plots.set_log_loss(self.settings.log_loss)
         self.banner = DataBannerPanel(self.workspace)
         central = QWidget()
@@ -184,6 +186,9 @@ class MainWindow(QMainWindow):
         session.failed.connect(lambda message: show_error(self, "Training failed", message))
         session.save_failed.connect(lambda message: show_error(self, "Could not save the run", message))
         session.phase_changed.connect(self._close_when_idle)
+        # A panel that follows runs is built before the first run starts or a run is selected.
+        session.launching.connect(self._build_pages)
+        workspace.selection_changed.connect(self._build_pages_for_selection)
         workspace.data_changed.connect(self._remember_data_folder)
         self.train.plots.log_loss_changed.connect(self.log_loss_action.setChecked)
         self._update_actions()
@@ -223,6 +228,26 @@ class MainWindow(QMainWindow):
         folder = self.workspace.data_folder
         if has_data and folder is not None and (folder == self.banner.chosen_folder or not from_environment(folder)):
             self.settings.data_dir = folder  # but not a folder only $NNSTUDIO_DATA named: it ends with the variable
+
+    def panel(self, title: str) -> QWidget:
+        """The panel of the tab titled ``title`` (built now if it was not yet)."""
+        index = [self.tabs.tabText(i) for i in range(self.tabs.count())].index(title)
+        page = self.tabs.widget(index)
+        return page.panel() if isinstance(page, LazyPage) else page
+
+    @Slot()
+    def _build_pages(self, *_: object) -> bool:
+        """Build every tab's panel not built yet; whether any was."""
+        pages = [self.tabs.widget(i) for i in range(self.tabs.count())]
+        new = [page for page in pages if isinstance(page, LazyPage) and not page.built]
+        for page in new:
+            page.build()
+        return bool(new)
+
+    @Slot(object)
+    def _build_pages_for_selection(self, run: object) -> None:
+        if self._build_pages():  # panels built just now missed this selection: say it again
+            self.workspace.select_run(run)
 
     # -- state -------------------------------------------------------------------------------
 

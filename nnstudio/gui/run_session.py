@@ -41,6 +41,7 @@ LIVE_SETTINGS = ("learning_rate", "momentum", "patience", "dropout", "input_drop
 class RunSession(QObject):
     """Owns the run: see the module doc. ``workspace`` gives the runs folder and lists saved runs."""
 
+    launching = Signal()  # a run or its continuation is about to start (no thread yet)
     started = Signal(object)  # Launch, once the thread is started
     progressed = Signal(object)  # tuple[BatchProgress, ...]: the reports since the last, at most every 200 ms
     epoch_finished = Signal(object)  # EpochReport
@@ -167,6 +168,7 @@ class RunSession(QObject):
     def _launch(self, epochs: int, fresh: bool = False) -> None:
         # A Stop or Pause pressed as the last run ended is still set in the trainer: forget it, or it
         # would end (or hold) this run at its first batch. No thread drives the trainer now.
+        self.launching.emit()
         trainer = self.trainer
         trainer.reset_controls()
         self._failed = False

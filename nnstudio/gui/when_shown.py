@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, QTimer
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 
 def behind_a_tab(widget: QWidget) -> bool:
@@ -88,3 +88,37 @@ class Redraw(QObject):
         if watched is self._widget and event.type() == QEvent.Type.Show and self.owed:
             self.request()
         return False
+
+
+class LazyPage(QWidget):
+    """A tab's page whose panel is built the first time it is needed: when the page is shown, or when
+    :meth:`build` is called (the window calls it before the first run starts and when a run is selected,
+    so a panel that follows runs never misses one). Until then the page is an empty widget: a window
+    opens without paying for views nobody has looked at yet."""
+
+    def __init__(self, make: Callable[[], QWidget], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._make = make
+        self._panel: QWidget | None = None
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+
+    @property
+    def built(self) -> bool:
+        return self._panel is not None
+
+    def panel(self) -> QWidget:
+        """The page's panel, built now if it was not yet."""
+        return self.build()
+
+    def build(self, *_: object) -> QWidget:
+        if self._panel is None:
+            self._panel = self._make()
+            self._layout.addWidget(self._panel)
+            if self.isVisible():
+                self._panel.show()  # now, not once the event loop turns (as a layout would)
+        return self._panel
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self.build()
+        super().showEvent(event)
