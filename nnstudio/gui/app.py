@@ -87,6 +87,9 @@ def run_app(argv: list[str] | None, start_up: StartUpSignals) -> int:
     from nnstudio.resources import resource_path
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    from nnstudio.gui.gui_gc import GuiThreadCollector
+
+    GuiThreadCollector(parent=app)  # cyclic garbage is collected on this thread only, never on a worker's
     app.setApplicationName("nnstudio")
     app.setApplicationDisplayName("nnstudio")
     app.setApplicationVersion(__version__)
