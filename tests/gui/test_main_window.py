@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import re
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -486,7 +487,8 @@ def test_the_window_can_shrink_to_1100_by_700(qtbot, window):
 
 
 def test_the_run_is_saved_without_blocking_the_window(qtbot, window, tmp_path):
-    """Saving a finished run is split into steps, with the event loop turning in between."""
+    """Saving a finished run keeps the event loop turning: the picture is drawn in a turn of its own and
+    the files are written on a worker thread."""
     turns = []
     ticker = QTimer()
     ticker.setInterval(0)
@@ -514,8 +516,18 @@ def slider_handle(slider) -> QPoint:
                                          QStyle.SubControl.SC_SliderHandle, slider).center()
 
 
+class UnhurriedTrainer(Trainer):
+    """A trainer that rests a millisecond before each batch: a run that goes on for a whole test without
+    taking a core from the other tests (it still trains many batches between two moves of a hand)."""
+
+    def _batch_inputs(self, index):
+        time.sleep(0.001)
+        return super()._batch_inputs(index)
+
+
 def test_a_slider_drag_or_held_arrows_mid_run_make_one_change_each(qtbot, window):
     configure(qtbot, window, epochs=1000, batch=32, patience=0, rate="1e-2")
+    window.session.trainer_class = UnhurriedTrainer
     with qtbot.waitSignal(window.session.progressed, timeout=60_000):
         qtbot.mouseClick(window.train.start_button, LEFT)
     slider, box = window.controls.learning_rate_slider, window.controls.learning_rate_box
