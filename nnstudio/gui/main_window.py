@@ -57,6 +57,7 @@ MINIMUM_SIZE = (1100, 700)
 SKETCH_WIDTH = 340
 SKETCH_MIN_WIDTH = 300
 RUNS_LISTED_AT_ONCE = 100  # more run folders than this are listed on a worker thread
+IDLE_BUILD_MS = 1000  # after start-up the tabs not shown yet are built once the window has been idle this long
 CLOSE_WAIT_MS = 3000  # closing waits this long for a run or a download to end, then closes once they have
 TEXT_KEYS = (QLineEdit, QAbstractSpinBox, QTextEdit, QPlainTextEdit)  # keep Space and Esc
 SPACE_KEYS = TEXT_KEYS + (QAbstractButton, QAbstractItemView, QComboBox, QAbstractSlider, QTabBar)  # keep Space
@@ -187,7 +188,7 @@ class MainWindow(QMainWindow):
         session.save_failed.connect(lambda message: show_error(self, "Could not save the run", message))
         session.phase_changed.connect(self._close_when_idle)
         # A panel that follows runs is built before the first run starts or a run is selected.
-        session.launching.connect(self._build_pages)
+        session.launching.connect(self.build_pages)
         workspace.selection_changed.connect(self._build_pages_for_selection)
         workspace.data_changed.connect(self._remember_data_folder)
         self.train.plots.log_loss_changed.connect(self.log_loss_action.setChecked)
@@ -235,18 +236,33 @@ class MainWindow(QMainWindow):
         page = self.tabs.widget(index)
         return page.panel() if isinstance(page, LazyPage) else page
 
-    @Slot()
-    def _build_pages(self, *_: object) -> bool:
-        """Build every tab's panel not built yet; whether any was."""
+    def _unbuilt_pages(self) -> list[LazyPage]:
         pages = [self.tabs.widget(i) for i in range(self.tabs.count())]
-        new = [page for page in pages if isinstance(page, LazyPage) and not page.built]
+        return [page for page in pages if isinstance(page, LazyPage) and not page.built]
+
+    @Slot()
+    def build_pages(self, *_: object) -> bool:
+        """Build every tab's panel not built yet; whether any was."""
+        new = self._unbuilt_pages()
         for page in new:
             page.build()
         return bool(new)
 
+    def build_pages_when_idle(self, delay_ms: int = IDLE_BUILD_MS) -> None:
+        """Build the tabs not built yet once the window has been idle ``delay_ms``, one per turn of the
+        event loop (the app does this after start-up, so the first Start click builds nothing)."""
+        QTimer.singleShot(delay_ms, self, self._build_next_page)
+
+    @Slot()
+    def _build_next_page(self) -> None:
+        new = self._unbuilt_pages()
+        if new:
+            new[0].build()
+            QTimer.singleShot(0, self, self._build_next_page)
+
     @Slot(object)
     def _build_pages_for_selection(self, run: object) -> None:
-        if self._build_pages():  # panels built just now missed this selection: say it again
+        if self.build_pages():  # panels built just now missed this selection: say it again
             self.workspace.select_run(run)
 
     # -- state -------------------------------------------------------------------------------
