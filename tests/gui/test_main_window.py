@@ -45,21 +45,29 @@ class CountingTrainer(Trainer):
 
 class WaitsForALiveChange(Trainer):
     """A trainer that, before its 65th batch, waits until a live learning-rate change is requested: the
-    change then lands at the same batch however busy the machine is (the GUI may see batches late)."""
+    change then lands at the same batch however busy the machine is (the GUI may see batches late).
+    Before its 150th batch, enough for the test, it waits for Stop rather than train on for nothing."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.batches_started = 0
         self.change_requested = threading.Event()
+        self.stop_requested = threading.Event()
 
     def set_learning_rate(self, value):
         super().set_learning_rate(value)
         self.change_requested.set()
 
+    def request_stop(self):
+        super().request_stop()
+        self.stop_requested.set()
+
     def _batch_inputs(self, index):
         self.batches_started += 1
         if self.batches_started == 65:
             self.change_requested.wait(timeout=120)
+        elif self.batches_started == 150:
+            self.stop_requested.wait(timeout=120)
         return super()._batch_inputs(index)
 
 
