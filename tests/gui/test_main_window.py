@@ -19,6 +19,7 @@ from nnstudio.core.download import DownloadCancelled, DownloadError
 from nnstudio.core.formatting import percent, time_left
 from nnstudio.core.idx import idx_header
 from nnstudio.core.model_file import load_model
+from nnstudio.core.png_file import read_png
 from nnstudio.core.run_folder import list_runs
 from nnstudio.core.trainer import Trainer
 from nnstudio.gui.about import about_html
@@ -508,7 +509,8 @@ def test_the_run_is_saved_without_blocking_the_window(qtbot, window, tmp_path):
     assert all(phase == "saving" and not enabled for phase, enabled in turns), "Start stays off until saved"
     assert window.train.start_button.isEnabled()
     (run,) = window.train.runs_panel.runs()
-    assert (run.folder / "training_history.png").stat().st_size > 1000
+    picture = read_png((run.folder / "training_history.png").read_bytes())  # written on the worker thread
+    assert picture.shape == (500, 1200, 3) and picture.min() < 100 and picture.max() == 255
 
 
 def test_about_names_every_version():
