@@ -262,7 +262,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _build_pages_for_selection(self, run: object) -> None:
-        if self.build_pages():  # panels built just now missed this selection: say it again
+        if run is not None and self.build_pages():  # panels built just now missed it: say it again
             self.workspace.select_run(run)
 
     # -- state -------------------------------------------------------------------------------
