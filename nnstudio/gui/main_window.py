@@ -5,6 +5,8 @@ What the app knows lives in two objects the window creates and hands to the pane
 :class:`~nnstudio.gui.run_session.RunSession` (the live run, on its worker thread). Data flows
 one way: controls -> session -> trainer (its thread) -> session -> panels. The tabs are listed
 in :data:`TABS`, one line each; the sketch pad is a dock beside them, visible from every tab.
+The first tab is built with the window, the others when first shown (or before the first run starts,
+or a run is selected, so that they follow it whole; the app builds them once idle after start-up).
 """
 
 from __future__ import annotations

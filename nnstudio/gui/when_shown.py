@@ -4,7 +4,8 @@ A panel on a tab that is not shown still hears every ``epoch_finished`` and ``mo
 for them there takes GUI-thread time (and the GIL) from the training thread for pixels nobody sees.
 :func:`behind_a_tab` says when to hold such work back; :class:`WhenShown` wraps a slot so that, while
 its widget is behind another tab, only the latest call is kept and made once the widget is shown;
-:class:`Redraw` runs a view's redraw at once or once per turn of the event loop, and only where seen.
+:class:`Redraw` runs a view's redraw at once or once per turn of the event loop, and only where seen;
+:class:`LazyPage` builds a tab's panel only when it is first needed.
 """
 
 from __future__ import annotations
@@ -93,8 +94,8 @@ class Redraw(QObject):
 class LazyPage(QWidget):
     """A tab's page whose panel is built the first time it is needed: when the page is shown, or when
     :meth:`build` is called (the window calls it before the first run starts and when a run is selected,
-    so a panel that follows runs never misses one). Until then the page is an empty widget: a window
-    opens without paying for views nobody has looked at yet."""
+    so a panel that follows runs never misses one; the app also calls it once idle after start-up).
+    Until then the page is an empty widget: a window opens without paying for views not looked at yet."""
 
     def __init__(self, make: Callable[[], QWidget], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -113,7 +114,7 @@ class LazyPage(QWidget):
 
     def build(self, *_: object) -> QWidget:
         if self._panel is None:
-            self._panel = self._make()
+            self._panel, self._make = self._make(), None
             self._layout.addWidget(self._panel)
             if self.isVisible():
                 self._panel.show()  # now, not once the event loop turns (as a layout would)
