@@ -142,6 +142,7 @@ def gui_run(config, split, epochs: int, tab: str = "train", profile: int = 0, st
     window = MainWindow(settings, folder / "runs", split=split)
     window.resize(1400, 900)
     window.show()
+    window.build_pages()  # as the app does once idle after start-up (nnstudio.gui.app), before any Start
     window.controls.set_config(config.replace(max_epochs=epochs))
     window.tabs.setCurrentIndex({"train": 0, "evaluate": 1, "inside": 2}[tab])  # Evaluate/Inside refresh every epoch
     QApplication.processEvents()

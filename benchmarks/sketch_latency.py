@@ -85,6 +85,7 @@ def main() -> int:
         window.workspace.load_model_file(Path(args.model))
     window.resize(1500, 900)
     window.show()
+    window.build_pages()  # as the app does once idle after start-up (nnstudio.gui.app)
     QTest.qWaitForWindowExposed(window)
     counter = RepaintCounter()
     window.installEventFilter(counter)

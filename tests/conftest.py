@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import gc
 import os
 import shutil
 import tempfile
@@ -43,6 +44,24 @@ def one_blas_thread():
 
     with threadpool_limits(1):
         yield
+
+
+_after_gui_tests = False
+
+
+@pytest.fixture(autouse=True)
+def gui_garbage_collected_first(request):
+    """The first test outside tests/gui after GUI tests collects their garbage here, on the main thread.
+
+    GUI tests collect cycles on the GUI thread only (tests/gui/conftest.py); the windows they leave are
+    freed later. A test without Qt that starts threads (a two-thread training step, say) would, left to
+    Python's automatic collection, free those windows on whichever of its threads allocated."""
+    global _after_gui_tests
+    gui = "gui" in request.node.path.parent.parts[-1:]
+    if not gui and _after_gui_tests:
+        gc.collect()
+    _after_gui_tests = gui
+    yield
 
 
 def real_mnist_dir() -> Path:

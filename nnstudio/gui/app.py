@@ -87,6 +87,9 @@ def run_app(argv: list[str] | None, start_up: StartUpSignals) -> int:
     from nnstudio.resources import resource_path
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    from nnstudio.gui.gui_gc import GuiThreadCollector
+
+    GuiThreadCollector(parent=app)  # cyclic garbage is collected on this thread only, never on a worker's
     app.setApplicationName("nnstudio")
     app.setApplicationDisplayName("nnstudio")
     app.setApplicationVersion(__version__)
@@ -101,6 +104,7 @@ def run_app(argv: list[str] | None, start_up: StartUpSignals) -> int:
     window = MainWindow(Settings(), args.runs_dir or default_runs_root(), data_dir=args.data_dir)
     sys.excepthook = report_unexpected_errors(window)
     window.show()
+    window.build_pages_when_idle()  # the tabs not shown yet, before the user's first Start
     restore_signals = close_on_signals(window, (signal.SIGINT, signal.SIGTERM))
     logging.getLogger("nnstudio").info("nnstudio %s is running; Ctrl+C here quits it", __version__)
     if start_up.received is not None:  # Ctrl+C came while starting: quit now that closing is safe

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QBuffer, QIODevice, QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QApplication
@@ -68,6 +69,15 @@ def save_png(image: QImage, path: str | os.PathLike, *, what: str = "training hi
     except OSError as exc:
         raise OSError(f"could not write the {what} to {path}: {exc.strerror or exc}") from exc
     return path
+
+
+def image_pixels(image: QImage) -> np.ndarray:
+    """``image``'s pixels as a ``(height, width, 3)`` uint8 RGB array (a copy: plain data any thread may
+    write with :func:`~nnstudio.core.png_file.write_png`)."""
+    rgb = image.convertToFormat(QImage.Format.Format_RGB888)
+    h, w = rgb.height(), rgb.width()
+    rows = np.frombuffer(rgb.constBits(), np.uint8, count=h * rgb.bytesPerLine()).reshape(h, rgb.bytesPerLine())
+    return rows[:, :w * 3].reshape(h, w, 3).copy()
 
 
 def draw_history(history: Sequence[EpochReport], title: str = "") -> QImage:

@@ -5,6 +5,8 @@ What the app knows lives in two objects the window creates and hands to the pane
 :class:`~nnstudio.gui.run_session.RunSession` (the live run, on its worker thread). Data flows
 one way: controls -> session -> trainer (its thread) -> session -> panels. The tabs are listed
 in :data:`TABS`, one line each; the sketch pad is a dock beside them, visible from every tab.
+The first tab is built with the window, the others when first shown (or before the first run starts,
+or a run is selected, so that they follow it whole; the app builds them once idle after start-up).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from nnstudio.gui.file_actions import FileActions
 from nnstudio.gui.run_actions import RunActions, make_action
 from nnstudio.gui.run_session import RunSession
 from nnstudio.gui.settings import Settings, from_environment
+from nnstudio.gui.when_shown import LazyPage
 from nnstudio.gui.workspace import Workspace
 from nnstudio.resources import resource_path
 
@@ -56,6 +59,7 @@ MINIMUM_SIZE = (1100, 700)
 SKETCH_WIDTH = 340
 SKETCH_MIN_WIDTH = 300
 RUNS_LISTED_AT_ONCE = 100  # more run folders than this are listed on a worker thread
+IDLE_BUILD_MS = 1000  # after start-up the tabs not shown yet are built once the window has been idle this long
 CLOSE_WAIT_MS = 3000  # closing waits this long for a run or a download to end, then closes once they have
 TEXT_KEYS = (QLineEdit, QAbstractSpinBox, QTextEdit, QPlainTextEdit)  # keep Space and Esc
 SPACE_KEYS = TEXT_KEYS + (QAbstractButton, QAbstractItemView, QComboBox, QAbstractSlider, QTabBar)  # keep Space
@@ -121,9 +125,10 @@ class MainWindow(QMainWindow):
         self.tabs.setObjectName("tabs")
         self.tabs.setAccessibleName("Views")
         self.tabs.setDocumentMode(True)
-        for title, make in TABS:
-            self.tabs.addTab(make(self), title)
-        self.train: TrainTab = self.tabs.widget(0)
+        self.train: TrainTab = TABS[0][1](self)  # the first tab is built now, the others when first needed
+        self.tabs.addTab(self.train, TABS[0][0])
+        for title, make in TABS[1:]:
+            self.tabs.addTab(LazyPage(lambda make=make: make(self)), title)
         self.train.plots.set_log_loss(self.settings.log_loss)
         self.banner = DataBannerPanel(self.workspace)
         central = QWidget()
@@ -184,6 +189,9 @@ class MainWindow(QMainWindow):
         session.failed.connect(lambda message: show_error(self, "Training failed", message))
         session.save_failed.connect(lambda message: show_error(self, "Could not save the run", message))
         session.phase_changed.connect(self._close_when_idle)
+        # A panel that follows runs is built before the first run starts or a run is selected.
+        session.launching.connect(self.build_pages)
+        workspace.selection_changed.connect(self._build_pages_for_selection)
         workspace.data_changed.connect(self._remember_data_folder)
         self.train.plots.log_loss_changed.connect(self.log_loss_action.setChecked)
         self._update_actions()
@@ -223,6 +231,41 @@ class MainWindow(QMainWindow):
         folder = self.workspace.data_folder
         if has_data and folder is not None and (folder == self.banner.chosen_folder or not from_environment(folder)):
             self.settings.data_dir = folder  # but not a folder only $NNSTUDIO_DATA named: it ends with the variable
+
+    def panel(self, title: str) -> QWidget:
+        """The panel of the tab titled ``title`` (built now if it was not yet)."""
+        index = [self.tabs.tabText(i) for i in range(self.tabs.count())].index(title)
+        page = self.tabs.widget(index)
+        return page.panel() if isinstance(page, LazyPage) else page
+
+    def _unbuilt_pages(self) -> list[LazyPage]:
+        pages = [self.tabs.widget(i) for i in range(self.tabs.count())]
+        return [page for page in pages if isinstance(page, LazyPage) and not page.built]
+
+    @Slot()
+    def build_pages(self, *_: object) -> bool:
+        """Build every tab's panel not built yet; whether any was."""
+        new = self._unbuilt_pages()
+        for page in new:
+            page.build()
+        return bool(new)
+
+    def build_pages_when_idle(self, delay_ms: int = IDLE_BUILD_MS) -> None:
+        """Build the tabs not built yet once the window has been idle ``delay_ms``, one per turn of the
+        event loop (the app does this after start-up, so the first Start click builds nothing)."""
+        QTimer.singleShot(delay_ms, self, self._build_next_page)
+
+    @Slot()
+    def _build_next_page(self) -> None:
+        new = self._unbuilt_pages()
+        if new:
+            new[0].build()
+            QTimer.singleShot(0, self, self._build_next_page)
+
+    @Slot(object)
+    def _build_pages_for_selection(self, run: object) -> None:
+        if run is not None and self.build_pages():  # panels built just now missed it: say it again
+            self.workspace.select_run(run)
 
     # -- state -------------------------------------------------------------------------------
 

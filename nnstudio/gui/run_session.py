@@ -9,8 +9,8 @@ reports comes back here on the GUI thread and goes out as signals the panels lis
 
 Its phase is explicit: ``idle`` (no run going; a finished run may be kept for "+1 epoch"),
 ``running``, ``paused``, ``ending`` (the result or failure is in, the thread is finishing:
-Pause and Stop have nothing left to act on) and ``saving`` (the run folder is written, a
-step per event-loop turn). It needs no window: a test can create and drive it alone.
+Pause and Stop have nothing left to act on) and ``saving`` (the history picture is drawn, and
+the run folder written on a worker thread). It needs no window: a test can create and drive it alone.
 """
 
 from __future__ import annotations
@@ -23,10 +23,9 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QThread, QTime
 from nnstudio.core.config import TrainingConfig
 from nnstudio.core.dataset import Split
 from nnstudio.core.formatting import percent
-from nnstudio.core.model_file import ModelFileError
 from nnstudio.core.reports import BatchProgress, EpochReport, SettingChanged, TrainingResult
-from nnstudio.core.run_folder import PLOT, load_run, new_run_folder, save_run
 from nnstudio.core.trainer import Trainer
+from nnstudio.gui.run_saving import SavedTrainer, SaveOutcome, save_job
 from nnstudio.gui.training_job import BestNetwork, Launch, training_job
 from nnstudio.gui.worker import Worker, join
 
@@ -41,6 +40,7 @@ LIVE_SETTINGS = ("learning_rate", "momentum", "patience", "dropout", "input_drop
 class RunSession(QObject):
     """Owns the run: see the module doc. ``workspace`` gives the runs folder and lists saved runs."""
 
+    launching = Signal()  # a run or its continuation is about to start (no thread yet)
     started = Signal(object)  # Launch, once the thread is started
     progressed = Signal(object)  # tuple[BatchProgress, ...]: the reports since the last, at most every 200 ms
     epoch_finished = Signal(object)  # EpochReport
@@ -75,6 +75,8 @@ class RunSession(QObject):
         self._live_edits: dict[str, float] = {}
         self._live_held = False
         self._saving: Iterator[None] | None = None
+        self._save_worker: Worker | None = None
+        self._save_thread: QThread | None = None
         self._failed = False
         self._plot_timer = self._timer(PLOT_INTERVAL_MS, self.flush_progress)
         self._live_timer = self._timer(LIVE_EDIT_DELAY_MS, self.apply_live_edits)
@@ -167,6 +169,7 @@ class RunSession(QObject):
     def _launch(self, epochs: int, fresh: bool = False) -> None:
         # A Stop or Pause pressed as the last run ended is still set in the trainer: forget it, or it
         # would end (or hold) this run at its first batch. No thread drives the trainer now.
+        self.launching.emit()
         trainer = self.trainer
         trainer.reset_controls()
         self._failed = False
@@ -316,44 +319,52 @@ class RunSession(QObject):
         except StopIteration:
             self._save_timer.stop()
             self._saving = None
-            self._set_phase("idle")
+            if self._save_thread is None:  # nothing was handed to the saving worker
+                self._set_phase("idle")
 
     def _save_steps(self, result: TrainingResult) -> Iterator[None]:
-        """Save the run folder (model, history CSV, history picture) and list it, yielding between steps.
+        """Save the run folder (model, checkpoints, history CSV, history picture) and list it.
 
-        Each step takes at most ~15 ms and the event loop turns between them, so the window keeps
-        painting while a run is written (drawing and writing the picture in one go took over 100 ms).
+        The picture is drawn here (QPainter: the GUI thread), in its own turn of the event loop; the
+        files are written on a worker thread (plain data only: a snapshot of the trainer and the
+        picture's pixels), so the window keeps painting while a run is written. The session stays
+        ``saving`` until the run is listed (:meth:`_on_save_returned`).
         """
-        from nnstudio.gui.history_png import draw_history, save_png
+        from nnstudio.gui.history_png import draw_history, image_pixels
 
         if not result.epochs and result.reason != "diverged":
             return  # stopped before its first epoch ended: nothing to keep (a divergence is kept, to learn from)
-        trainer, name = self.trainer, self.run_name
-        made = self.run_folder is None
-        try:
-            if self.run_folder is None:
-                self.run_folder = new_run_folder(self.workspace.runs_root)
-            folder = self.run_folder
-            save_run(folder, trainer, name=name)
+        trainer, name, folder = SavedTrainer.of(self.trainer), self.run_name, self.run_folder
+        picture = None
+        if trainer.history:
             yield
-            if trainer.history:
-                image = draw_history(trainer.history, title=name)
-                yield
-                save_png(image, folder / PLOT)
-                yield
-            run = load_run(folder)
-        except (OSError, ModelFileError) as exc:
-            log.exception("could not save the run")
-            if made and self.run_folder is not None:  # leave no empty run folder behind
-                try:
-                    self.run_folder.rmdir()
-                    self.run_folder = None
-                except OSError:
-                    pass  # not empty: what was written stays
-            self.save_failed.emit(f"The run could not be saved in {self.workspace.runs_root}: {exc}")
+            picture = image_pixels(draw_history(trainer.history, title=name))
+        runs_root = self.workspace.runs_root
+        worker = Worker(lambda: save_job(runs_root, folder, trainer, name, picture), name="saving")
+        worker.returned.connect(self._on_save_returned)
+        worker.errored.connect(self._on_save_errored)
+        worker.finished.connect(self._on_save_finished)
+        self._save_worker = worker
+        self._save_thread = worker.start()
+
+    @Slot(str)
+    def _on_save_errored(self, message: str) -> None:  # an error the job did not foresee
+        self._on_save_returned(SaveOutcome(None, self.run_folder, f"The run could not be saved: {message}"))
+
+    @Slot(object)
+    def _on_save_returned(self, outcome: SaveOutcome) -> None:
+        self.run_folder = outcome.folder
+        if outcome.run is None:
+            self.save_failed.emit(outcome.error)
             return
-        self.workspace.add_run(run)
-        self.saved.emit(run)
+        self.workspace.add_run(outcome.run)
+        self.saved.emit(outcome.run)
+
+    @Slot()
+    def _on_save_finished(self) -> None:
+        join(self._save_thread)
+        self._save_worker = self._save_thread = None
+        self._set_phase("idle")
 
     # -- closing -------------------------------------------------------------------------------
 
@@ -371,4 +382,8 @@ class RunSession(QObject):
             QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)
         while self._saving is not None:
             self._save_next_step()
+        if self._save_thread is not None:  # the files are being written: wait, then list the run
+            if not join(self._save_thread, timeout_ms):
+                return False
+            QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)
         return True

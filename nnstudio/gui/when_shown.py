@@ -4,7 +4,8 @@ A panel on a tab that is not shown still hears every ``epoch_finished`` and ``mo
 for them there takes GUI-thread time (and the GIL) from the training thread for pixels nobody sees.
 :func:`behind_a_tab` says when to hold such work back; :class:`WhenShown` wraps a slot so that, while
 its widget is behind another tab, only the latest call is kept and made once the widget is shown;
-:class:`Redraw` runs a view's redraw at once or once per turn of the event loop, and only where seen.
+:class:`Redraw` runs a view's redraw at once or once per turn of the event loop, and only where seen;
+:class:`LazyPage` builds a tab's panel only when it is first needed.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, QTimer
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 
 def behind_a_tab(widget: QWidget) -> bool:
@@ -88,3 +89,37 @@ class Redraw(QObject):
         if watched is self._widget and event.type() == QEvent.Type.Show and self.owed:
             self.request()
         return False
+
+
+class LazyPage(QWidget):
+    """A tab's page whose panel is built the first time it is needed: when the page is shown, or when
+    :meth:`build` is called (the window calls it before the first run starts and when a run is selected,
+    so a panel that follows runs never misses one; the app also calls it once idle after start-up).
+    Until then the page is an empty widget: a window opens without paying for views not looked at yet."""
+
+    def __init__(self, make: Callable[[], QWidget], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._make = make
+        self._panel: QWidget | None = None
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+
+    @property
+    def built(self) -> bool:
+        return self._panel is not None
+
+    def panel(self) -> QWidget:
+        """The page's panel, built now if it was not yet."""
+        return self.build()
+
+    def build(self, *_: object) -> QWidget:
+        if self._panel is None:
+            self._panel, self._make = self._make(), None
+            self._layout.addWidget(self._panel)
+            if self.isVisible():
+                self._panel.show()  # now, not once the event loop turns (as a layout would)
+        return self._panel
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self.build()
+        super().showEvent(event)

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
-import gc
-
 import pytest
 from PySide6.QtCore import QSettings
 
 from nnstudio.core.dataset import split_mnist
+from nnstudio.gui.gui_gc import GuiThreadCollector
 from nnstudio.gui.worker import running_threads
 
 
 @pytest.fixture(autouse=True)
-def no_thread_left_running(qtbot):
-    """Fail any test that leaves a worker thread running (after a short grace period).
+def gc_on_the_gui_thread(qapp):
+    """As the app does: cyclic garbage (the windows of earlier tests) is collected on the GUI thread
+    only while a test runs. Left to Python's automatic collector, it could be freed on a worker thread
+    that happened to allocate, and a Qt object destroyed there deadlocks against the GUI thread (seen
+    once in CI). Between tests (no worker thread is left then) collection is automatic again."""
+    collector = GuiThreadCollector(parent=qapp)
+    yield collector
+    collector.stop(collect=False)
+    collector.deleteLater()
 
-    First the windows of earlier tests are collected here, on the GUI thread: left to Python's cyclic
-    collector, they could be freed on a worker thread that happened to allocate, and a Qt object
-    destroyed there deadlocks against the GUI thread (seen once: the runs-listing thread in gc)."""
-    gc.collect()
+
+@pytest.fixture(autouse=True)
+def no_thread_left_running(qtbot, gc_on_the_gui_thread):
+    """Fail any test that leaves a worker thread running (after a short grace period)."""
     yield
     try:
         qtbot.waitUntil(lambda: not running_threads(), timeout=3000)

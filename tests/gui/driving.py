@@ -42,3 +42,13 @@ def draw(qtbot, pad, points) -> None:
     for p in pixels[1:]:
         qtbot.mouseMove(pad, p)
     qtbot.mouseRelease(pad, Qt.MouseButton.LeftButton, pos=pixels[-1])
+
+
+def open_tab(qtbot, window, title: str):
+    """Click the tab titled ``title`` as a user would; returns its panel once it is shown."""
+    bar = window.tabs.tabBar()
+    index = [window.tabs.tabText(i) for i in range(window.tabs.count())].index(title)
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(index).center())
+    panel = window.panel(title)
+    qtbot.waitUntil(panel.isVisible)
+    return panel

@@ -23,8 +23,8 @@ def direct_confusion(network, images, labels):
 
 def show_evaluate(qtbot, window):
     """Click the Evaluate tab and wait for its first evaluation; returns the panel."""
-    panel = window.findChild(type(window.tabs.widget(1)), "evaluatePanel")
     bar = window.tabs.tabBar()
+    panel = window.panel("Evaluate")  # (built now if not yet; it evaluates once the click shows it)
     with qtbot.waitSignal(panel.evaluated, timeout=20_000):
         qtbot.mouseClick(bar, LEFT, pos=bar.tabRect(1).center())
     return panel

@@ -33,7 +33,7 @@ def test_every_view_follows_the_run_and_all_curves_come_at_its_end(qtbot, window
         retype(qtbot, box, str(value))
     HeldAfterEpoch1.release.clear()
     window.session.trainer_class = HeldAfterEpoch1
-    panel = window.findChild(type(window.tabs.widget(1)), "evaluatePanel")
+    panel = window.panel("Evaluate")
     bar = window.tabs.tabBar()
     try:
         with qtbot.waitSignal(window.session.epoch_finished, timeout=30_000):

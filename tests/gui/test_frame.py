@@ -40,7 +40,7 @@ def test_a_session_runs_saves_and_lists_a_run_without_any_window(qtbot, small_sp
 def test_the_window_has_tabs_and_a_sketch_dock_seen_from_every_tab(qtbot, window):
     titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
     assert titles[:3] == ["Train", "Evaluate", "Inside the network"]
-    assert [window.tabs.widget(i).objectName() for i in range(3)] == ["trainPanel", "evaluatePanel", "insidePanel"]
+    assert [window.panel(title).objectName() for title in titles[:3]] == ["trainPanel", "evaluatePanel", "insidePanel"]
     for index in range(3):
         window.tabs.setCurrentIndex(index)
         qtbot.waitUntil(lambda: window.sketch_panel.pad.isVisible())

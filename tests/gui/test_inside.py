@@ -12,7 +12,7 @@ from nnstudio.core.layer_math import forward
 from nnstudio.core.model_file import load_model
 from nnstudio.core.neuron_lab import accuracy, switch_off
 from nnstudio.core.softmax import softmax
-from driving import draw
+from driving import draw, open_tab
 
 pytest.importorskip("nnstudio.gui.workspace", reason="needs the studio's frame (issue 7)")
 
@@ -27,10 +27,7 @@ def child(window, name, kind=QWidget):
 
 
 def open_inside(qtbot, window):
-    inside = child(window, "insidePanel")
-    window.tabs.setCurrentWidget(inside)
-    qtbot.waitUntil(inside.isVisible)
-    return inside
+    return open_tab(qtbot, window, "Inside the network")
 
 
 def draw_seven(qtbot, window):

@@ -6,6 +6,7 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 
 from nnstudio.core.lr_finder import LrFinderResult
+from driving import open_tab
 
 
 def click_plot_at(qtbot, panel, learning_rate: float) -> None:
@@ -16,8 +17,7 @@ def click_plot_at(qtbot, panel, learning_rate: float) -> None:
 
 
 def test_one_click_finds_a_learning_rate_and_a_click_on_the_curve_sets_the_form(qtbot, window):
-    window.tabs.setCurrentWidget(window.findChild(object, "teachPanel"))
-    panel = window.findChild(object, "teachPanel").show_panel("lrFinder")
+    panel = open_tab(qtbot, window, "Teach").show_panel("lrFinder")
     model_before = [p.copy() for p in window.workspace.model.parameters()] if window.workspace.model else []
     button = window.findChild(object, "findLrButton")
     with qtbot.waitSignal(panel.range_test_finished, timeout=60_000) as finished:
@@ -45,7 +45,7 @@ def test_one_click_finds_a_learning_rate_and_a_click_on_the_curve_sets_the_form(
 
 
 def test_cancel_stops_the_range_test_and_keeps_the_form(qtbot, window):
-    panel = window.findChild(object, "teachPanel").show_panel("lrFinder")
+    panel = window.panel("Teach").show_panel("lrFinder")
     before = window.controls.config()
     qtbot.mouseClick(window.findChild(object, "findLrButton"), Qt.MouseButton.LeftButton)
     qtbot.mouseClick(window.findChild(object, "cancelLrButton"), Qt.MouseButton.LeftButton)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import re
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from nnstudio.core.download import DownloadCancelled, DownloadError
 from nnstudio.core.formatting import percent, time_left
 from nnstudio.core.idx import idx_header
 from nnstudio.core.model_file import load_model
+from nnstudio.core.png_file import read_png
 from nnstudio.core.run_folder import list_runs
 from nnstudio.core.trainer import Trainer
 from nnstudio.gui.about import about_html
@@ -44,21 +46,29 @@ class CountingTrainer(Trainer):
 
 class WaitsForALiveChange(Trainer):
     """A trainer that, before its 65th batch, waits until a live learning-rate change is requested: the
-    change then lands at the same batch however busy the machine is (the GUI may see batches late)."""
+    change then lands at the same batch however busy the machine is (the GUI may see batches late).
+    Before its 150th batch, enough for the test, it waits for Stop rather than train on for nothing."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.batches_started = 0
         self.change_requested = threading.Event()
+        self.stop_requested = threading.Event()
 
     def set_learning_rate(self, value):
         super().set_learning_rate(value)
         self.change_requested.set()
 
+    def request_stop(self):
+        super().request_stop()
+        self.stop_requested.set()
+
     def _batch_inputs(self, index):
         self.batches_started += 1
         if self.batches_started == 65:
             self.change_requested.wait(timeout=120)
+        elif self.batches_started == 150:
+            self.stop_requested.wait(timeout=120)
         return super()._batch_inputs(index)
 
 
@@ -448,7 +458,7 @@ def test_settings_remember_the_form_and_the_layout(qtbot, make_window, small_spl
     second = make_window(split=small_split)
     assert second.controls.config().learning_rate == 0.02 and second.controls.config().patience == 0
     assert second.controls.learning_rate_box.text() == "2e-2"
-    assert second.tabs.currentIndex() == 1 and second.tabs.currentWidget().objectName() == "evaluatePanel"
+    assert second.tabs.currentIndex() == 1 and second.panel("Evaluate").isVisible()
     # The offscreen screen is 800×800, so the restored window may be clamped; the form column, the
     # sketch dock and the runs list do not stretch, so they keep the remembered sizes whatever the
     # window's size (to within the few pixels a clamped frame takes); the defaults are 330, 340 and 165.
@@ -486,7 +496,8 @@ def test_the_window_can_shrink_to_1100_by_700(qtbot, window):
 
 
 def test_the_run_is_saved_without_blocking_the_window(qtbot, window, tmp_path):
-    """Saving a finished run is split into steps, with the event loop turning in between."""
+    """Saving a finished run keeps the event loop turning: the picture is drawn in a turn of its own and
+    the files are written on a worker thread."""
     turns = []
     ticker = QTimer()
     ticker.setInterval(0)
@@ -498,7 +509,8 @@ def test_the_run_is_saved_without_blocking_the_window(qtbot, window, tmp_path):
     assert all(phase == "saving" and not enabled for phase, enabled in turns), "Start stays off until saved"
     assert window.train.start_button.isEnabled()
     (run,) = window.train.runs_panel.runs()
-    assert (run.folder / "training_history.png").stat().st_size > 1000
+    picture = read_png((run.folder / "training_history.png").read_bytes())  # written on the worker thread
+    assert picture.shape == (500, 1200, 3) and picture.min() < 100 and picture.max() == 255
 
 
 def test_about_names_every_version():
@@ -514,8 +526,18 @@ def slider_handle(slider) -> QPoint:
                                          QStyle.SubControl.SC_SliderHandle, slider).center()
 
 
+class UnhurriedTrainer(Trainer):
+    """A trainer that rests a millisecond before each batch: a run that goes on for a whole test without
+    taking a core from the other tests (it still trains many batches between two moves of a hand)."""
+
+    def _batch_inputs(self, index):
+        time.sleep(0.001)
+        return super()._batch_inputs(index)
+
+
 def test_a_slider_drag_or_held_arrows_mid_run_make_one_change_each(qtbot, window):
     configure(qtbot, window, epochs=1000, batch=32, patience=0, rate="1e-2")
+    window.session.trainer_class = UnhurriedTrainer
     with qtbot.waitSignal(window.session.progressed, timeout=60_000):
         qtbot.mouseClick(window.train.start_button, LEFT)
     slider, box = window.controls.learning_rate_slider, window.controls.learning_rate_box

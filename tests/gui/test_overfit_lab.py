@@ -3,11 +3,11 @@
 from PySide6.QtCore import Qt
 
 from nnstudio.core.overfitting import overfitting_epochs
+from driving import open_tab
 
 
 def test_the_overfit_preset_shows_the_gap_opening(qtbot, window):
-    teach = window.findChild(object, "teachPanel")
-    window.tabs.setCurrentWidget(teach)
+    teach = open_tab(qtbot, window, "Teach")
     lab = teach.show_panel("overfitLab")
     qtbot.mouseClick(window.findChild(object, "overfitPresetButton"), Qt.MouseButton.LeftButton)
     assert window.controls.current_preset() == "overfit"
@@ -34,7 +34,7 @@ def test_the_overfit_preset_shows_the_gap_opening(qtbot, window):
 
 
 def test_label_noise_typed_in_the_lab_reaches_the_form(qtbot, window):
-    lab = window.findChild(object, "teachPanel").show_panel("overfitLab")
+    lab = window.panel("Teach").show_panel("overfitLab")
     noise = window.findChild(object, "labelNoiseBox")
     noise.setFocus()
     noise.selectAll()

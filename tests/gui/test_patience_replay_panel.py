@@ -5,6 +5,8 @@ from PySide6.QtCore import Qt
 
 from nnstudio.core.config import TrainingConfig
 from nnstudio.core.patience_replay import replay_patience
+from driving import open_tab
+
 
 CONFIG = TrainingConfig(hidden=(32,), learning_rate=0.2, batch_size=32, max_epochs=10, patience=0, train_size=500,
                         label_noise=0.2, seed=3)
@@ -19,8 +21,7 @@ def trained(qtbot, window):
 
 
 def test_the_slider_replays_early_stopping_on_the_run_just_saved(qtbot, window, trained):
-    teach = window.findChild(object, "teachPanel")
-    window.tabs.setCurrentWidget(teach)
+    teach = open_tab(qtbot, window, "Teach")
     panel = teach.show_panel("patienceReplay")
     slider = window.findChild(object, "patienceSlider")
     assert "10 epochs" in window.findChild(object, "replayRun").text()

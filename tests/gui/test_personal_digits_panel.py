@@ -7,12 +7,12 @@ from PySide6.QtCore import Qt
 from nnstudio.core.mnist import load_mnist
 from nnstudio.core.model_file import load_model
 from nnstudio.core.personal_digits import PersonalDigits
+from driving import open_tab
 
 
 @pytest.fixture
-def panel(window):
-    teach = window.findChild(object, "teachPanel")
-    window.tabs.setCurrentWidget(teach)
+def panel(qtbot, window):
+    teach = open_tab(qtbot, window, "Teach")
     return teach.show_panel("personalDigits")
 
 

@@ -7,6 +7,8 @@ from PySide6.QtCore import Qt
 
 from nnstudio.core.config import TrainingConfig
 from nnstudio.core.sweeps import SWEEP_FILE
+from driving import open_tab
+
 
 TINY = TrainingConfig(hidden=(16,), max_epochs=2, patience=0, train_size=500, validation_size=1000)
 
@@ -16,8 +18,7 @@ def sweeps(qtbot, make_window, mnist_dir):
     window = make_window(data_dir=mnist_dir)
     qtbot.waitUntil(lambda: window.workspace.split is not None, timeout=30_000)
     window.controls.set_config(TINY)
-    teach = window.findChild(object, "teachPanel")
-    window.tabs.setCurrentWidget(teach)
+    teach = open_tab(qtbot, window, "Teach")
     return window, teach.show_panel("sweepPanel")
 
 
