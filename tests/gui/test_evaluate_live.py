@@ -66,7 +66,7 @@ def test_a_run_started_on_the_tab_evaluates_its_own_weights_only(qtbot, window):
     c = window.controls
     for box, value in ((c.max_epochs_box, 1), (c.patience_box, 0), (c.hidden_edit, "16")):
         retype(qtbot, box, str(value))
-    panel = window.findChild(type(window.tabs.widget(1)), "evaluatePanel")
+    panel = window.panel("Evaluate")  # built, still behind its tab
     bar = window.tabs.tabBar()
     with qtbot.waitSignal(panel.evaluated, timeout=20_000):
         qtbot.mouseClick(bar, LEFT, pos=bar.tabRect(1).center())
