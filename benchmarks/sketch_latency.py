@@ -38,7 +38,6 @@ from nnstudio.gui.main_window import MainWindow  # noqa: E402
 from nnstudio.gui.settings import Settings  # noqa: E402
 
 TARGET_MS = 15.0
-TABS = {"train": "trainPanel", "inside": "insidePanel"}
 
 
 def figures(samples: list[float]) -> str:
@@ -94,7 +93,7 @@ def main() -> int:
         print("no model: nothing to measure")
         return 1
     tabs = ["train", "inside"] if args.tab == "both" else [args.tab]
-    panels = {tab: window.findChild(QWidget, TABS[tab]) for tab in tabs}
+    titles = {"train": "Train", "inside": "Inside the network"}
     view = window.findChild(QWidget, "networkView")
     inspector = window.findChild(QWidget, "neuronInspector")
     pad = window.sketch_panel.pad
@@ -108,7 +107,7 @@ def main() -> int:
     for i in range(args.strokes * len(tabs)):
         tab = tabs[(i // 4) % len(tabs)]
         if i % 4 == 0:
-            window.tabs.setCurrentWidget(panels[tab])
+            window.show_panel(titles[tab])
             pad.clear()
             app.processEvents()
         rect = pad.canvas_rect()

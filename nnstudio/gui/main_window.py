@@ -234,9 +234,17 @@ class MainWindow(QMainWindow):
 
     def panel(self, title: str) -> QWidget:
         """The panel of the tab titled ``title`` (built now if it was not yet)."""
-        index = [self.tabs.tabText(i) for i in range(self.tabs.count())].index(title)
-        page = self.tabs.widget(index)
+        page = self.tabs.widget(self._tab_index(title))
         return page.panel() if isinstance(page, LazyPage) else page
+
+    def show_panel(self, title: str) -> QWidget:
+        """Bring the tab titled ``title`` to the front, as a click on it would; returns its panel."""
+        panel = self.panel(title)
+        self.tabs.setCurrentIndex(self._tab_index(title))
+        return panel
+
+    def _tab_index(self, title: str) -> int:
+        return [self.tabs.tabText(i) for i in range(self.tabs.count())].index(title)
 
     def _unbuilt_pages(self) -> list[LazyPage]:
         pages = [self.tabs.widget(i) for i in range(self.tabs.count())]
