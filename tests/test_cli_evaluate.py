@@ -126,6 +126,7 @@ def test_the_bundled_model_by_default_in_a_fresh_process(mnist_dir, split):
     result = subprocess.run([sys.executable, "-m", "nnstudio.cli.evaluate", "--data-dir", str(mnist_dir)],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    accuracy = load_model(BUNDLED_MODEL).network.evaluate(split.x_test, split.y_test)[1]
+    network = load_model(BUNDLED_MODEL).network
+    accuracy = network.evaluate(split.x_test, split.y_test)[1]
     assert result.stdout.splitlines()[-1] == f"test accuracy: {accuracy:.4f}"
-    assert f"model: {BUNDLED_MODEL} (784-400-200-10, relu)" in result.stdout
+    assert f"model: {BUNDLED_MODEL} ({'-'.join(map(str, network.sizes))}, relu)" in result.stdout

@@ -278,4 +278,4 @@ def test_invalid_configs_say_why():
     bad = dict(TrainingConfig().to_dict(), hidden=[0], batch_size=0)
     with pytest.raises(ValueError, match="hidden layers.*batch size"):
         TrainingConfig.from_dict(bad)
-    assert set(PRESETS) == {"seed", "seed-slow", "fast", "best", "overfit", "bundled"}
+    assert set(PRESETS) == {"seed", "seed-slow", "fast", "best", "record", "overfit", "bundled"}

@@ -170,27 +170,36 @@ PRESETS: dict[str, TrainingConfig] = {
     # The seed's second experiment: lr 0.001 crawls for 100 epochs.
     "seed-slow": TrainingConfig(learning_rate=0.001, max_epochs=100, monitor="val_accuracy"),
     # >= 98.0% test accuracy in as little training time as we could manage.
-    "fast": TrainingConfig(hidden=(256, 128), learning_rate=0.1, momentum=0.9, batch_size=128, max_epochs=5,
+    "fast": TrainingConfig(hidden=(256, 128), learning_rate=0.1, momentum=0.9, batch_size=128, max_epochs=4,
                            schedule="cosine", patience=0),
     # The best test accuracy in about a minute of training.
     "best": TrainingConfig(hidden=(400, 200), learning_rate=0.05, momentum=0.9, nesterov=True, batch_size=128,
-                           max_epochs=30, schedule="cosine", patience=0, augment_shift=2, weight_decay=1e-4),
+                           max_epochs=30, schedule="cosine", patience=0, augment_shift=2, weight_decay=1e-4,
+                           augment_rotate=10, augment_scale=0.1, augment_shear=10, elastic_alpha=34, elastic_sigma=4),
+    # The highest test accuracy in at most 10 minutes of training on a 2-core machine (issue 11's aim:
+    # 99.3%, Simard et al. 2003's MLP with elastic distortions): two wide layers, Nesterov momentum,
+    # a cosine schedule, elastic and affine distortions of every training image.
+    "record": TrainingConfig(hidden=(800, 800), learning_rate=0.05, momentum=0.9, nesterov=True, batch_size=128,
+                             max_epochs=80, schedule="cosine", patience=0, weight_decay=5e-5, augment_shift=2,
+                             augment_rotate=12, augment_scale=0.1, augment_shear=10, elastic_alpha=34,
+                             elastic_sigma=4, monitor="val_accuracy"),
     # Overfitting within seconds: 1,000 training images, a fifth of their labels wrong, a wide network.
     "overfit": TrainingConfig(hidden=(256, 128), batch_size=32, max_epochs=30, patience=0, train_size=1000,
                               label_noise=0.2),
     # The bundled model (resources/model.npz): distorted digits, so tilted, small, thick and thin
     # sketches are read right. Rebuilt by `nnstudio-train --preset bundled` (see the README).
     "bundled": TrainingConfig(hidden=(400, 200), learning_rate=0.05, momentum=0.9, nesterov=True, batch_size=128,
-                              max_epochs=40, schedule="cosine", patience=0, weight_decay=1e-4, augment_shift=2,
+                              max_epochs=80, schedule="cosine", patience=0, weight_decay=5e-5, augment_shift=2,
                               augment_rotate=15, augment_scale=0.12, augment_shear=10, elastic_alpha=34,
-                              elastic_sigma=4, augment_thickness=1.5, monitor="val_accuracy"),
+                              elastic_sigma=4, augment_thickness=2, monitor="val_accuracy"),
 }
 
 PRESET_DESCRIPTIONS: dict[str, str] = {
     "seed": "the seed project's run: lr 0.1, batch 64, early stopping on validation accuracy, patience 5",
     "seed-slow": "the seed's second run: lr 0.001 for 100 epochs, to see a learning rate too small",
     "fast": "98% test accuracy in a few seconds: momentum, larger batches, a cosine schedule",
-    "best": "the highest accuracy in about a minute: wider layers, shifted-image augmentation",
+    "best": "the highest accuracy in about a minute: wider layers, elastic and affine distortions",
+    "record": "the highest accuracy in at most 10 minutes: 784-800-800-10, 80 epochs of elastic and affine distortions",
     "overfit": "1,000 training images, 20% of labels wrong: validation loss climbs while training loss falls",
-    "bundled": "the bundled model: best's network, 40 epochs of rotated, scaled, sheared, elastic, thicker and thinner digits",
+    "bundled": "the bundled model: best's network, 80 epochs of rotated, scaled, sheared, elastic, thicker and thinner digits",
 }

@@ -159,7 +159,7 @@ def test_a_preset_with_augmentation_shows_its_strengths_and_round_trips(qtbot, p
     choose(qtbot, panel.preset_combo, "bundled")
     panel.preset_combo.activated.emit(panel.preset_combo.currentIndex())
     assert panel.config() == bundled and panel.current_preset() == "bundled"
-    assert panel.findChild(QWidget, "augmentThicknessValue").text() == "±1.5 steps"
+    assert panel.findChild(QWidget, "augmentThicknessValue").text() == "±2 steps"  # the bundled preset's thickness
     assert panel.augmentation_controls.augmentation() == bundled.augmentation()
 
 

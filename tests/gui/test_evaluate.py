@@ -10,6 +10,7 @@ from threadpoolctl import threadpool_limits
 
 from driving import retype, run_ends
 from nnstudio.core.evaluation import evaluate
+from nnstudio.core.preprocess import to_mnist
 from nnstudio.core.robustness import fixed_subset
 
 LEFT = Qt.MouseButton.LeftButton
@@ -97,7 +98,11 @@ def test_confusion_cell_to_gallery_to_pad_in_two_clicks(qtbot, window, panel, sm
     index = shown[0]
     assert np.array_equal(requested.args[0], small_split.x_test[index].reshape(28, 28))
     assert requested.args[1] == true and sketch.shown_label == true
-    assert prediction.args[0] == panel.evaluation.predictions[index] == predicted
+    assert panel.evaluation.predictions[index] == predicted
+    # The pad reads what it shows as a drawing (cropped, scaled and centred by to_mnist): for a digit
+    # the network gets wrong, that can read differently from the raw test image (it does for the
+    # first tile of this cell with the bundled model retrained for issue 11).
+    assert prediction.args[0] == sketch.network.predict(to_mnist(sketch.pad.image()).reshape(1, -1))[0]
 
     qtbot.mouseClick(panel.gallery.all_button, LEFT)
     assert panel.gallery.filter == (None, None)
