@@ -7,7 +7,7 @@ import numpy as np
 from PySide6.QtCore import Slot
 
 from nnstudio.core.reports import BatchProgress
-from nnstudio.gui.plot_style import smoothed
+from nnstudio.gui.plot_style import settle_y_range, smoothed
 
 MAX_SMOOTHING = 0.999
 
@@ -50,14 +50,7 @@ class BatchPlotMixin:
             values = np.log10(values[values > 0])
         if not len(values):
             return
-        low, high = float(values.min()), float(values.max())
-        (shown_low, shown_high), auto = self.batch_plot.viewRange()[1], self.batch_plot.vb.state["autoRange"][1]
-        if not auto and shown_low <= low and high <= shown_high and high - low >= 0.5 * (shown_high - shown_low):
-            return
-        span = max(high - low, 1e-3)
-        step = 10 ** np.floor(np.log10(span)) / 2
-        self.batch_plot.setYRange(np.floor((low - 0.02 * span) / step) * step,
-                                  np.ceil((high + 0.02 * span) / step) * step, padding=0)
+        settle_y_range(self.batch_plot, float(values.min()), float(values.max()))
 
     def _show_batches(self) -> None:
         x = self._batch_x.values

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Slot
 
-from nnstudio.gui.plot_style import nice_end
+from nnstudio.gui.plot_style import nice_end, settle_y_range
 
 
 class PlotViewMixin:
@@ -52,10 +52,21 @@ class PlotViewMixin:
         self._show_accuracy_placeholder()
         if self._following:
             self._fit_x(force=False)
+            self._settle_epoch_ranges()
         # pyqtgraph recomputes a changed auto-range when it paints, and a range changed while painting
         # makes every item on that plot ask for a second paint. Settle the ranges now: one paint.
         for plot in self.plots:
             plot.vb.prepareForPaint()
+
+    def _settle_epoch_ranges(self) -> None:
+        """The accuracy and loss plots' y ranges in round steps around everything drawn on them (the
+        run, compared runs, bands), as the batch plot's: not a new range, and a redrawn axis, each epoch."""
+        for plot in (self.accuracy_plot, self.loss_plot):
+            if plot is self.accuracy_plot and self._accuracy_placeholder:
+                continue
+            bounds = plot.vb.childrenBounds()[1]
+            if bounds is not None and np.all(np.isfinite(bounds)):
+                settle_y_range(plot, float(bounds[0]), float(bounds[1]))
 
     def _show_accuracy_placeholder(self) -> None:
         """An empty accuracy plot spans 0-100 %, not pyqtgraph's 0-1; the first curve brings auto-range back."""

@@ -437,3 +437,25 @@ def test_under_a_dark_system_palette_the_plots_are_dark_too(qapp, qtbot):
     qtbot.addWidget(fresh)
     fresh.resize(700, 500)
     assert np.median(rgb(fresh.graphics.grab().toImage())) > 200, "a light palette keeps the light card"
+
+
+def test_the_epoch_plots_y_ranges_move_in_round_steps_and_keep_every_point_in_view(plots, run_events):
+    """A moved range redraws the axis and its grid: the accuracy and loss plots move theirs only when the
+    curves leave it (or fill less than half), not at every epoch as pyqtgraph's auto-range does."""
+    epochs = [e for e in run_events if isinstance(e, EpochReport)]
+    ranges = {"accuracy": [], "loss": []}
+    for i, report in enumerate(epochs):
+        feed(plots, [report])
+        shown_so_far = epochs[:i + 1]
+        for name, plot, values in (("accuracy", plots.accuracy_plot, [100 * r.val_accuracy for r in shown_so_far]
+                                    + [100 * r.train_accuracy for r in shown_so_far]),
+                                   ("loss", plots.loss_plot, [r.val_loss for r in shown_so_far]
+                                    + [r.train_loss for r in shown_so_far])):
+            low, high = plot.viewRange()[1]
+            if plots.log_loss and name == "loss":
+                values = np.log10(values)
+            assert low <= min(values) and max(values) <= high, f"{name} epoch {report.epoch}: a point out of view"
+            ranges[name].append((low, high))
+    for name, shown in ranges.items():
+        moves = sum(a != b for a, b in zip(shown, shown[1:]))
+        assert moves <= len(epochs) // 2, f"the {name} range moved {moves} times in {len(epochs)} epochs"
