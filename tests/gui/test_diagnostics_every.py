@@ -61,7 +61,11 @@ def test_the_every_n_batch_points_are_drawn_between_the_epoch_points(qtbot, smal
         np.testing.assert_allclose(line.y, plots.batch_update_ratios()[:, i])
     assert all(s.markers for s in marked) and len(plots.gradient_plot.series) == 6  # plain SGD: gradients too
     session.started.emit(None)  # a new run clears them
-    assert plots.batch_positions().size == 0
+    assert plots.batch_positions().size == 0 and plots.batch_update_ratios().shape == (0, 3)
+    # N = 0: the epoch points alone, as before.
+    session.epoch_finished.emit(next(e for e in events if isinstance(e, EpochReport)))
+    qtbot.waitUntil(lambda: len(plots.ratio_plot.series) == 3)
+    assert all(s.markers for s in plots.ratio_plot.series)
 
 
 def test_the_control_sets_n_for_the_next_run_and_live(qtbot, small_split):

@@ -147,7 +147,9 @@ class DiagnosticsPlots(QWidget):
 
     def batch_update_ratios(self) -> np.ndarray:
         """The every-N-batches ratios shown, ``(points, layers)``."""
-        return np.array([p.update_ratios for p in self.batch_points], dtype=float).reshape(len(self.batch_points), -1)
+        if not self.batch_points:
+            return np.zeros((0, self.layers))
+        return np.array([p.update_ratios for p in self.batch_points], dtype=float)
 
     def set_every(self, batches: int) -> None:
         """Measure every ``batches`` batches too (0: per epoch only): the run going on, and the next."""
