@@ -163,7 +163,7 @@ class BatchDiagnostics:
     update_ratios: tuple[float, ...]  # ‖ΔW‖/‖W‖ of the step taken, W the weights before it, per layer
     # ‖ΔW‖/lr: the gradient's norm (weight decay included) for plain SGD without momentum; else None
     gradient_norms: tuple[float, ...] | None
-    seconds: float  # what measuring cost
+    seconds: float  # what measuring cost (copying and comparing the weights; not the step)
 
     @property
     def position(self) -> float:
@@ -179,19 +179,21 @@ class StepMeter:
         self.every = max(0, int(every))
         self._before: list[np.ndarray] = []
         self._norms: list[float] = []
-        self._started = 0.0
+        self._copy_seconds = 0.0
 
     def due(self, batch_index: int) -> bool:
         """Whether 0-based batch ``batch_index`` of an epoch is measured."""
         return self.every > 0 and (batch_index + 1) % self.every == 0
 
     def before(self, network) -> None:
-        self._started = time.perf_counter()
+        began = time.perf_counter()
         self._before = [w.copy() for w in network.weights]
         self._norms = [float(np.linalg.norm(w)) for w in self._before]
+        self._copy_seconds = time.perf_counter() - began  # the step itself is not counted
 
     def after(self, network, epoch: int, batch: int, batches: int, learning_rate: float,
               plain_sgd: bool) -> BatchDiagnostics:
+        began = time.perf_counter()
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             steps, ratios = [], []
             for w, old, norm in zip(network.weights, self._before, self._norms):
@@ -200,7 +202,8 @@ class StepMeter:
                 ratios.append(step / norm if norm > 0 else float("inf"))
             gradients = tuple(s / learning_rate for s in steps) if plain_sgd and learning_rate > 0 else None
         self._before = []
-        return BatchDiagnostics(epoch, batch, batches, tuple(ratios), gradients, time.perf_counter() - self._started)
+        return BatchDiagnostics(epoch, batch, batches, tuple(ratios), gradients,
+                                self._copy_seconds + time.perf_counter() - began)
 
 
 def _spread(n: int, k: int) -> np.ndarray:
