@@ -19,6 +19,7 @@ OVERRIDES = {
     "input_dropout": "input_dropout", "rotate": "augment_rotate", "scale": "augment_scale",
     "shear": "augment_shear", "noise": "augment_noise", "thickness": "augment_thickness", "monitor": "monitor",
 }
+OVERRIDES["diagnostics_every"] = "diagnostics_every"
 # An adaptive optimiser chosen without --lr starts from this rate (SGD's 0.1 would blow Adam up).
 ADAPTIVE_LEARNING_RATE = 0.001
 
@@ -69,6 +70,21 @@ def thread_count(text: str) -> int:
         value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r}: threads must be a whole number, 1 or more")
+    return value
+
+
+def diagnostics_interval(text: str) -> int:
+    """Parse ``--diagnostics-every``: batches between diagnostics, 0 (per epoch only) or more."""
+    from nnstudio.core.limits import LIMITS
+
+    highest = int(LIMITS["diagnostics_every"][1])
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= highest:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: diagnostics every N batches must be a whole number from 0 (per epoch only) to {highest}")
     return value
 
 
@@ -130,6 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
         "pair) in parallel processes, e.g. lr=0.001,0.1 or hidden=64,128-64; writes sweep.csv and a run per point")
     add("--find-lr", action="store_true", help="run the learning-rate range test (three runs), print the "
         "suggested learning rate, write lr_finder.png and .csv into --out, train nothing")
+    add("--diagnostics-every", type=diagnostics_interval, metavar="N", help="also measure the per-layer "
+        "update ratios every N batches, besides each epoch's end (0, the default: per epoch only)")
     add("--quiet", action="store_true", help="no progress bar")
     add("--version", action="version", version=f"nnstudio {__version__}")
     return parser

@@ -55,6 +55,8 @@ class TrainingConfig:
     augment_thickness: float = 0.0  # steps of the plus-shaped 3x3 dilation/erosion
     # What early stopping watches; min_delta is in its units.
     monitor: str = "val_loss"
+    # Also measure the cheap diagnostics (update ratios) every N batches; 0: per epoch only.
+    diagnostics_every: int = 0
 
     def __post_init__(self) -> None:
         try:
@@ -114,6 +116,8 @@ class TrainingConfig:
             found.append(f"monitor must be one of {', '.join(MONITORS)}")
         elif self.monitor == "val_accuracy" and not self.min_delta < 1:
             found.append("min delta must be below 1 when monitoring validation accuracy (it is a fraction)")
+        if not within("diagnostics_every", self.diagnostics_every):
+            found.append(f"diagnostics every N batches must be 0 (per epoch only) to {LIMITS['diagnostics_every'][1]}")
         found.extend(self.augmentation().problems())
         if not found:  # one parameter limit and a memory estimate, before anything is built
             found += capacity_problems(self.hidden, self.batch_size)

@@ -152,6 +152,60 @@ class DiagnosticsProbe:
                            time.perf_counter() - started, first_layer)
 
 
+@dataclass(frozen=True, eq=False)
+class BatchDiagnostics:
+    """The cheap per-layer figures of one training step, taken every N batches from what the step
+    already has (the weights before and after it): no extra pass, no probe batch."""
+
+    epoch: int  # 1-based
+    batch: int  # 1-based: the step measured is this epoch's batch number ``batch``
+    batches: int  # batches per epoch
+    update_ratios: tuple[float, ...]  # ‖ΔW‖/‖W‖ of the step taken, W the weights before it, per layer
+    # ‖ΔW‖/lr: the gradient's norm (weight decay included) for plain SGD without momentum; else None
+    gradient_norms: tuple[float, ...] | None
+    seconds: float  # what measuring cost (copying and comparing the weights; not the step)
+
+    @property
+    def position(self) -> float:
+        """Where the step lies, in epochs (the batch plot's x)."""
+        return self.epoch - 1 + self.batch / max(self.batches, 1)
+
+
+class StepMeter:
+    """Measures every ``every``-th step of an epoch (0: none): :meth:`before` copies the weights,
+    :meth:`after` compares them with the weights the step left."""
+
+    def __init__(self, every: int = 0) -> None:
+        self.every = max(0, int(every))
+        self._before: list[np.ndarray] = []
+        self._norms: list[float] = []
+        self._copy_seconds = 0.0
+
+    def due(self, batch_index: int) -> bool:
+        """Whether 0-based batch ``batch_index`` of an epoch is measured."""
+        return self.every > 0 and (batch_index + 1) % self.every == 0
+
+    def before(self, network) -> None:
+        began = time.perf_counter()
+        self._before = [w.copy() for w in network.weights]
+        self._norms = [float(np.linalg.norm(w)) for w in self._before]
+        self._copy_seconds = time.perf_counter() - began  # the step itself is not counted
+
+    def after(self, network, epoch: int, batch: int, batches: int, learning_rate: float,
+              plain_sgd: bool) -> BatchDiagnostics:
+        began = time.perf_counter()
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            steps, ratios = [], []
+            for w, old, norm in zip(network.weights, self._before, self._norms):
+                step = float(np.linalg.norm(np.subtract(w, old, out=old)))  # the step, in place of the copy
+                steps.append(step)
+                ratios.append(step / norm if norm > 0 else float("inf"))
+            gradients = tuple(s / learning_rate for s in steps) if plain_sgd and learning_rate > 0 else None
+        self._before = []
+        return BatchDiagnostics(epoch, batch, batches, tuple(ratios), gradients,
+                                self._copy_seconds + time.perf_counter() - began)
+
+
 def _spread(n: int, k: int) -> np.ndarray:
     """``min(n, k)`` indices spread evenly over ``range(n)``."""
     return np.unique(np.linspace(0, n - 1, min(n, k)).astype(np.intp)) if n else np.zeros(0, np.intp)

@@ -33,6 +33,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "augmenter_shift": (0, 8),  # pixels: the augmenter's own bound (the form's is augment_shift)
     "train_size": (10, 60000),  # images; 0 (all) is also allowed
     "label_noise": (0, 0.5),  # share of training labels
+    "diagnostics_every": (0, 100000),  # batches; 0: diagnostics per epoch only
 }
 
 DEFAULT_VALIDATION_FRACTION = 0.1  # of a training set too small for the validation size asked for

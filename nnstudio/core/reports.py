@@ -22,6 +22,8 @@ class BatchProgress:
     first_batch: int
     losses: np.ndarray
     seconds: float  # time spent in this epoch so far
+    # Diagnostics taken every N batches since the previous report (nnstudio.core.diagnostics.BatchDiagnostics).
+    diagnostics: tuple = field(default=(), compare=False, repr=False)
 
     @property
     def fraction(self) -> float:

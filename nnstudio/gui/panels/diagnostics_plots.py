@@ -1,5 +1,7 @@
 """Live training diagnostics, per layer and epoch: update-to-weight ratios, gradient norms,
 dead ReLU units, and each layer's weight histogram against the one training started from.
+With "every N batches" set (``diagnosticsEvery``), the update ratios (and, for plain SGD, the
+gradient norms) of every N-th step are drawn as thin lines between the epoch points.
 
 They are redrawn during training, on the GUI thread, so they are four small QPainter charts
 (:mod:`~nnstudio.gui.panels.mini_chart`) whose ranges move in coarse steps (whole decades, a
@@ -14,9 +16,10 @@ import math
 import numpy as np
 from PySide6.QtCore import QTimer, Slot
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from nnstudio.core.diagnostics import HEALTHY_UPDATE_RATIO
+from nnstudio.core.limits import LIMITS
 from nnstudio.gui.panels.inside_style import layer_colour, steady_label
 from nnstudio.gui.panels.mini_chart import MiniChart, Series
 
@@ -67,8 +70,20 @@ class DiagnosticsPlots(QWidget):
         self.layer_box.currentIndexChanged.connect(self._show_histogram)
         self.caption = steady_label("diagnosticsCaption", 2, "Train a network to see inside it, epoch by epoch.")
         self.caption.setToolTip(EXPLANATION)
+        self.every_box = QSpinBox()
+        self.every_box.setObjectName("diagnosticsEvery")
+        self.every_box.setAccessibleName("Diagnostics every N batches")
+        self.every_box.setRange(0, int(LIMITS["diagnostics_every"][1]))
+        self.every_box.setSingleStep(50)
+        self.every_box.setPrefix("also every ")
+        self.every_box.setSuffix(" batches")
+        self.every_box.setSpecialValueText("per epoch only")
+        self.every_box.setToolTip("Also measure the update ratios every N training steps (0: at each epoch's "
+                                  "end only); they show between the epoch points. Applies at once.")
+        self.every_box.valueChanged.connect(self._on_every_changed)
         top = QHBoxLayout()
         top.addWidget(self.caption, 1)
+        top.addWidget(self.every_box)
         top.addWidget(QLabel("histogram of"))
         top.addWidget(self.layer_box)
         layout = QVBoxLayout(self)
@@ -87,9 +102,15 @@ class DiagnosticsPlots(QWidget):
         self._timer.timeout.connect(self._redraw)
         self.epochs: list[int] = []
         self.records: list = []  # Diagnostics, one per epoch shown
+        self.batch_points: list = []  # BatchDiagnostics, every N batches
+        self.session = session
         if session is not None:
             session.started.connect(self._on_started)
             session.epoch_finished.connect(self.add_epoch)
+            if hasattr(session, "launching"):
+                session.launching.connect(self._apply_every)
+            if hasattr(session, "progressed"):
+                session.progressed.connect(self.add_progress)
             if hasattr(session, "cleared"):
                 session.cleared.connect(self.clear)
 
@@ -109,6 +130,31 @@ class DiagnosticsPlots(QWidget):
         self.records.append(d)
         self._schedule()
 
+    @Slot(object)
+    def add_progress(self, reports) -> None:
+        """Append the every-N-batches diagnostics that batch reports (a tuple of BatchProgress) carry."""
+        points = [d for report in reports for d in getattr(report, "diagnostics", ())]
+        if not points:
+            return
+        if self.records and len(self.records[-1].layers) != len(points[0].update_ratios):
+            self.clear()
+        self.batch_points.extend(points)
+        self._schedule()
+
+    def batch_positions(self) -> np.ndarray:
+        """Where the every-N-batches points lie, in epochs (``epoch - 1 + batch / batches``)."""
+        return np.array([p.position for p in self.batch_points], dtype=float)
+
+    def batch_update_ratios(self) -> np.ndarray:
+        """The every-N-batches ratios shown, ``(points, layers)``."""
+        if not self.batch_points:
+            return np.zeros((0, self.layers))
+        return np.array([p.update_ratios for p in self.batch_points], dtype=float)
+
+    def set_every(self, batches: int) -> None:
+        """Measure every ``batches`` batches too (0: per epoch only): the run going on, and the next."""
+        self.every_box.setValue(batches)
+
     def _schedule(self) -> None:
         """Redraw soon, once for however many epochs came meanwhile; when hidden, when shown."""
         if not self.isVisible():
@@ -124,12 +170,13 @@ class DiagnosticsPlots(QWidget):
     def _redraw(self) -> None:
         self._dirty = False
         if not self.records:
+            self._draw_batch_points_only()
             return
         d = self.records[-1]
         self._ensure_layers(d)
         x = np.array(self.epochs, dtype=float)
         last = len(d.layers) - 1
-        ratios, gradients, dead = [], [], []
+        ratios, gradients, dead = self._batch_series(len(d.layers)), self._batch_series(len(d.layers), True), []
         for i, layer in enumerate(d.layers):
             colour = QColor(*layer_colour(i))
             name = "output" if i == last else f"layer {layer.layer}"
@@ -142,10 +189,13 @@ class DiagnosticsPlots(QWidget):
         # Epochs up to a nice number; at least three decades of ratios, the 1e-3 line always in
         # view: the scale itself tells the story.
         epochs = (0.5, nice_ceiling(max(self.epochs[-1], 5)) + 0.5)
-        low, high = decades(np.array([r.update_ratios for r in self.records], dtype=float), -4, -1)
+        shown = np.concatenate([np.ravel([r.update_ratios for r in self.records]), self.batch_update_ratios().ravel()])
+        low, high = decades(shown, -4, -1)
         self.ratio_plot.set_ranges(epochs, (low, high))
         self.ratio_plot.set_series(ratios)
-        low, high = decades(np.array([[la.gradient_norm for la in r.layers] for r in self.records], dtype=float), 0, 0)
+        shown = np.concatenate([np.ravel([[la.gradient_norm for la in r.layers] for r in self.records]),
+                                np.ravel([p.gradient_norms for p in self.batch_points if p.gradient_norms])])
+        low, high = decades(shown, 0, 0)
         self.gradient_plot.set_ranges(epochs, (low, high))
         self.gradient_plot.set_series(gradients)
         self.dead_plot.set_ranges(epochs, (-2, 102))
@@ -156,9 +206,45 @@ class DiagnosticsPlots(QWidget):
                              + (f" · dead units {dead_text}" if dead_text else "") + " (1e-3 is healthy)")
         self._show_histogram()
 
+    def _batch_series(self, layers: int, gradients: bool = False) -> list[Series]:
+        """Thin lines through the every-N-batches points of each layer (before the epoch points)."""
+        points = [p for p in self.batch_points if not gradients or p.gradient_norms is not None]
+        if not points:
+            return []
+        x = np.array([p.position for p in points], dtype=float)
+        values = np.array([p.gradient_norms if gradients else p.update_ratios for p in points], dtype=float)
+        return [Series(x, np.maximum(values[:, i], 1e-12), QColor(*layer_colour(i)), markers=False, width=1.0)
+                for i in range(min(layers, values.shape[1]))]
+
+    def _draw_batch_points_only(self) -> None:
+        """Before the first epoch's end: the every-N-batches points alone."""
+        if not self.batch_points:
+            return
+        last = self.batch_points[-1]
+        epochs = (0.5, nice_ceiling(max(last.epoch, 5)) + 0.5)
+        self.ratio_plot.set_ranges(epochs, decades(self.batch_update_ratios().ravel(), -4, -1))
+        self.ratio_plot.set_series(self._batch_series(len(last.update_ratios)))
+        gradients = np.ravel([p.gradient_norms for p in self.batch_points if p.gradient_norms])
+        self.gradient_plot.set_ranges(epochs, decades(gradients, 0, 0))
+        self.gradient_plot.set_series(self._batch_series(len(last.update_ratios), True))
+        ratios = " / ".join(f"{r:.1e}" for r in last.update_ratios)
+        self.caption.setText(f"Epoch {last.epoch}, batch {last.batch} · update ratios by layer {ratios} (1e-3 is healthy)")
+
+    @Slot(int)
+    def _on_every_changed(self, batches: int) -> None:
+        self._apply_every()
+
+    @Slot()
+    def _apply_every(self) -> None:
+        """Hand the interval to the session's trainer: before a run starts, or live (a plain int it
+        reads between batches)."""
+        trainer = getattr(self.session, "trainer", None)
+        if trainer is not None and hasattr(trainer, "set_diagnostics_every"):
+            trainer.set_diagnostics_every(self.every_box.value())
+
     @Slot()
     def clear(self) -> None:
-        self.epochs, self.records = [], []
+        self.epochs, self.records, self.batch_points = [], [], []
         self._timer.stop()
         self._dirty = False
         for chart in self.charts:
