@@ -122,9 +122,12 @@ def quick_network(split, tmp_path_factory):
 
     Trained once a suite: under pytest-xdist the first worker that needs it trains it (~2.4 s of CPU)
     and the others load that worker's copy from this run's own temporary folder."""
-    if not os.environ.get("PYTEST_XDIST_WORKER"):
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system: each worker trains its own
+        fcntl = None
+    if fcntl is None or not os.environ.get("PYTEST_XDIST_WORKER"):
         return _train_quick_network(split)
-    import fcntl
     import pickle
 
     shared = tmp_path_factory.getbasetemp().parent  # this run's folder, above every worker's own
