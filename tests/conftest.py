@@ -6,6 +6,7 @@ import atexit
 import gc
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -13,6 +14,12 @@ import pytest
 from hypothesis import settings
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Where the environment sets PYTHONDONTWRITEBYTECODE (this machine's does), every test process, and
+# every app, CLI or sweep worker the tests start, would compile the project's sources and pytest would
+# rewrite the asserts of every test module again on each run: ~3 s of CPU a process, ~10 s a suite.
+# Cache them in __pycache__ (ignored by git), as Python does by default.
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 # One BLAS thread everywhere, as the app runs: set before NumPy loads its BLAS (and for the
 # subprocesses tests start), then pinned again below for a BLAS already loaded. A second BLAS thread
 # spinning against a busy core makes timings, and so event orders, vary from run to run.
@@ -99,9 +106,7 @@ def small_split(split):
     return split.head(3000, 1000, 1000)
 
 
-@pytest.fixture(scope="session")
-def quick_network(split):
-    """A network trained here, in seconds, on 20,000 real training digits (about 94% accurate)."""
+def _train_quick_network(split):
     from nnstudio.core.config import TrainingConfig
     from nnstudio.core.trainer import Trainer
 
@@ -109,3 +114,34 @@ def quick_network(split):
     for _ in trainer.run():
         pass
     return trainer.network
+
+
+@pytest.fixture(scope="session")
+def quick_network(split, tmp_path_factory):
+    """A network trained here, in seconds, on 20,000 real training digits (about 94% accurate).
+
+    Trained once a suite: under pytest-xdist the first worker that needs it trains it (~2.4 s of CPU)
+    and the others load that worker's copy from this run's own temporary folder."""
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system: each worker trains its own
+        fcntl = None
+    if fcntl is None or not os.environ.get("PYTEST_XDIST_WORKER"):
+        return _train_quick_network(split)
+    import pickle
+
+    shared = tmp_path_factory.getbasetemp().parent  # this run's folder, above every worker's own
+    saved = shared / "quick_network.pickle"
+    with open(shared / "quick_network.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if saved.exists():
+            network = pickle.loads(saved.read_bytes())
+            if hasattr(network, "_packed"):  # pickling copied the views: pack them again, as trained
+                del network._packed
+                network.packed_layers()
+            return network
+        network = _train_quick_network(split)
+        partial = saved.with_suffix(".partial")
+        partial.write_bytes(pickle.dumps(network))
+        partial.replace(saved)
+        return network
