@@ -216,8 +216,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stalls", type=int, default=0, metavar="N",
                         help="print the N slots with the most GUI-thread CPU, with their longest call")
     args = parser.parse_args(argv)
-    if os.environ.get('SWITCH'):  # TEMP experiment
-        sys.setswitchinterval(float(os.environ['SWITCH']))
 
     app = QApplication.instance() or QApplication(sys.argv[:1])  # noqa: F841
     started = time.perf_counter()
