@@ -177,9 +177,10 @@ class StepMeter:
 
     def __init__(self, every: int = 0) -> None:
         self.every = max(0, int(every))
-        self._before: list[np.ndarray] = []
+        self._before: list[np.ndarray] = []  # the weights before a measured step, buffers kept
         self._norms: list[float] = []
         self._copy_seconds = 0.0
+        self._taken: list[BatchDiagnostics] = []  # measured since the last take()
 
     def due(self, batch_index: int) -> bool:
         """Whether 0-based batch ``batch_index`` of an epoch is measured."""
@@ -187,12 +188,16 @@ class StepMeter:
 
     def before(self, network) -> None:
         began = time.perf_counter()
-        self._before = [w.copy() for w in network.weights]
+        if [b.shape for b in self._before] != [w.shape for w in network.weights]:
+            self._before = [np.empty_like(w) for w in network.weights]
+        for buffer, w in zip(self._before, network.weights):
+            np.copyto(buffer, w)
         self._norms = [float(np.linalg.norm(w)) for w in self._before]
         self._copy_seconds = time.perf_counter() - began  # the step itself is not counted
 
     def after(self, network, epoch: int, batch: int, batches: int, learning_rate: float,
-              plain_sgd: bool) -> BatchDiagnostics:
+              plain_sgd: bool) -> None:
+        """Measure the step taken since :meth:`before`; :meth:`take` hands the measurements over."""
         began = time.perf_counter()
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             steps, ratios = [], []
@@ -201,9 +206,15 @@ class StepMeter:
                 steps.append(step)
                 ratios.append(step / norm if norm > 0 else float("inf"))
             gradients = tuple(s / learning_rate for s in steps) if plain_sgd and learning_rate > 0 else None
-        self._before = []
-        return BatchDiagnostics(epoch, batch, batches, tuple(ratios), gradients,
-                                self._copy_seconds + time.perf_counter() - began)
+        self._taken.append(BatchDiagnostics(epoch, batch, batches, tuple(ratios), gradients,
+                                            self._copy_seconds + time.perf_counter() - began))
+
+    def take(self) -> tuple:
+        """The measurements since the last call, handed over once."""
+        if not self._taken:
+            return ()
+        taken, self._taken = tuple(self._taken), []
+        return taken
 
 
 def _spread(n: int, k: int) -> np.ndarray:

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from nnstudio.core.atomic_file import atomic_write
 from nnstudio.core.config import TrainingConfig
+from nnstudio.core.run_folder import new_run_folder
 from nnstudio.core.sweeps import (BLAS_VARIABLES, PointResult, SweepEpoch, SweepPoint,  # noqa: F401
                                   one_blas_thread_for_workers, restore_environment, run_points, worker_count)
 
@@ -112,16 +112,7 @@ def read_group_file(group: str | Path) -> dict:
 
 def new_group_folder(root: str | Path, count: int) -> Path:
     """Create and return ``root/<timestamp>-x<count>`` (a suffix if taken): where ``count`` repeats go."""
-    root = Path(root)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    for n in range(1, 1000):
-        folder = root / (f"{stamp}-x{count}" if n == 1 else f"{stamp}-x{count}-{n}")
-        try:
-            folder.mkdir(parents=True)
-            return folder
-        except FileExistsError:
-            continue
-    raise OSError(f"cannot create a folder for repeats in {root}")
+    return new_run_folder(root, f"-x{count}", "a folder for repeats")
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,8 @@ class Resumable:
                 setattr(self, name, float(value))
             elif name == "patience":
                 self.patience = int(value)
+        if hasattr(self.optimizer, "momentum"):  # RMSprop's momentum is live as SGD's (see _apply_pending)
+            self.optimizer.momentum = self.momentum
         if random_state:
             self.rng.bit_generator.state = random_state["order"]
             self._dropout_rng.bit_generator.state = random_state["dropout"]

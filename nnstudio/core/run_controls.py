@@ -67,6 +67,11 @@ class RunControls:
             raise ValueError("; ".join(problems))
         self._request("augmentation", value)
 
+    def set_diagnostics_every(self, every: int) -> None:
+        """Measure the cheap diagnostics every ``every`` batches from the next batch on (0: per epoch only);
+        the training thread reads this one int between batches, so it needs no queue."""
+        self.step_meter.every = max(0, int(every))
+
     def _request(self, name: str, value: float) -> None:
         with self._lock:
             self._pending[name] = value

@@ -78,10 +78,10 @@ _DAMAGE = (ModelFileError, AttributeError, KeyError, TypeError, ValueError, Over
 MAX_EPOCH = 10_000_000  # far beyond any run; bounds the integers a history row may hold
 
 
-def new_run_folder(root: str | Path) -> Path:
-    """Create and return ``root/<timestamp>``, with a suffix if that name is taken."""
+def new_run_folder(root: str | Path, suffix: str = "", what: str = "a run folder") -> Path:
+    """Create and return ``root/<timestamp><suffix>``, with a number after it if that name is taken."""
     root = Path(root)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
+    stamp = time.strftime("%Y%m%d-%H%M%S") + suffix
     for n in range(1, 1000):
         folder = root / (stamp if n == 1 else f"{stamp}-{n}")
         try:
@@ -89,7 +89,7 @@ def new_run_folder(root: str | Path) -> Path:
             return folder
         except FileExistsError:
             continue
-    raise OSError(f"cannot create a run folder in {root}")
+    raise OSError(f"cannot create {what} in {root}")
 
 
 def run_summary(trainer) -> dict:
@@ -184,6 +184,7 @@ def resume_trainer(folder: str | Path, data, **options):
                  if field in run.live_settings}
     if strengths:
         trainer.augmentation = dataclasses.replace(trainer.augmentation, **strengths)
+    trainer.setting_changes = list(run.setting_changes)  # saved again, the run keeps its earlier changes
     return trainer
 
 

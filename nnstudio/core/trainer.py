@@ -94,7 +94,6 @@ class Trainer(RunControls, Resumable):
         self._pixels: np.ndarray | None = None  # reused batch buffers
         self.diagnostics: DiagnosticsProbe | None = None  # made by build(); None after it turns it off
         self.step_meter = StepMeter(config.diagnostics_every)  # diagnostics every N batches (0: none)
-        self._batch_diagnostics: list = []  # taken since the last BatchProgress
         self._built = False
         # The second edition's options. SGD runs fused in the step; the others through optim.
         self.optimizer = None if config.optimizer == "sgd" else make_optimizer(config)
@@ -236,18 +235,18 @@ class Trainer(RunControls, Resumable):
                 if end > reported:
                     yield BatchProgress(epoch, end, batches, reported, losses[reported:end].copy(),
                                         time.perf_counter() - epoch_started - (self._paused_seconds - paused_at_start),
-                                        self._taken_diagnostics())
+                                        self.step_meter.take())
                 return "diverged", f"diverged at epoch {epoch}, batch {b + 1}: lower the learning rate"
             now = time.perf_counter()
             if now - last_report >= self.progress_interval:
                 yield BatchProgress(epoch, b, batches, reported, losses[reported:b].copy(),
                                     now - epoch_started - (self._paused_seconds - paused_at_start),
-                                    self._taken_diagnostics())
+                                    self.step_meter.take())
                 reported, last_report = b, now
         if reported < batches:
             yield BatchProgress(epoch, batches, batches, reported, losses[reported:].copy(),
                                 time.perf_counter() - epoch_started - (self._paused_seconds - paused_at_start),
-                                self._taken_diagnostics())
+                                self.step_meter.take())
         total_loss, correct = sums
         with quiet_overflow():
             val_loss, val_accuracy = net.evaluate(data.x_val, data.y_val)
@@ -346,9 +345,8 @@ class Trainer(RunControls, Resumable):
                 meter.before(self.network)
             engine.backward(learning_rate, self.momentum, self.config.nesterov, self.config.weight_decay)
             if measured:
-                self._batch_diagnostics.append(meter.after(
-                    self.network, self.epoch + 1, b + 1, batches, learning_rate,
-                    plain_sgd=self.optimizer is None and self.momentum == 0))
+                meter.after(self.network, self.epoch + 1, b + 1, batches, learning_rate,
+                            plain_sgd=self.optimizer is None and self.momentum == 0)
             losses[b] = loss
             total_loss += loss * len(index)
             correct += hits
@@ -357,15 +355,6 @@ class Trainer(RunControls, Resumable):
                 break
         sums[0], sums[1] = total_loss, correct
         return b, loss
-
-    def set_diagnostics_every(self, every: int) -> None:
-        """Measure the cheap diagnostics every ``every`` batches from the next batch on (0: per epoch only)."""
-        self.step_meter.every = max(0, int(every))
-
-    def _taken_diagnostics(self) -> tuple:
-        """The every-N-batches diagnostics taken since the last call, handed over once."""
-        taken, self._batch_diagnostics = tuple(self._batch_diagnostics), []
-        return taken
 
     def _pixel_rows(self, n: int) -> np.ndarray:
         if self._pixels is None or len(self._pixels) < n:

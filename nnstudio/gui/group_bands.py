@@ -14,6 +14,7 @@ import numpy as np
 import pyqtgraph as pg
 
 from nnstudio.core.reports import EpochReport
+from nnstudio.gui.plot_style import nice_end
 
 
 def band_data(histories: Sequence[Sequence[EpochReport]], figure) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -85,7 +86,7 @@ class GroupBands:
         end = max((len(h) and h[-1].epoch for h in histories), default=0)
         (x0, x1), _ = self.plots.accuracy_plot.viewRange()
         if end > x1:
-            self.plots.accuracy_plot.setXRange(0, end, padding=0.02)
+            self.plots.accuracy_plot.setXRange(0, nice_end(end), padding=0.02)  # round steps, as _fit_x's
 
     def remove_group(self, key: str) -> bool:
         bands = self._bands.pop(key, None)

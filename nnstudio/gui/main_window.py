@@ -316,11 +316,11 @@ class MainWindow(QMainWindow):
             self._wait_to_close(event, "Stopping… the window closes when the current batch ends")
             return
         if not self.run_actions.shutdown(wait):  # Repeat ×N: its processes stop at their next batch
-            self.run_actions.repeats.finished.connect(self._close_when_idle)
+            self.run_actions.repeats.finished.connect(self._close_when_idle, Qt.ConnectionType.UniqueConnection)
             self._wait_to_close(event, "Stopping the repeats… the window closes when their current batches end")
             return
         if not self.banner.cancel_download(wait):
-            self.banner.download_thread.finished.connect(self._close_when_idle)
+            self.banner.download_thread.finished.connect(self._close_when_idle, Qt.ConnectionType.UniqueConnection)
             self._wait_to_close(event, "Cancelling the download… the window closes when it has stopped")
             return
         self.workspace.stop_listing()
@@ -338,5 +338,6 @@ class MainWindow(QMainWindow):
     @Slot()
     def _close_when_idle(self, *_: object) -> None:
         """Close now if the close asked for earlier has nothing left to wait for."""
-        if self._close_pending and not self.session.busy and not self.banner.download_running():
+        if (self._close_pending and not self.session.busy and not self.banner.download_running()
+                and not self.run_actions.repeats.running):
             QTimer.singleShot(0, self.close)

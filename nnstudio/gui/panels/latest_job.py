@@ -23,6 +23,7 @@ from nnstudio.gui.worker import Worker, is_running, join
 # benchmark reads to say what the views' background work costs).
 CPU_SECONDS: dict[str, float] = {}
 RUNS: dict[str, int] = {}  # and how many jobs of each name ran (to the end or cancelled)
+_COUNTING = threading.Lock()  # jobs of several LatestJobs end on their own threads at once
 
 
 # How much lower than the window's the OS priority (nice) of a heavy view's coalesced jobs is (the
@@ -80,10 +81,11 @@ def _cancellable(make: Callable[[], Iterator], cancel: threading.Event, serial: 
     finally:
         generator.close()
         cpu = time.thread_time() - started
-        CPU_SECONDS[name] = CPU_SECONDS.get(name, 0.0) + cpu
         if spent is not None:
             spent[0] = cpu
-        RUNS[name] = RUNS.get(name, 0) + 1
+        with _COUNTING:
+            CPU_SECONDS[name] = CPU_SECONDS.get(name, 0.0) + cpu
+            RUNS[name] = RUNS.get(name, 0) + 1
 
 
 class LatestJob(QObject):
