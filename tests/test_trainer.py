@@ -63,7 +63,7 @@ def craft_validation_curve(trainer, monkeypatch, losses):
     curve = iter(losses)
     real = trainer.network.evaluate
     monkeypatch.setattr(trainer.network, "evaluate",
-                        lambda x, y: (next(curve), 0.5) if x is trainer.data.x_val else real(x, y))
+                        lambda x, y, **options: (next(curve), 0.5) if x is trainer.data.x_val else real(x, y, **options))
 
 
 def test_early_stopping_restores_the_best_epochs_weights(small_split, monkeypatch):

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnstudio.core.blas import plan_at_b
+from nnstudio.core.blas import plan_a_b, plan_at_b
+
+#: What raw pixels are multiplied by: uint8 values 0..255 to floats in [0, 1].
+PIXEL_SCALE = 1 / 255
 
 
 def scale_pixels(pixels: np.ndarray, inputs: np.ndarray) -> None:
@@ -45,7 +48,11 @@ class BatchViews:
         self.log_sum = np.empty(n, step.network.dtype)
         self.no_drop = [False] * len(layers)
         self.flat_layers = [p.reshape(-1) for p in layers]
-        self._updates: dict[float, list] = {}  # momentum -> each layer's BLAS call
+        # The first layer's product on raw pixel values (0..255, a column of 255s for the bias) that
+        # scales by 1/255 as it multiplies; None where BLAS does not suit or no layer is hidden.
+        first = plan_a_b(self.inputs[0], layers[0], outputs[0]) if len(layers) > 1 else None
+        self.first_scaled = first.fixed(PIXEL_SCALE, 0.0) if first is not None else None
+        self._updates: dict[tuple[float, bool], list] = {}  # (momentum, raw pixels) -> each layer's BLAS call
         self._plans: dict[bool, list] = {}  # into velocity -> each layer's plan (None: not BLAS's)
 
     def can_update(self, step, into_velocity: bool) -> bool:
@@ -57,11 +64,13 @@ class BatchViews:
                 plan_at_b(a, d, t) for a, d, t in zip(self.inputs, self.deltas, targets)]
         return all(plan is not None for plan in plans)
 
-    def updates(self, step, momentum: float) -> list:
-        calls = self._updates.get(momentum)
+    def updates(self, step, momentum: float, raw: bool) -> list:
+        """Each layer's update, a BLAS call; on ``raw`` pixels the first layer's also scales by 1/255."""
+        calls = self._updates.get((momentum, raw))
         if calls is None:
             if len(self._updates) > 8:  # momentum edited live, value after value
                 self._updates.clear()
-            plans = self._plans[bool(momentum)]
-            calls = self._updates[momentum] = [plan.fixed(-1.0, momentum if momentum else 1.0) for plan in plans]
+            plans, beta = self._plans[bool(momentum)], momentum if momentum else 1.0
+            calls = self._updates[momentum, raw] = [plan.fixed(-PIXEL_SCALE if raw and i == 0 else -1.0, beta)
+                                                    for i, plan in enumerate(plans)]
         return calls

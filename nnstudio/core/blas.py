@@ -74,11 +74,11 @@ class Plan:
     (plain SGD's ``-1, 1``): about 1.5 µs a call, where converting 14 arguments costs 4 µs.
     """
 
-    def __init__(self, function, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> None:
-        k, m = a.shape
+    def __init__(self, function, a: np.ndarray, b: np.ndarray, c: np.ndarray, *, transpose_a: bool = True) -> None:
+        k, m = a.shape if transpose_a else a.shape[::-1]
         n = b.shape[1]
         size = c.itemsize
-        lda = max(a.strides[0] // size, m)
+        lda = max(a.strides[0] // size, m if transpose_a else k)
         if _rows_of(b, size):
             trans_b, ldb = NO_TRANS, max(b.strides[0] // size, n)
         else:  # b is the transpose of a row-major (n, k) array
@@ -88,9 +88,9 @@ class Plan:
         self._keep = (a, b, c)  # the arrays outlive the pointers
         self._alpha, self._beta = scalar(0.0), scalar(0.0)
         cint, i64, ptr = ctypes.c_int, ctypes.c_int64, ctypes.c_void_p
-        self._head = (cint(ROW_MAJOR), cint(TRANS), cint(trans_b), i64(m), i64(n), i64(k))
+        self._head = (cint(ROW_MAJOR), cint(TRANS if transpose_a else NO_TRANS), cint(trans_b), i64(m), i64(n), i64(k))
         self._tail = (ptr(a.ctypes.data), i64(lda), ptr(b.ctypes.data), i64(ldb))
-        self._out = (ptr(c.ctypes.data), i64(n))
+        self._out = (ptr(c.ctypes.data), i64(max(c.strides[0] // size, n)))  # c's rows may be strided (a forward product into a layer buffer)
         self._args = (*self._head, self._alpha, *self._tail, self._beta, *self._out)
 
     def __call__(self, alpha: float, beta: float) -> None:
@@ -143,6 +143,18 @@ def plan_at_b(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> Plan | None:
     None where the arrays or the BLAS do not suit."""
     function = _functions().get(c.dtype)
     return _plan(function, a, b, c) if _suits(function, a, b, c) else None
+
+
+def plan_a_b(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> Plan | None:
+    """``plan(alpha, beta)`` computes ``c = alpha * a @ b + beta * c`` in place (a forward product that
+    scales as it multiplies), on the terms of :func:`plan_at_b`; ``b`` stored by rows. None where the
+    arrays or the BLAS do not suit."""
+    function, size = _functions().get(c.dtype), c.itemsize
+    if not (function is not None and a.dtype == c.dtype and b.dtype == c.dtype and a.ndim == 2 and b.ndim == 2
+            and a.shape[1] == b.shape[0] and c.shape == (a.shape[0], b.shape[1]) and _rows_of(a, size)
+            and _rows_of(b, size) and _rows_of(c, size) and c.flags.writeable):
+        return None
+    return Plan(function, a, b, c, transpose_a=False)
 
 
 def gemm_at_b() -> Gemm | None:

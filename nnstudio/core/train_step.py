@@ -36,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from nnstudio.core.batch_views import BatchViews, scale_pixels
+from nnstudio.core.batch_views import PIXEL_SCALE, BatchViews, scale_pixels
 from nnstudio.core.blas import plan_at_b
 from nnstudio.core.dropout import draw_mask
 from nnstudio.core.network import Network
@@ -90,6 +90,9 @@ class TrainStep:
         self._scratch = [np.empty(self.chunk, dtype) for _ in range(self.threads)]
         self._pool = ThreadPoolExecutor(self.threads - 1, "nnstudio-step") if self.threads > 1 else None
         self._given: np.ndarray | None = None
+        # Whether the input buffer holds raw pixel values (0..255, a column of 255s), which the first
+        # layer's products scale by 1/255 as they multiply (:meth:`input_pixels`).
+        self._raw = False
         self._n, self._labels = 0, None
         # Adaptive optimiser and dropout, set by the caller between batches (off: the fast path).
         self.optimizer = None
@@ -126,16 +129,42 @@ class TrainStep:
     def input_rows(self, n: int) -> np.ndarray:
         """A buffer for the next batch's ``n`` input rows: fill it and pass it to :meth:`forward`,
         which then copies nothing."""
+        self._set_raw(False)
         self._given = self._a[0][:n, :-1]
         return self._given
 
     def input_pixels(self, pixels: np.ndarray) -> np.ndarray:
-        """The next batch's input rows from uint8 ``pixels`` scaled by 1/255 (the same floats as
-        ``pixels * float32(1/255)``, in two contiguous passes where a strided one takes twice their
-        time); pass the result to :meth:`forward`, which then copies nothing."""
-        rows = self.input_rows(len(pixels))
-        scale_pixels(pixels, self._a[0][:len(pixels)])
-        return rows
+        """The next batch's input from uint8 ``pixels``, to pass to :meth:`forward` (which then copies
+        nothing). The pixels are only cast: BLAS scales them by 1/255 inside the first layer's
+        products, forward and update, one pass less over the batch. Where it cannot (no BLAS, no
+        hidden layer), or the step leaves the plain path, they are scaled here or then, to the same
+        floats as ``pixels * float32(1/255)``."""
+        n = len(pixels)
+        if self._batch_views(n).first_scaled is None:
+            rows = self.input_rows(n)
+            scale_pixels(pixels, self._a[0][:n])
+            return rows
+        self._set_raw(True)
+        self._given = self._a[0][:n, :-1]
+        np.copyto(self._given, pixels)
+        return self._given
+
+    def _set_raw(self, raw: bool) -> None:
+        if raw != self._raw:
+            self._a[0][:, -1] = 255 if raw else 1  # the bias's input: 1, or 255 that the products scale back
+            self._raw = raw
+
+    def _scale_raw(self, n: int) -> None:
+        """Scale raw pixels in the input buffer by 1/255 in place, for a path that multiplies by NumPy."""
+        if self._raw:
+            np.multiply(self._a[0][:n], self.network.dtype.type(PIXEL_SCALE), out=self._a[0][:n])
+            self._set_raw(False)
+
+    def _batch_views(self, n: int) -> BatchViews:
+        v = self._views.get(n)
+        if v is None:
+            v = self._views[n] = BatchViews(self, n)
+        return v
 
     # -- the two halves of a step ---------------------------------------------------------------
 
@@ -146,10 +175,12 @@ class TrainStep:
         """
         n = len(x)
         if x is not self._given:
+            self._set_raw(False)
             np.copyto(self._a[0][:n, :-1], x)
         self._given = None
         if not (self.dropout or self.input_dropout):
             return self._plain_forward(n, labels)
+        self._scale_raw(n)
         self._plain = None
         last = len(self.layers) - 1
         self._dropped[0] = self._drop_out(0, self._a[0][:n, :-1], self.input_dropout)
@@ -173,14 +204,17 @@ class TrainStep:
 
     def _plain_forward(self, n: int, labels: np.ndarray) -> tuple[float, int]:
         """:meth:`forward` without dropout, every view made once per batch size: the hot path."""
-        v = self._views.get(n)
-        if v is None:
-            v = self._views[n] = BatchViews(self, n)
+        v = self._batch_views(n)
         self._dropped[:] = v.no_drop
         self._plain = v
         matmul, alone, activate = np.matmul, self._pool is None, self.network._activate
+        raw = self._raw
         for (a, p, z, full), zero in zip(v.hidden, v.zeros):
-            matmul(a, p, out=z)  # x @ W + b
+            if raw:  # the first layer, on raw pixels: (x_raw @ W + 255 b) / 255
+                v.first_scaled()
+                raw = False
+            else:
+                matmul(a, p, out=z)  # x @ W + b
             if not v.relu:
                 self._share(lambda lo, hi, part, z=z: activate(z[lo:hi]), n, z.size)
             elif alone:  # whole contiguous rows, their column of ones too: max(1, 0) = 1
@@ -216,7 +250,7 @@ class TrainStep:
         scale = learning_rate / n
         delta = self._softmax_delta(n, scale)
         matmul, alone = np.matmul, self._pool is None
-        updates = v.updates(self, momentum)
+        updates = v.updates(self, momentum, self._raw)
         for i in range(len(self.layers) - 1, -1, -1):
             if i:  # the delta below needs this layer's weights before they change
                 below, h, mask, zero = v.below[i - 1], v.inputs[i], v.masks[i - 1], v.zeros[i - 1]
@@ -258,6 +292,7 @@ class TrainStep:
             if v is not None and v.can_update(self, bool(momentum)):
                 self._plain_backward(v, learning_rate, momentum)
                 return
+        self._scale_raw(n)  # the products below multiply the inputs as they are
         scale = (1.0 if optimizer is not None else learning_rate) / n
         delta = self._softmax_delta(n, scale)
         for i in range(len(self.layers) - 1, -1, -1):

@@ -105,6 +105,7 @@ class Trainer(RunControls, Resumable):
         self._augmenter: Augmenter | None = None
         self._prefetch: Prefetcher | None = None
         self._next_index: np.ndarray | None = None  # the batch after this one, for the prefetcher
+        self._scratch: dict = {}  # the validation pass's arrays, kept from epoch to epoch
         self.prefetch = True  # distort the next batch on a helper thread while this one trains
         if build:
             self.build()
@@ -249,7 +250,7 @@ class Trainer(RunControls, Resumable):
                                 self.step_meter.take())
         total_loss, correct = sums
         with quiet_overflow():
-            val_loss, val_accuracy = net.evaluate(data.x_val, data.y_val)
+            val_loss, val_accuracy = net.evaluate(data.x_val, data.y_val, scratch=self._scratch)
         if not val_loss < DIVERGED_LOSS:
             return "diverged", f"diverged at epoch {epoch}, batch {batches}: lower the learning rate"
         improved = self._improves(val_loss, val_accuracy)
@@ -364,8 +365,8 @@ class Trainer(RunControls, Resumable):
     def _batch_inputs(self, index: np.ndarray) -> np.ndarray:
         """The batch's pixels as floats in [0, 1], randomly shifted when augmenting, written
         straight into the step's input rows."""
-        if self._plain_inputs:  # the hot path: gather, then scale
-            pixels = np.take(self.data.x_train, index, axis=0, out=self._pixel_rows(len(index)))
+        if self._plain_inputs:  # the hot path: gather (an epoch's order holds no index out of range), then scale
+            pixels = np.take(self.data.x_train, index, axis=0, out=self._pixel_rows(len(index)), mode="clip")
             return self._engine.input_pixels(pixels)
         rows = self._engine.input_rows(len(index))
         augmentation = self.augmentation
