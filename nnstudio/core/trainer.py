@@ -22,6 +22,7 @@ from nnstudio.core.augment import Augmentation, Augmenter, Prefetcher
 from nnstudio.core.checkpoints import Checkpoints
 from nnstudio.core.config import TrainingConfig
 from nnstudio.core.dataset import Split
+from nnstudio.core.gather_ahead import GatherAhead
 from nnstudio.core.diagnostics import DiagnosticsProbe, StepMeter
 from nnstudio.core.network import Network
 from nnstudio.core.optim import make_optimizer
@@ -106,6 +107,7 @@ class Trainer(RunControls, Resumable):
         self._prefetch: Prefetcher | None = None
         self._next_index: np.ndarray | None = None  # the batch after this one, for the prefetcher
         self._scratch: dict = {}  # the validation pass's arrays, kept from epoch to epoch
+        self._gather: GatherAhead | None = None  # plain batches' pixels, gathered ahead (when prefetch)
         self.prefetch = True  # distort the next batch on a helper thread while this one trains
         if build:
             self.build()
@@ -185,6 +187,9 @@ class Trainer(RunControls, Resumable):
             if self._prefetch is not None:
                 self._prefetch.close()
                 self._prefetch = None
+            if self._gather is not None:
+                self._gather.close()
+                self._gather = None
             if self.optimizer is not None:  # moments built on other weights would throw these off
                 self.optimizer.reset()
         self._seconds += time.perf_counter() - started - (self._paused_seconds - paused_before)
@@ -338,7 +343,7 @@ class Trainer(RunControls, Resumable):
             index = order[b * size:(b + 1) * size]
             if not plain:  # the batch after this one, for the prefetcher
                 self._next_index = order[(b + 1) * size:(b + 2) * size] if b + 1 < batches else None
-            loss, hits = engine.forward(self._batch_inputs(index), labels[b * size:(b + 1) * size])
+            loss, hits = engine.forward(self._batch_inputs(index, order, b), labels[b * size:(b + 1) * size])
             if not loss < DIVERGED_LOSS:
                 break
             measured = meter.due(b)
@@ -362,12 +367,13 @@ class Trainer(RunControls, Resumable):
             self._pixels = np.empty((n, self.data.inputs), np.uint8)
         return self._pixels[:n]
 
-    def _batch_inputs(self, index: np.ndarray) -> np.ndarray:
-        """The batch's pixels as floats in [0, 1], randomly shifted when augmenting, written
-        straight into the step's input rows."""
-        if self._plain_inputs:  # the hot path: gather (an epoch's order holds no index out of range), then scale
-            pixels = np.take(self.data.x_train, index, axis=0, out=self._pixel_rows(len(index)), mode="clip")
-            return self._engine.input_pixels(pixels)
+    def _batch_inputs(self, index: np.ndarray, order: np.ndarray, b: int) -> np.ndarray:
+        """Batch ``b`` of the epoch (its rows ``index`` of ``order``) as the step's input rows:
+        randomly shifted or distorted when augmenting, else the pixels gathered ahead."""
+        if self._plain_inputs:  # the hot path
+            if self._gather is None:
+                self._gather = GatherAhead(self.data.x_train, helper=bool(self.prefetch))
+            return self._engine.input_pixels(self._gather.take(order, b, self.config.batch_size))
         rows = self._engine.input_rows(len(index))
         augmentation = self.augmentation
         if augmentation.active and augmentation != Augmentation(shift=augmentation.shift):
