@@ -18,7 +18,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from nnstudio.core.augment import Augmentation, Augmenter, Prefetcher
+from nnstudio.core.augment import Augmentation, Augmenter
+from nnstudio.core.prefetcher import Prefetcher, distortion_workers
 from nnstudio.core.checkpoints import Checkpoints
 from nnstudio.core.config import TrainingConfig
 from nnstudio.core.dataset import Split
@@ -104,8 +105,8 @@ class Trainer(RunControls, Resumable):
         self._dropout_rng = np.random.default_rng([config.seed, 1])
         self._augmenter: Augmenter | None = None
         self._prefetch: Prefetcher | None = None
-        self._next_index: np.ndarray | None = None  # the batch after this one, for the prefetcher
-        self.prefetch = True  # distort the next batch on a helper thread while this one trains
+        self._batch_at: tuple[np.ndarray, int] | None = None  # the epoch's order and the batch, for the prefetcher
+        self.prefetch = True  # distort batches ahead on helper threads while these train
         if build:
             self.build()
 
@@ -335,8 +336,8 @@ class Trainer(RunControls, Resumable):
         total_loss, correct, loss = sums[0], sums[1], 0.0
         while b < batches:
             index = order[b * size:(b + 1) * size]
-            if not plain:  # the batch after this one, for the prefetcher
-                self._next_index = order[(b + 1) * size:(b + 2) * size] if b + 1 < batches else None
+            if not plain:  # where this batch lies in the epoch, for the prefetcher
+                self._batch_at = (order, b)
             loss, hits = engine.forward(self._batch_inputs(index), labels[b * size:(b + 1) * size])
             if not loss < DIVERGED_LOSS:
                 break
@@ -379,13 +380,12 @@ class Trainer(RunControls, Resumable):
         return np.multiply(pixels, self.network.dtype.type(1 / 255), out=rows)
 
     def _augmented(self, index: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """The batch distorted by the augmenter, which works one batch ahead on a helper thread."""
+        """The batch distorted by the augmenter, which works ahead in chunks on helper threads."""
         if self._augmenter is None:
             self._augmenter = Augmenter(self.augmentation, self.data.image_shape,
                                         seed=np.random.default_rng([self.config.seed, 2]))
         if self._prefetch is None:
-            self._prefetch = Prefetcher(self._augmenter, self.data.x_train)
-        self._prefetch.take(index, out=rows)
-        if self._next_index is not None and self.prefetch:  # the next batch is distorted while this one trains
-            self._prefetch.request(self._next_index)
-        return rows
+            self._prefetch = Prefetcher(self._augmenter, self.data.x_train,
+                                        workers=distortion_workers(self.threads) if self.prefetch else 0)
+        order, b = self._batch_at
+        return self._prefetch.take(self.epoch + 1, order, b, self.config.batch_size, out=rows)
