@@ -103,10 +103,11 @@ class Augmenter:
         self._chunk_seed: int | None = None  # drawn from rng when first needed
         self.pool_size = int(pool_size)
         h, w = self.image_shape
-        # Each output pixel's offset from the centre, by row and by column: an affine map's source
-        # coordinates are a row term plus a column term, one broadcast addition per batch.
-        self._dy = np.arange(h, dtype=np.float64) - (h - 1) / 2
-        self._dx = np.arange(w, dtype=np.float64) - (w - 1) / 2
+        # Each output pixel's offset from the centre, and a row of ones: a batch's affine source
+        # coordinates are then one small matrix product (by einsum's own loops, not BLAS, which
+        # the trainer's thread is using meanwhile).
+        y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+        self._basis = np.stack([(y - (h - 1) / 2).ravel(), (x - (w - 1) / 2).ravel(), np.ones(h * w, np.float32)])
         self._centre = ((h - 1) / 2 + PAD, (w - 1) / 2 + PAD)
         self._lock = threading.Lock()  # for rng, the chunk seed and the pool
         self._unit_fields: tuple[float, np.ndarray] | None = None  # (sigma, fields)
@@ -208,18 +209,17 @@ class Augmenter:
         slant = np.tan(np.deg2rad(rng.uniform(-s.shear, s.shear, n))) if s.shear else np.zeros(n)
         shift = rng.uniform(-s.shift, s.shift, (2, n)) if s.shift else np.zeros((2, n))
         # Where each output pixel comes from: the inverse map (rotation, shear, 1/zoom) of its
-        # offset from the centre, moved by the shift: by_row * dy + by_col * dx + constant.
+        # offset from the centre, moved by the shift.
         cos, sin = np.cos(angle) / zoom, np.sin(angle) / zoom
-        by_row = np.stack([cos + sin * slant, cos * slant - sin])[:, :, None]  # rows', then columns'
-        by_col = np.stack([sin, cos])[:, :, None]
-        constant = np.stack([self._centre[0] - shift[0], self._centre[1] - shift[1]])[:, :, None]
+        coefficients = np.empty((2, n, 3), np.float32)  # rows' then columns': dy, dx, constant
+        coefficients[0, :, 0], coefficients[0, :, 1] = cos + sin * slant, sin
+        coefficients[1, :, 0], coefficients[1, :, 1] = cos * slant - sin, cos
+        coefficients[0, :, 2], coefficients[1, :, 2] = self._centre[0] - shift[0], self._centre[1] - shift[1]
         coords = sampler.buffer("coords", (2, n, h * w), np.float32)
-        row_term = (by_row * self._dy + constant).astype(np.float32)[..., None]  # (2, n, h, 1)
-        col_term = (by_col * self._dx).astype(np.float32)[:, :, None, :]  # (2, n, 1, w)
-        np.add(row_term, col_term, out=coords.reshape(2, n, h, w))
+        np.einsum("cnk,kp->cnp", coefficients, self._basis, out=coords, optimize=False)
         if s.elastic_alpha:
             fields = self.elastic_pool(s)  # each field twice: as drawn and negated
-            term = sampler.buffer("term", (2 * n, h * w), np.float32)
+            term = sampler.buffer("spare", (2 * n, h * w), np.float32)
             np.take(fields, rng.integers(0, len(fields), 2 * n), axis=0, out=term, mode="clip")
             coords += term.reshape(2, n, h * w)
         sampler(images, coords, out, scale)

@@ -69,7 +69,8 @@ class Sampler:
         corner += starts[:n]
         index = self.buffer("index", shape, np.intp)  # np.take's own index type: no conversion
         np.copyto(index, corner, casting="unsafe")
-        corners = [self.buffer(f"corner {k}", shape, np.float32) for k in range(4)]
+        # The corners go into buffers done with (the floors, the elastic term): fewer in the cache.
+        corners = [*whole, *self.buffer("spare", coords.shape, np.float32)]
         for values, offset in zip(corners, (0, 1, pw, pw + 1)):
             np.take(flat[offset:], index, out=values, mode="wrap")  # in range: "wrap" changes nothing
         tl, tr, bl, br = corners

@@ -6,7 +6,9 @@ chunks in hand, one per helper thread, while the trainer works through the curre
 chunk is a few long NumPy calls, which release the GIL: the trainer's thread runs its own Python
 meanwhile, instead of both threads handing the GIL back and forth every few microseconds. When
 the queue is empty (an epoch's start), the trainer distorts the first chunk itself while the
-helpers start on the next ones.
+helpers start on the next ones; when the trainer must wait for a helper, it makes a later chunk
+that no helper has started meanwhile (work sharing: where distorting costs more than training,
+both cores distort).
 
 Every chunk draws from its own generator, seeded by the augmenter's seed, the epoch and the
 chunk's first batch, and writes only its own buffer: the pixels are the same for a seed whatever
@@ -117,6 +119,11 @@ class Prefetcher:
         return self.augmenter.distort(pixels, chunk.rows[:len(index)], rng, chunk.settings)
 
     def _finish(self, chunk: _Chunk) -> np.ndarray:
+        """The chunk's rows, made here if no helper has them in hand. While a helper is still on
+        it, this thread makes a later chunk that no helper has started (the helpers are behind:
+        distorting costs more than training), so both work."""
+        while not chunk.done and chunk.future is not None and not chunk.future.done() and self._steal():
+            pass
         if not chunk.done:
             if chunk.future is None:
                 self._make(chunk, self._order, self._size)
@@ -124,6 +131,16 @@ class Prefetcher:
                 chunk.future.result()
             chunk.done = True
         return chunk.rows
+
+    def _steal(self) -> bool:
+        """Make, here, the first chunk in hand that waits for a helper; whether there was one."""
+        for later in self._chunks:
+            if later.future is not None and not later.done and later.future.cancel():
+                later.future = None
+                self._make(later, self._order, self._size)
+                later.done = True
+                return True
+        return False
 
     def _drop(self) -> None:
         """Forget the chunks in hand: those not started are cancelled, those in progress waited for
