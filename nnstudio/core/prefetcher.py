@@ -2,7 +2,7 @@
 
 The trainer asks for one batch at a time (:meth:`Prefetcher.take`); the prefetcher distorts the
 epoch in **chunks** of about :data:`CHUNK_IMAGES` images (16 batches of 64) and keeps the next
-chunks in hand, one per helper thread, while the trainer works through the current one. A
+chunks in hand, two per helper thread, while the trainer works through the current one. A
 chunk is a few long NumPy calls, which release the GIL: the trainer's thread runs its own Python
 meanwhile, instead of both threads handing the GIL back and forth every few microseconds. When
 the queue is empty (an epoch's start), the trainer distorts the first chunk itself while the
@@ -22,6 +22,7 @@ epoch is distorted afresh from that batch on. :meth:`close` ends the helper thre
 from __future__ import annotations
 
 import os
+import time
 from collections import deque
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -70,6 +71,8 @@ class Prefetcher:
         self._chunks: deque[_Chunk] = deque()
         self._spare: list[np.ndarray] = []  # buffers of chunks used up
         self._epoch, self._order, self._size, self._per_chunk, self._next = 0, None, 0, 1, 0
+        self.made_here = self.made_by_helpers = 0  # chunks, for benchmarks
+        self.waited = 0.0  # seconds the trainer's thread waited for a helper
 
     def take(self, epoch: int, order: np.ndarray, batch: int, batch_size: int, out: np.ndarray) -> np.ndarray:
         """Batch ``batch`` of the epoch's ``order`` (images ``order[batch*batch_size:][:batch_size]``)
@@ -98,10 +101,10 @@ class Prefetcher:
         self._fill()
 
     def _fill(self) -> None:
-        """Plan chunks up to one per helper thread beyond the one in use; the first of an empty queue
+        """Plan chunks up to two per helper thread beyond the one in use; the first of an empty queue
         is left to the trainer's thread, the others are handed to the helpers at once."""
         batches = -(-len(self._order) // self._size)
-        while len(self._chunks) < self.workers + 1 and self._next < batches:
+        while len(self._chunks) < 2 * self.workers + 1 and self._next < batches:
             first = self._next
             last = min((first // self._per_chunk + 1) * self._per_chunk, batches)
             shape = (self._per_chunk * self._size, self.images.shape[1])
@@ -127,17 +130,22 @@ class Prefetcher:
         if not chunk.done:
             if chunk.future is None:
                 self._make(chunk, self._order, self._size)
+                self.made_here += 1
             else:
+                started = time.perf_counter()
                 chunk.future.result()
+                self.waited += time.perf_counter() - started
+                self.made_by_helpers += 1
             chunk.done = True
         return chunk.rows
 
     def _steal(self) -> bool:
-        """Make, here, the first chunk in hand that waits for a helper; whether there was one."""
-        for later in self._chunks:
+        """Make, here, the last chunk in hand that waits for a helper; whether there was one."""
+        for later in reversed(self._chunks):  # the farthest: the helpers go on in order
             if later.future is not None and not later.done and later.future.cancel():
                 later.future = None
                 self._make(later, self._order, self._size)
+                self.made_here += 1
                 later.done = True
                 return True
         return False
