@@ -83,14 +83,19 @@ def test_prefetching_trains_exactly_as_distorting_in_line(small_split):
         np.testing.assert_array_equal(a, b)
 
 
-def test_stopping_a_run_leaves_no_helper_thread(small_split):
+@pytest.mark.parametrize("how", ["generator closed", "stop requested"])
+def test_stopping_a_run_leaves_no_helper_thread(small_split, how):
     trainer = Trainer(TrainingConfig(max_epochs=3, batch_size=50, elastic_alpha=30), small_split, progress_interval=0)
     run = trainer.run()
     for event in run:
         if isinstance(event, BatchProgress):
             assert helper_threads()  # distorting ahead
+            if how == "stop requested":
+                trainer.request_stop()
+                list(run)  # the run ends itself at the next batch
+                assert trainer.result.reason == "stopped"
             break
-    run.close()  # the generator's exit, as a stopped worker does
+    run.close()  # the generator's exit, as a worker's cancelled job does
     assert not helper_threads()
 
 

@@ -16,9 +16,11 @@ distorted by its own random draw of:
 - **Gaussian pixel noise** of standard deviation ``noise`` (pixels on the 0..1 scale), clipped.
 
 The affine map and the elastic field are combined into one sampling grid, and every image is
-resampled once, bilinearly, with zeros outside the frame: interpolation only mixes neighbouring
-pixels, so the range [0, 1] is kept. Everything is vectorised over the batch and drawn from the
-augmenter's own generator: the same seed gives the same pixels.
+resampled once, bilinearly, with zeros outside the frame (:mod:`nnstudio.core.bilinear`):
+interpolation only mixes neighbouring pixels, so the range [0, 1] is kept. Everything is
+vectorised over the batch and drawn from the augmenter's own generator, or from one given for a
+chunk of work: the same seed gives the same pixels. A run distorts ahead of the trainer on helper
+threads: :mod:`nnstudio.core.prefetcher`.
 """
 
 from __future__ import annotations
