@@ -71,6 +71,7 @@ class Prefetcher:
         self._chunks: deque[_Chunk] = deque()
         self._spare: list[np.ndarray] = []  # buffers of chunks used up
         self._epoch, self._order, self._size, self._per_chunk, self._next = 0, None, 0, 1, 0
+        self._restarted_at = -1
         self.made_here = self.made_by_helpers = 0  # chunks, for benchmarks
         self.waited = 0.0  # seconds the trainer's thread waited for a helper
 
@@ -97,16 +98,20 @@ class Prefetcher:
         """Drop every chunk in hand and plan the epoch afresh from ``batch``."""
         self._drop()
         self._epoch, self._order, self._size, self._next = epoch, order, batch_size, batch
+        self._restarted_at = batch
         self._per_chunk = max(1, self.chunk_images // batch_size)
         self._fill()
 
     def _fill(self) -> None:
         """Plan chunks up to two per helper thread beyond the one in use; the first of an empty queue
-        is left to the trainer's thread, the others are handed to the helpers at once."""
+        is left to the trainer's thread, and short (an eighth of a chunk), so that the trainer soon
+        goes on training while the helpers, handed the others at once, work."""
         batches = -(-len(self._order) // self._size)
         while len(self._chunks) < 2 * self.workers + 1 and self._next < batches:
             first = self._next
             last = min((first // self._per_chunk + 1) * self._per_chunk, batches)
+            if first == self._restarted_at:  # with helpers or without: the same chunks, the same pixels
+                last = min(last, first + max(1, self._per_chunk // 8))
             shape = (self._per_chunk * self._size, self.images.shape[1])
             rows = self._spare.pop() if self._spare and self._spare[-1].shape == shape else np.empty(shape, np.float32)
             chunk = _Chunk(self._epoch, first, last, self.augmenter.settings, rows)
