@@ -10,9 +10,10 @@ distorted by its own random draw of:
 - **elastic distortion** as in Simard, Steinkraus & Platt, "Best practices for convolutional
   neural networks applied to visual document analysis" (ICDAR 2003): a field of uniform random
   displacements in [-1, 1], smoothed by a Gaussian of ``sigma`` pixels and scaled by ``alpha``. The
-  fields are drawn once into a pool (smoothing is the costly part); each image takes its vertical
-  and its horizontal displacement from two independently chosen fields of the pool, each with a
-  random sign, so a pool of 512 gives about four million different distortions;
+  fields are drawn once into a pool (smoothing is the costly part), each field as drawn and
+  negated; a batch takes its vertical and its horizontal displacements from two runs of
+  consecutive fields at random starts (slices, no gather; the images come in random order), so
+  each image gets any of 1,024 fields in each direction, about a million different distortions;
 - **Gaussian pixel noise** of standard deviation ``noise`` (pixels on the 0..1 scale), clipped.
 
 The affine map and the elastic field are combined into one sampling grid, and every image is
@@ -140,8 +141,9 @@ class Augmenter:
 
     def elastic_pool(self, settings: Augmentation) -> np.ndarray:
         """The pool of displacement fields for these strengths, each field as drawn and negated,
-        ``(2 * pool_size, h*w)`` float32, drawn from the augmenter's generator when first needed
-        and whenever sigma changes."""
+        and all of them twice over (so that any run of consecutive fields is one slice), ``(4 *
+        pool_size, h*w)`` float32, drawn from the augmenter's generator when first needed and
+        whenever sigma changes."""
         key = (settings.elastic_alpha, settings.elastic_sigma)
         with self._lock:
             if self._fields is None or self._fields[0] != key:
@@ -150,7 +152,7 @@ class Augmenter:
                                          settings.elastic_sigma)
                     self._unit_fields = (settings.elastic_sigma, unit)
                 fields = (self._unit_fields[1] * np.float32(settings.elastic_alpha)).reshape(self.pool_size, -1)
-                self._fields = (key, np.concatenate([fields, -fields]))
+                self._fields = (key, np.concatenate([fields, -fields, fields, -fields]))
             return self._fields[1]
 
     def _sampler(self) -> Sampler:
@@ -220,10 +222,15 @@ class Augmenter:
         coords = sampler.buffer("coords", (2, n, h * w), np.float32)
         np.einsum("cnk,kp->cnp", coefficients, self._basis, out=coords, optimize=False)
         if s.elastic_alpha:
-            fields = self.elastic_pool(s)  # each field twice: as drawn and negated
-            term = sampler.buffer("spare", (2 * n, h * w), np.float32)
-            np.take(fields, rng.integers(0, len(fields), 2 * n), axis=0, out=term, mode="clip")
-            coords += term.reshape(2, n, h * w)
+            fields = self.elastic_pool(s)
+            distinct = len(fields) // 2  # each field as drawn and negated
+            if n <= distinct:  # runs of consecutive fields from random starts: slices, no gather
+                for axis, start in enumerate(rng.integers(0, distinct, 2)):
+                    coords[axis] += fields[start:start + n]
+            else:
+                term = sampler.buffer("spare", (2 * n, h * w), np.float32)
+                np.take(fields, rng.integers(0, distinct, 2 * n), axis=0, out=term)
+                coords += term.reshape(2, n, h * w)
         sampler(images, coords, out, scale)
 
 
