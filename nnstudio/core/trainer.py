@@ -106,7 +106,8 @@ class Trainer(RunControls, Resumable):
         self._augmenter: Augmenter | None = None
         self._prefetch: Prefetcher | None = None
         self._batch_at: tuple[np.ndarray, int] | None = None  # the epoch's order and the batch, for the prefetcher
-        self.prefetch = True  # distort batches ahead on helper threads while these train
+        self.prefetch: bool | int = True  # distort ahead on helper threads (True: as many as the cores
+        # leave, distortion_workers; an int: that many; False or 0: in line)
         if build:
             self.build()
 
@@ -386,6 +387,7 @@ class Trainer(RunControls, Resumable):
                                         seed=np.random.default_rng([self.config.seed, 2]))
         if self._prefetch is None:
             self._prefetch = Prefetcher(self._augmenter, self.data.x_train,
-                                        workers=distortion_workers(self.threads) if self.prefetch else 0)
+                                        workers=distortion_workers(self.threads) if self.prefetch is True
+                                        else int(self.prefetch))
         order, b = self._batch_at
         return self._prefetch.take(self.epoch + 1, order, b, self.config.batch_size, out=rows)
