@@ -5,8 +5,8 @@ epoch in **chunks** of about :data:`CHUNK_IMAGES` images (16 batches of 64) and 
 chunks in hand, two per helper thread, while the trainer works through the current one. A
 chunk is a few long NumPy calls, which release the GIL: the trainer's thread runs its own Python
 meanwhile, instead of both threads handing the GIL back and forth every few microseconds. When
-the queue is empty (an epoch's start), the trainer distorts the first chunk itself while the
-helpers start on the next ones; when the trainer must wait for a helper, it makes a later chunk
+the queue is empty (an epoch's start), the trainer distorts a short first chunk (an eighth of one)
+itself while the helpers start on the next ones; when the trainer must wait for a helper, it makes a later chunk
 that no helper has started meanwhile (work sharing: where distorting costs more than training,
 both cores distort).
 
