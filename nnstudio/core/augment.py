@@ -93,7 +93,8 @@ class Augmenter:
     Calling it draws from its own generator, one batch after another. :meth:`distort` draws from
     the generator it is given (for chunks that must come out the same whichever thread makes
     them: :meth:`chunk_rng`) and may run on several threads at once: each thread resamples in its
-    own buffers, and the elastic pool is drawn once per sigma from its own seed.
+    own buffers, and the elastic pool is drawn once per sigma, under a lock, from the augmenter's
+    own generator.
     """
 
     def __init__(self, settings: Augmentation, image_shape: tuple[int, int] = (28, 28), *,
