@@ -10,33 +10,36 @@ distorted by its own random draw of:
 - **elastic distortion** as in Simard, Steinkraus & Platt, "Best practices for convolutional
   neural networks applied to visual document analysis" (ICDAR 2003): a field of uniform random
   displacements in [-1, 1], smoothed by a Gaussian of ``sigma`` pixels and scaled by ``alpha``. The
-  fields are drawn once into a pool (smoothing is the costly part); each image takes its vertical
-  and its horizontal displacement from two independently chosen fields of the pool, each with a
-  random sign, so a pool of 512 gives about four million different distortions;
+  fields are drawn once into a pool (smoothing is the costly part), each field as drawn and
+  negated; a batch takes its vertical and its horizontal displacements from two runs of
+  consecutive fields at random starts (slices, no gather; the images come in random order), so
+  each image gets any of 1,024 fields in each direction, about a million different distortions;
 - **Gaussian pixel noise** of standard deviation ``noise`` (pixels on the 0..1 scale), clipped.
 
 The affine map and the elastic field are combined into one sampling grid, and every image is
-resampled once, bilinearly, with zeros outside the frame: interpolation only mixes neighbouring
-pixels, so the range [0, 1] is kept. Everything is vectorised over the batch and drawn from the
-augmenter's own generator: the same seed gives the same pixels.
+resampled once, bilinearly, with zeros outside the frame (:mod:`nnstudio.core.bilinear`):
+interpolation only mixes neighbouring pixels, so the range [0, 1] is kept. Everything is
+vectorised over the batch and drawn from the augmenter's own generator, or from one given for a
+chunk of work: the same seed gives the same pixels. A run distorts ahead of the trainer on helper
+threads: :mod:`nnstudio.core.prefetcher`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from concurrent.futures import Future, ThreadPoolExecutor
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 
+from nnstudio.core.bilinear import PAD, Sampler, sample_bilinear
 from nnstudio.core.limits import LIMITS
 
-#: Fields in the elastic pool, and the padding around each image for the sampler.
+#: Fields in the elastic pool.
 POOL_SIZE = 512
-PAD = 2
-#: Images distorted at a time: larger batches go in chunks.
-CHUNK = 256
+#: Images distorted at a time: more go in blocks of this many.
+BLOCK = 256
 
 
 #: Each strength's words in a message, and its entry in nnstudio.core.limits.LIMITS.
@@ -85,7 +88,14 @@ class Augmentation:
 
 
 class Augmenter:
-    """Distorts batches of images as :class:`Augmentation` says, reproducibly from ``seed``."""
+    """Distorts batches of images as :class:`Augmentation` says, reproducibly from ``seed``.
+
+    Calling it draws from its own generator, one batch after another. :meth:`distort` draws from
+    the generator it is given (for chunks that must come out the same whichever thread makes
+    them: :meth:`chunk_rng`) and may run on several threads at once: each thread resamples in its
+    own buffers, and the elastic pool is drawn once per sigma, under a lock, from the augmenter's
+    own generator.
+    """
 
     def __init__(self, settings: Augmentation, image_shape: tuple[int, int] = (28, 28), *,
                  seed: int | np.random.Generator = 0, pool_size: int = POOL_SIZE) -> None:
@@ -94,19 +104,19 @@ class Augmenter:
             raise ValueError("; ".join(problems))
         self.image_shape = (int(image_shape[0]), int(image_shape[1]))
         self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        self._chunk_seed: int | None = None  # drawn from rng when first needed
         self.pool_size = int(pool_size)
         h, w = self.image_shape
-        self._padded_shape = (h + 2 * PAD, w + 2 * PAD)
+        # Each output pixel's offset from the centre, and a row of ones: a batch's affine source
+        # coordinates are then one small matrix product (by einsum's own loops, not BLAS, which
+        # the trainer's thread is using meanwhile).
         y, x = np.mgrid[0:h, 0:w].astype(np.float32)
-        cy, cx = (h - 1) / 2, (w - 1) / 2
-        # Each output pixel's offset from the centre, and a row of ones: a batch's affine
-        # source coordinates are then one small matrix product.
-        self._basis = np.stack([(y - cy).ravel(), (x - cx).ravel(), np.ones(h * w, np.float32)])
-        self._centre = (np.float32(cy + PAD), np.float32(cx + PAD))
-        self._unit_fields: np.ndarray | None = None
-        self._fields: np.ndarray | None = None
-        self._fields_for: tuple[float, float] | None = None
-        self._sampler = Sampler()
+        self._basis = np.stack([(y - (h - 1) / 2).ravel(), (x - (w - 1) / 2).ravel(), np.ones(h * w, np.float32)])
+        self._centre = ((h - 1) / 2 + PAD, (w - 1) / 2 + PAD)
+        self._lock = threading.Lock()  # for rng, the chunk seed and the pool
+        self._unit_fields: tuple[float, np.ndarray] | None = None  # (sigma, fields)
+        self._fields: tuple[tuple[float, float], np.ndarray] | None = None  # ((alpha, sigma), fields)
+        self._local = threading.local()  # each thread's Sampler
         self.settings = settings
 
     # -- settings ---------------------------------------------------------------------------
@@ -123,56 +133,82 @@ class Augmenter:
             raise ValueError("; ".join(problems))
         self._settings = value
 
-    def _elastic_pool(self) -> np.ndarray:
-        s = self._settings
-        if self._fields_for != (s.elastic_alpha, s.elastic_sigma):
-            if self._unit_fields is None or self._fields_for is None or self._fields_for[1] != s.elastic_sigma:
-                self._unit_fields = smooth_fields(self.rng, self.pool_size, self.image_shape, s.elastic_sigma)
-            fields = (self._unit_fields * np.float32(s.elastic_alpha)).reshape(self.pool_size, -1)
-            self._fields = np.concatenate([fields, -fields])
-            self._fields_for = (s.elastic_alpha, s.elastic_sigma)
-        return self._fields
+    def chunk_rng(self, *key: int) -> np.random.Generator:
+        """A generator of its own for the chunk named by ``key`` (e.g. epoch and first batch)."""
+        with self._lock:
+            if self._chunk_seed is None:
+                self._chunk_seed = int(self.rng.integers(0, 2 ** 63))
+        return np.random.default_rng([self._chunk_seed, *(int(k) for k in key)])
+
+    def elastic_pool(self, settings: Augmentation) -> np.ndarray:
+        """The pool of displacement fields for these strengths, each field as drawn and negated,
+        and all of them twice over (so that any run of consecutive fields is one slice), ``(4 *
+        pool_size, h*w)`` float32, drawn from the augmenter's generator when first needed and
+        whenever sigma changes."""
+        key = (settings.elastic_alpha, settings.elastic_sigma)
+        with self._lock:
+            if self._fields is None or self._fields[0] != key:
+                if self._unit_fields is None or self._unit_fields[0] != settings.elastic_sigma:
+                    unit = smooth_fields(self.rng, self.pool_size, self.image_shape,
+                                         settings.elastic_sigma)
+                    self._unit_fields = (settings.elastic_sigma, unit)
+                fields = (self._unit_fields[1] * np.float32(settings.elastic_alpha)).reshape(self.pool_size, -1)
+                self._fields = (key, np.concatenate([fields, -fields, fields, -fields]))
+            return self._fields[1]
+
+    def _sampler(self) -> Sampler:
+        sampler = getattr(self._local, "sampler", None)
+        if sampler is None:
+            sampler = self._local.sampler = Sampler()
+        return sampler
 
     # -- the work ---------------------------------------------------------------------------
 
     def __call__(self, pixels: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """``pixels`` (uint8 rows ``(n, h*w)``, or ``(n, h, w)``) distorted, as float rows in [0, 1]
         written into ``out`` (float32 ``(n, h*w)`` unless given)."""
-        s = self._settings
+        return self.distort(pixels, out, self.rng, self._settings)
+
+    def distort(self, pixels: np.ndarray, out: np.ndarray | None, rng: np.random.Generator,
+                settings: Augmentation) -> np.ndarray:
+        """As calling, with the random draws from ``rng`` and these ``settings``."""
         h, w = self.image_shape
         n = len(pixels)
         rows = np.asarray(pixels).reshape(n, h * w)
         if out is None:
             out = np.empty((n, h * w), np.float32)
-        if n > CHUNK:  # a chunk's buffers stay in the cache
-            for start in range(0, n, CHUNK):
-                self(rows[start:start + CHUNK], out[start:start + CHUNK])
-            return out
+        for start in range(0, n, BLOCK):  # a block's buffers stay in the cache
+            self._block(rows[start:start + BLOCK], out[start:start + BLOCK], rng, settings)
+        return out
+
+    def _block(self, rows: np.ndarray, out: np.ndarray, rng: np.random.Generator, s: Augmentation) -> None:
+        h, w = self.image_shape
+        n = len(rows)
         scale = out.dtype.type(1 / 255) if rows.dtype == np.uint8 else out.dtype.type(1)
         if not s.warps and not s.thickness:
             np.multiply(rows, scale, out=out)
         elif not s.thickness:
-            self._warp(rows.reshape(n, h, w), out, scale)  # the pixels are scaled at the end, once
+            self._warp(rows.reshape(n, h, w), out, scale, rng, s)  # the pixels are scaled in the sampler
         else:
-            images = self._sampler.buffer("images", (n, h, w), np.float32)
+            images = self._sampler().buffer("images", (n, h, w), np.float32)
             np.multiply(rows.reshape(n, h, w), scale, out=images)
-            steps = self.rng.uniform(-s.thickness, s.thickness, n).astype(np.float32)
+            steps = rng.uniform(-s.thickness, s.thickness, n).astype(np.float32)
             images = thickened(images, steps)
             if s.warps:
-                self._warp(images, out, 1.0)
+                self._warp(images, out, 1.0, rng, s)
             else:
                 out[...] = images.reshape(n, h * w)
         if s.noise:
-            noise = self.rng.standard_normal(out.shape, dtype=np.float32)
+            noise = rng.standard_normal(out.shape, dtype=np.float32)
             noise *= np.float32(s.noise)
             out += noise
             np.clip(out, 0, 1, out=out)
-        return out
 
-    def _warp(self, images: np.ndarray, out: np.ndarray, scale: float) -> None:
+    def _warp(self, images: np.ndarray, out: np.ndarray, scale: float, rng: np.random.Generator,
+              s: Augmentation) -> None:
         """Resample each image under its own random affine map and elastic field, into ``out``."""
-        s, rng = self._settings, self.rng
         n, h, w = images.shape
+        sampler = self._sampler()
         angle = np.deg2rad(rng.uniform(-s.rotate, s.rotate, n)) if s.rotate else np.zeros(n)
         zoom = rng.uniform(1 - s.scale, 1 + s.scale, n) if s.scale else np.ones(n)
         slant = np.tan(np.deg2rad(rng.uniform(-s.shear, s.shear, n))) if s.shear else np.zeros(n)
@@ -180,152 +216,23 @@ class Augmenter:
         # Where each output pixel comes from: the inverse map (rotation, shear, 1/zoom) of its
         # offset from the centre, moved by the shift.
         cos, sin = np.cos(angle) / zoom, np.sin(angle) / zoom
-        coefficients = np.empty((2 * n, 3), np.float32)  # rows' then columns': dy, dx, constant
-        coefficients[:n, 0], coefficients[:n, 1] = cos + sin * slant, sin
-        coefficients[n:, 0], coefficients[n:, 1] = cos * slant - sin, cos
-        coefficients[:n, 2], coefficients[n:, 2] = self._centre[0] - shift[0], self._centre[1] - shift[1]
-        src = self._sampler.buffer("src", (2 * n, h * w), np.float32)
-        np.matmul(coefficients, self._basis, out=src)
+        coefficients = np.empty((2, n, 3), np.float32)  # rows' then columns': dy, dx, constant
+        coefficients[0, :, 0], coefficients[0, :, 1] = cos + sin * slant, sin
+        coefficients[1, :, 0], coefficients[1, :, 1] = cos * slant - sin, cos
+        coefficients[0, :, 2], coefficients[1, :, 2] = self._centre[0] - shift[0], self._centre[1] - shift[1]
+        coords = sampler.buffer("coords", (2, n, h * w), np.float32)
+        np.einsum("cnk,kp->cnp", coefficients, self._basis, out=coords, optimize=False)
         if s.elastic_alpha:
-            fields = self._elastic_pool()  # each field twice: as drawn and negated
-            term = self._sampler.buffer("term", (2 * n, h * w), np.float32)
-            np.take(fields, rng.integers(0, len(fields), 2 * n), axis=0, out=term, mode="clip")
-            src += term
-        self._sampler(images, src[:n], src[n:], out, scale)
-
-
-class Prefetcher:
-    """Distorts the next batch on a helper thread while the current one trains.
-
-    NumPy releases the GIL inside its loops, so on a machine with a core to spare the
-    distortion costs the training thread little more than a copy. Call :meth:`take` for the
-    batch now, then :meth:`request` for the next: one job at a time, in order, so the
-    augmenter's random draws (and the pixels) are the same as without the helper thread.
-    """
-
-    def __init__(self, augmenter: Augmenter, images: np.ndarray) -> None:
-        self.augmenter, self.images = augmenter, images
-        self._pool: ThreadPoolExecutor | None = ThreadPoolExecutor(1, thread_name_prefix="nnstudio-augment")
-        self._pending: tuple[np.ndarray, Future] | None = None
-        self._buffer: np.ndarray | None = None
-
-    def request(self, index: np.ndarray) -> None:
-        """Start distorting ``images[index]`` (after :meth:`take` of the batch before)."""
-        self._settle()
-        n, width = len(index), self.images.shape[1]
-        if self._buffer is None or len(self._buffer) < n:
-            self._buffer = np.empty((n, width), np.float32)
-        buffer, index = self._buffer[:n], np.array(index)
-        self._pending = (index, self._pool.submit(self._job, index, buffer))
-
-    def _job(self, index: np.ndarray, buffer: np.ndarray) -> np.ndarray:
-        return self.augmenter(self.images[index], out=buffer)
-
-    def take(self, index: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """``images[index]`` distorted, into ``out``: the requested batch if it is this one, else made now."""
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            result = pending[1].result()
-            if len(pending[0]) == len(index) and np.array_equal(pending[0], index):
-                np.copyto(out, result)
-                return out
-        return self.augmenter(self.images[index], out=out)
-
-    def _settle(self) -> None:
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            pending[1].result()
-
-    def close(self) -> None:
-        """Wait for the job in hand (a batch at most) and end the helper thread."""
-        if self._pool is not None:
-            try:
-                self._settle()
-            finally:
-                self._pool.shutdown(wait=True)
-                self._pool = None
-
-
-class Sampler:
-    """Bilinear resampling of batches of images, with buffers kept between calls.
-
-    The images are written once into zero-padded float32 frames, laid end to end. Each output pixel's source coordinate becomes the flat index of the upper-left corner of
-    its interpolation square, and four gathers with that one index array, from the frames and
-    from the frames shifted by one column, one row and both, fetch the four corners of the whole
-    batch. Coordinates are truncated to integers and the corner clipped into the frame's border:
-    outside the image both rows (or columns) of a square lie in the zero border, so whatever the
-    fraction, the sample is zero; inside, truncation is the floor. All arithmetic is float32 or
-    int32 in contiguous buffers.
-    """
-
-    def __init__(self) -> None:
-        self._buffers: dict[str, np.ndarray] = {}
-
-    def buffer(self, name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
-        size = math.prod(shape)
-        buf = self._buffers.get(name)
-        if buf is None or buf.size < size or buf.dtype != dtype:
-            buf = self._buffers[name] = np.empty(size, dtype)
-        return buf[:size].reshape(shape)
-
-    def _frames(self, images: np.ndarray) -> np.ndarray:
-        """``images`` written into zero-bordered float32 frames, flat (the border is zeroed once, when
-        made; uint8 pixels are converted on the way in, so every later step is float32)."""
-        n, h, w = images.shape
-        ph, pw = h + 2 * PAD, w + 2 * PAD
-        name = "frames"
-        frames = self._buffers.get(name)
-        if frames is None or frames.size < n * ph * pw or frames.shape[1:] != (ph, pw):
-            frames = self._buffers[name] = np.zeros((max(n, 1), ph, pw), np.float32)
-        frames[:n, PAD:PAD + h, PAD:PAD + w] = images
-        return frames.reshape(-1)
-
-    def __call__(self, images: np.ndarray, rows: np.ndarray, cols: np.ndarray, out: np.ndarray,
-                 scale: float = 1.0) -> np.ndarray:
-        """Bilinear samples of ``images`` ``(n, h, w)`` at ``(rows, cols)`` (each ``(n, h*w)``, in the
-        frame padded by :data:`PAD` pixels; overwritten), zeros outside the image, times ``scale``,
-        into ``out``."""
-        n, h, w = images.shape
-        ph, pw = h + 2 * PAD, w + 2 * PAD
-        flat = self._frames(images)
-        shape = rows.shape
-        r0, c0 = self.buffer("r0", shape, np.int32), self.buffer("c0", shape, np.int32)
-        np.copyto(r0, rows, casting="unsafe")  # truncation: the floor wherever the sample is not zero
-        np.copyto(c0, cols, casting="unsafe")
-        np.subtract(rows, r0, out=rows, dtype=np.float32)  # now the fractions
-        np.subtract(cols, c0, out=cols, dtype=np.float32)
-        np.clip(r0, 0, ph - 2, out=r0)  # a square outside the image lies in the zero border
-        np.clip(c0, 0, pw - 2, out=c0)
-        starts = self._buffers.get("starts")
-        if starts is None or len(starts) < n or starts[1, 0] != ph:
-            starts = self._buffers["starts"] = np.arange(max(n, 2), dtype=np.int32)[:, None] * ph
-        r0 += starts[:n]  # the row in the stack of frames
-        r0 *= pw
-        r0 += c0  # the flat index of each square's upper-left corner (below 2**31: n*ph*pw is small)
-        corners = [self.buffer(f"corner {k}", shape, np.float32) for k in range(4)]
-        for corner, offset in zip(corners, (0, 1, pw, pw + 1)):
-            np.take(flat[offset:], r0, out=corner, mode="wrap")  # in range: "wrap" changes nothing, fastest
-        tl, tr, bl, br = corners
-        top, bottom = self.buffer("top", shape, np.float32), self.buffer("bottom", shape, np.float32)
-        np.subtract(tr, tl, out=top)
-        top *= cols
-        top += tl
-        np.subtract(br, bl, out=bottom)
-        bottom *= cols
-        bottom += bl
-        bottom -= top
-        bottom *= rows
-        if scale != 1:
-            top += bottom
-            np.multiply(top, np.float32(scale), out=out)
-        else:
-            np.add(top, bottom, out=out)
-        return out
-
-
-def sample_bilinear(images: np.ndarray, rows: np.ndarray, cols: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """:class:`Sampler`'s work once, with fresh buffers."""
-    return Sampler()(images, rows, cols, out)
+            fields = self.elastic_pool(s)
+            distinct = len(fields) // 2  # each field as drawn and negated
+            if n <= distinct:  # runs of consecutive fields from random starts: slices, no gather
+                for axis, start in enumerate(rng.integers(0, distinct, 2)):
+                    coords[axis] += fields[start:start + n]
+            else:
+                term = sampler.buffer("spare", (2 * n, h * w), np.float32)
+                np.take(fields, rng.integers(0, distinct, 2 * n), axis=0, out=term)
+                coords += term.reshape(2, n, h * w)
+        sampler(images, coords, out, scale)
 
 
 def smooth_fields(rng: np.random.Generator, count: int, image_shape: tuple[int, int], sigma: float) -> np.ndarray:

@@ -18,7 +18,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from nnstudio.core.augment import Augmentation, Augmenter, Prefetcher
+from nnstudio.core.augment import Augmentation, Augmenter
+from nnstudio.core.prefetcher import Prefetcher, distortion_workers
 from nnstudio.core.checkpoints import Checkpoints
 from nnstudio.core.config import TrainingConfig
 from nnstudio.core.dataset import Split
@@ -105,10 +106,10 @@ class Trainer(RunControls, Resumable):
         self._dropout_rng = np.random.default_rng([config.seed, 1])
         self._augmenter: Augmenter | None = None
         self._prefetch: Prefetcher | None = None
-        self._next_index: np.ndarray | None = None  # the batch after this one, for the prefetcher
         self._scratch: dict = {}  # the validation pass's arrays, kept from epoch to epoch
         self._gather: GatherAhead | None = None  # plain batches' pixels, gathered ahead (when prefetch)
-        self.prefetch = True  # distort the next batch on a helper thread while this one trains
+        self.prefetch: bool | int = True  # gather and distort ahead on helper threads (True: as many as the
+        # cores leave, distortion_workers; an int: that many; False or 0: in line)
         if build:
             self.build()
 
@@ -341,8 +342,6 @@ class Trainer(RunControls, Resumable):
         total_loss, correct, loss = sums[0], sums[1], 0.0
         while b < batches:
             index = order[b * size:(b + 1) * size]
-            if not plain:  # the batch after this one, for the prefetcher
-                self._next_index = order[(b + 1) * size:(b + 2) * size] if b + 1 < batches else None
             loss, hits = engine.forward(self._batch_inputs(index, order, b), labels[b * size:(b + 1) * size])
             if not loss < DIVERGED_LOSS:
                 break
@@ -377,7 +376,7 @@ class Trainer(RunControls, Resumable):
         rows = self._engine.input_rows(len(index))
         augmentation = self.augmentation
         if augmentation.active and augmentation != Augmentation(shift=augmentation.shift):
-            return self._augmented(index, rows)
+            return self._augmented(order, b, rows)
         shift = int(augmentation.shift)
         if shift:
             pixels = shifted_images(self.data.x_train[index], self.data.image_shape, shift, self.rng)
@@ -385,14 +384,13 @@ class Trainer(RunControls, Resumable):
             pixels = np.take(self.data.x_train, index, axis=0, out=self._pixel_rows(len(index)))
         return np.multiply(pixels, self.network.dtype.type(1 / 255), out=rows)
 
-    def _augmented(self, index: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """The batch distorted by the augmenter, which works one batch ahead on a helper thread."""
+    def _augmented(self, order: np.ndarray, b: int, rows: np.ndarray) -> np.ndarray:
+        """The batch distorted by the augmenter, which works ahead in chunks on helper threads."""
         if self._augmenter is None:
             self._augmenter = Augmenter(self.augmentation, self.data.image_shape,
                                         seed=np.random.default_rng([self.config.seed, 2]))
         if self._prefetch is None:
-            self._prefetch = Prefetcher(self._augmenter, self.data.x_train)
-        self._prefetch.take(index, out=rows)
-        if self._next_index is not None and self.prefetch:  # the next batch is distorted while this one trains
-            self._prefetch.request(self._next_index)
-        return rows
+            self._prefetch = Prefetcher(self._augmenter, self.data.x_train,
+                                        workers=distortion_workers(self.threads) if self.prefetch is True
+                                        else int(self.prefetch))
+        return self._prefetch.take(self.epoch + 1, order, b, self.config.batch_size, out=rows)

@@ -1,0 +1,179 @@
+"""Distorting an epoch's training batches ahead of the trainer, in chunks, on helper threads.
+
+The trainer asks for one batch at a time (:meth:`Prefetcher.take`); the prefetcher distorts the
+epoch in **chunks** of about :data:`CHUNK_IMAGES` images (16 batches of 64) and keeps the next
+chunks in hand, two per helper thread, while the trainer works through the current one. A
+chunk is a few long NumPy calls, which release the GIL: the trainer's thread runs its own Python
+meanwhile, instead of both threads handing the GIL back and forth every few microseconds. When
+the queue is empty (an epoch's start), the trainer distorts a short first chunk (an eighth of one)
+itself while the helpers start on the next ones; when the trainer must wait for a helper, it makes a later chunk
+that no helper has started meanwhile (work sharing: where distorting costs more than training,
+both cores distort).
+
+Every chunk draws from its own generator, seeded by the augmenter's seed, the epoch and the
+chunk's first batch, and writes only its own buffer: the pixels are the same for a seed whatever
+the number of helper threads, or none (``workers=0``: each chunk made in line when first needed).
+
+A change of strengths takes effect at the next batch: the chunks made with the old ones are
+dropped (a helper's chunk in progress is waited for, a few milliseconds) and the rest of the
+epoch is distorted afresh from that batch on. :meth:`close` ends the helper threads.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from nnstudio.core.augment import Augmentation, Augmenter
+
+#: Images in a chunk of work (rounded to whole batches).
+CHUNK_IMAGES = 1024
+
+
+def distortion_workers(trainer_threads: int = 1, *, app_open: bool = False, cores: int | None = None) -> int:
+    """Helper threads for distortion: the cores the trainer's BLAS threads leave (and, in the app,
+    the window's), at least one."""
+    if cores is None:
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            cores = os.cpu_count() or 1
+    return max(1, cores - max(1, trainer_threads) - (1 if app_open else 0))
+
+
+@dataclass
+class _Chunk:
+    """Batches ``first`` up to ``last`` (excluded) of an epoch, distorted with ``settings`` into ``rows``."""
+
+    epoch: int
+    first: int
+    last: int
+    settings: Augmentation
+    rows: np.ndarray
+    future: Future | None = None  # None: to be made in line when first needed
+    done: bool = False
+
+
+class Prefetcher:
+    """Distorts ``images`` by ``augmenter``, an epoch's batches at a time, ahead of the trainer."""
+
+    def __init__(self, augmenter: Augmenter, images: np.ndarray, *, workers: int = 1,
+                 chunk_images: int = CHUNK_IMAGES) -> None:
+        self.augmenter, self.images = augmenter, images
+        self.workers, self.chunk_images = max(0, int(workers)), max(1, int(chunk_images))
+        self._pool = (ThreadPoolExecutor(self.workers, thread_name_prefix="nnstudio-augment")
+                      if self.workers else None)
+        self._chunks: deque[_Chunk] = deque()
+        self._spare: list[np.ndarray] = []  # buffers of chunks used up
+        self._epoch, self._order, self._size, self._per_chunk, self._next = 0, None, 0, 1, 0
+        self._restarted_at = -1
+        self.made_here = self.made_by_helpers = 0  # chunks, for benchmarks
+        self.waited = 0.0  # seconds the trainer's thread waited for a helper
+
+    def take(self, epoch: int, order: np.ndarray, batch: int, batch_size: int, out: np.ndarray) -> np.ndarray:
+        """Batch ``batch`` of the epoch's ``order`` (images ``order[batch*batch_size:][:batch_size]``)
+        distorted, into ``out``."""
+        if self._pool is None and self.workers:
+            raise RuntimeError("the prefetcher is closed")
+        chunk = self._chunks[0] if self._chunks else None
+        if (chunk is None or order is not self._order or epoch != self._epoch or batch_size != self._size
+                or not chunk.first <= batch < chunk.last or chunk.settings is not self.augmenter.settings):
+            self._restart(epoch, order, batch, batch_size)
+            chunk = self._chunks[0]
+        rows = self._finish(chunk)
+        start = (batch - chunk.first) * batch_size
+        np.copyto(out, rows[start:start + len(out)])
+        if batch == chunk.last - 1:  # used up: its buffer goes back, and the next chunk is started
+            self._chunks.popleft()
+            self._spare.append(chunk.rows)
+            self._fill()
+        return out
+
+    def _restart(self, epoch: int, order: np.ndarray, batch: int, batch_size: int) -> None:
+        """Drop every chunk in hand and plan the epoch afresh from ``batch``."""
+        self._drop()
+        self._epoch, self._order, self._size, self._next = epoch, order, batch_size, batch
+        self._restarted_at = batch
+        self._per_chunk = max(1, self.chunk_images // batch_size)
+        self._fill()
+
+    def _fill(self) -> None:
+        """Plan chunks up to two per helper thread beyond the one in use; the first of an empty queue
+        is left to the trainer's thread, and short (an eighth of a chunk), so that the trainer soon
+        goes on training while the helpers, handed the others at once, work."""
+        batches = -(-len(self._order) // self._size)
+        while len(self._chunks) < 2 * self.workers + 1 and self._next < batches:
+            first = self._next
+            last = min((first // self._per_chunk + 1) * self._per_chunk, batches)
+            if first == self._restarted_at:  # with helpers or without: the same chunks, the same pixels
+                last = min(last, first + max(1, self._per_chunk // 8))
+            shape = (self._per_chunk * self._size, self.images.shape[1])
+            rows = self._spare.pop() if self._spare and self._spare[-1].shape == shape else np.empty(shape, np.float32)
+            chunk = _Chunk(self._epoch, first, last, self.augmenter.settings, rows)
+            if self._chunks and self._pool is not None:
+                chunk.future = self._pool.submit(self._make, chunk, self._order, self._size)
+            self._chunks.append(chunk)
+            self._next = last
+
+    def _make(self, chunk: _Chunk, order: np.ndarray, size: int) -> np.ndarray:
+        index = order[chunk.first * size:chunk.last * size]
+        pixels = np.take(self.images, index, axis=0)
+        rng = self.augmenter.chunk_rng(chunk.epoch, chunk.first)
+        return self.augmenter.distort(pixels, chunk.rows[:len(index)], rng, chunk.settings)
+
+    def _finish(self, chunk: _Chunk) -> np.ndarray:
+        """The chunk's rows, made here if no helper has them in hand. While a helper is still on
+        it, this thread makes a later chunk that no helper has started (the helpers are behind:
+        distorting costs more than training), so both work."""
+        while not chunk.done and chunk.future is not None and not chunk.future.done() and self._steal():
+            pass
+        if not chunk.done:
+            if chunk.future is None:
+                self._make(chunk, self._order, self._size)
+                self.made_here += 1
+            else:
+                started = time.perf_counter()
+                chunk.future.result()
+                self.waited += time.perf_counter() - started
+                self.made_by_helpers += 1
+            chunk.done = True
+        return chunk.rows
+
+    def _steal(self) -> bool:
+        """Make, here, the last chunk in hand that waits for a helper; whether there was one."""
+        for later in reversed(self._chunks):  # the farthest: the helpers go on in order
+            if later.future is not None and not later.done and later.future.cancel():
+                later.future = None
+                self._make(later, self._order, self._size)
+                self.made_here += 1
+                later.done = True
+                return True
+        return False
+
+    def _drop(self) -> None:
+        """Forget the chunks in hand: those not started are cancelled, those in progress waited for
+        (they write into buffers that are reused)."""
+        chunks, self._chunks = self._chunks, deque()
+        try:
+            for chunk in chunks:
+                if chunk.future is not None and not chunk.future.cancel():
+                    try:
+                        chunk.future.result()
+                    except (CancelledError, Exception):  # its pixels are not wanted: nor is its failure
+                        pass
+        finally:
+            self._spare.extend(chunk.rows for chunk in chunks)
+
+    def close(self) -> None:
+        """Drop the chunks in hand (waiting for at most one per helper) and end the helper threads."""
+        if self._pool is not None:
+            try:
+                self._drop()
+            finally:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None

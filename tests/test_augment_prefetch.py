@@ -1,0 +1,111 @@
+"""Distorting ahead in chunks: the same pixels at any thread count, live changes at the next batch,
+no helper thread left behind."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from nnstudio.core.augment import Augmentation, Augmenter
+from nnstudio.core.config import TrainingConfig
+from nnstudio.core.prefetcher import Prefetcher, distortion_workers
+from nnstudio.core.trainer import BatchProgress, Trainer
+
+DISTORTED = Augmentation(shift=2, rotate=10, scale=0.1, shear=10, elastic_alpha=34, elastic_sigma=4)
+BATCH = 32
+
+
+def helper_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("nnstudio-augment")]
+
+
+def epoch_through(prefetcher: Prefetcher, order: np.ndarray, epoch: int = 1) -> np.ndarray:
+    """Every batch of the epoch's ``order``, taken one after another as the trainer does."""
+    out = np.empty((len(order), prefetcher.images.shape[1]), np.float32)
+    for b in range(-(-len(order) // BATCH)):
+        prefetcher.take(epoch, order, b, BATCH, out[b * BATCH:(b + 1) * BATCH])
+    return out
+
+
+@pytest.fixture(scope="module")
+def images(small_split):
+    return small_split.x_train[:600]
+
+
+def test_the_same_seed_gives_the_same_pixels_with_any_number_of_helper_threads(images):
+    order = np.random.default_rng(0).permutation(len(images))
+    epochs = {}
+    for workers in (0, 1, 3):
+        prefetcher = Prefetcher(Augmenter(DISTORTED, seed=5), images, workers=workers, chunk_images=128)
+        try:
+            epochs[workers] = [epoch_through(prefetcher, order, epoch) for epoch in (1, 2)]
+        finally:
+            prefetcher.close()
+    for workers in (1, 3):
+        for ours, theirs in zip(epochs[workers], epochs[0]):
+            np.testing.assert_array_equal(ours, theirs)
+    first, second = epochs[0]
+    assert not np.array_equal(first, second)  # each epoch is distorted afresh
+    assert first.min() >= 0 and first.max() <= 1 and np.abs(first - images[order] / 255).mean() > 0.02
+    other = Prefetcher(Augmenter(DISTORTED, seed=6), images, workers=0, chunk_images=128)
+    assert not np.array_equal(epoch_through(other, order), first)
+
+
+def test_a_change_of_strengths_takes_effect_at_the_next_batch(images):
+    order = np.arange(len(images))
+    augmenter = Augmenter(DISTORTED, seed=0)
+    prefetcher = Prefetcher(augmenter, images, workers=1, chunk_images=8 * BATCH)
+    out = np.empty((BATCH, images.shape[1]), np.float32)
+    try:
+        for b in range(3):
+            prefetcher.take(1, order, b, BATCH, out)
+            assert not np.array_equal(out, images[b * BATCH:(b + 1) * BATCH] * np.float32(1 / 255))
+        augmenter.settings = Augmentation()  # off, in the middle of a chunk made with the old strengths
+        for b in (3, 4, 9):
+            prefetcher.take(1, order, b, BATCH, out)
+            np.testing.assert_array_equal(out, images[b * BATCH:(b + 1) * BATCH] * np.float32(1 / 255))
+    finally:
+        prefetcher.close()
+    assert not helper_threads()
+
+
+def test_prefetching_trains_exactly_as_distorting_in_line(small_split):
+    config = TrainingConfig(max_epochs=1, batch_size=50, augment_rotate=10, elastic_alpha=30, augment_scale=0.1)
+    weights = []
+    for prefetch in (True, False):
+        trainer = Trainer(config, small_split)
+        trainer.prefetch = prefetch
+        list(trainer.run())
+        weights.append(trainer.network.copy_parameters())
+    for a, b in zip(*weights):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("how", ["generator closed", "stop requested"])
+def test_stopping_a_run_leaves_no_helper_thread(small_split, how):
+    trainer = Trainer(TrainingConfig(max_epochs=3, batch_size=50, elastic_alpha=30), small_split, progress_interval=0)
+    run = trainer.run()
+    for event in run:
+        if isinstance(event, BatchProgress):
+            assert helper_threads()  # distorting ahead
+            if how == "stop requested":
+                trainer.request_stop()
+                list(run)  # the run ends itself at the next batch
+                assert trainer.result.reason == "stopped"
+            break
+    run.close()  # the generator's exit, as a worker's cancelled job does
+    assert not helper_threads()
+
+
+def test_a_closed_prefetcher_refuses_work_and_helper_counts_follow_the_cores(images):
+    prefetcher = Prefetcher(Augmenter(DISTORTED, seed=0), images, workers=2)
+    prefetcher.close()
+    prefetcher.close()  # twice is harmless
+    with pytest.raises(RuntimeError, match="closed"):
+        prefetcher.take(1, np.arange(len(images)), 0, BATCH, np.empty((BATCH, 784), np.float32))
+    assert distortion_workers(1, cores=2) == 1  # this machine, headless: one helper
+    assert distortion_workers(1, cores=16) == 15
+    assert distortion_workers(4, cores=16, app_open=True) == 11
+    assert distortion_workers(2, cores=2, app_open=True) == 1  # always at least one
