@@ -13,7 +13,7 @@ and the style (:mod:`~nnstudio.gui.plot_style`).
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QToolButton,
                                QVBoxLayout, QWidget)
@@ -40,6 +40,9 @@ class TrainingPlots(BatchPlotMixin, MarksMixin, PlotViewMixin, OverlaysMixin, QW
 
     smoothing_changed = Signal(float)
     log_loss_changed = Signal(bool)
+    # An epoch's points and marks are on every plot. On screen the loss plot gets them one turn of the
+    # event loop after the accuracy plot (once that is painted), so neither turn holds the GUI long.
+    epoch_drawn = Signal(object)  # EpochReport
 
     def __init__(self, parent: QWidget | None = None, *, smoothing: float = 0.9) -> None:
         super().__init__(parent)
@@ -62,6 +65,12 @@ class TrainingPlots(BatchPlotMixin, MarksMixin, PlotViewMixin, OverlaysMixin, QW
         self._following = True
         self._accuracy_placeholder = False  # the accuracy plot shows 0-100 % while it has nothing to show
         self._held = False  # batches or epochs came while another tab hid the plots: drawn when shown
+        self._best_shown: dict[int, tuple] = {}  # per plot (by id), the best epoch its marks show
+        self._loss_half: EpochReport | None = None  # an epoch drawn on the accuracy plot, not yet on the loss plot
+        self._loss_turn = QTimer(self)
+        self._loss_turn.setSingleShot(True)
+        self._loss_turn.setInterval(0)  # the next turn: the accuracy plot's repaint comes first
+        self._loss_turn.timeout.connect(self.finish_epoch)
 
         # The plots follow the system palette: a light card, or a dark one under a dark theme.
         self.background, self.foreground = plot_colors(self.palette())
@@ -122,6 +131,10 @@ class TrainingPlots(BatchPlotMixin, MarksMixin, PlotViewMixin, OverlaysMixin, QW
         self.val_acc_curve = epoch_curve(self.accuracy_plot, VALIDATION_COLOR, "validation")
         self.train_loss_curve = epoch_curve(self.loss_plot, TRAIN_COLOR, None)
         self.val_loss_curve = epoch_curve(self.loss_plot, VALIDATION_COLOR, None)
+        # A few points each, always in view while the plots follow the run: without pyqtgraph's dynamic
+        # range limit a moved y range does not make every epoch curve (and its symbols) set its data again.
+        for curve in (self.train_acc_curve, self.val_acc_curve, self.train_loss_curve, self.val_loss_curve):
+            curve.setDynamicRangeLimit(None)
         self._legend_groups[id(self.train_acc_curve)] = [self.train_loss_curve]
         self._legend_groups[id(self.val_acc_curve)] = [self.val_loss_curve]
 
@@ -151,6 +164,8 @@ class TrainingPlots(BatchPlotMixin, MarksMixin, PlotViewMixin, OverlaysMixin, QW
         for item in self._best_items():
             item.setZValue(10)
             item.hide()
+        for point in (self.best_accuracy_point, self.best_loss_point):
+            point.setDynamicRangeLimit(None)
 
         hover_pen = pg.mkPen(120, 120, 120, 140, width=1)
         self.hover_lines = []
@@ -246,6 +261,7 @@ class TrainingPlots(BatchPlotMixin, MarksMixin, PlotViewMixin, OverlaysMixin, QW
 
     def start_run(self, label: str, max_epochs: int, patience: int) -> None:
         """Clear the live curves, markers and setting changes for a new run; overlays stay."""
+        self.finish_epoch()
         self._label, self._max_epochs, self._patience = label, int(max_epochs), int(patience)
         self._history.clear()
         self._columns.clear()
@@ -256,6 +272,7 @@ class TrainingPlots(BatchPlotMixin, MarksMixin, PlotViewMixin, OverlaysMixin, QW
             curve.setData([], [])
         for item in self._best_items():
             item.hide()
+        self._best_shown.clear()
         self.patience_region.hide()
         for plot, line in self._change_lines:
             plot.removeItem(line)
@@ -272,20 +289,51 @@ class TrainingPlots(BatchPlotMixin, MarksMixin, PlotViewMixin, OverlaysMixin, QW
         if not self.result_label.text():  # a finished run's title says how it ended; keep that
             self._show_title()
     def add_epoch(self, report: EpochReport) -> None:
-        """Add one epoch's point to each per-epoch curve; move the best-epoch marker and patience window."""
+        """Add one epoch's point to each per-epoch curve; move the best-epoch marker and patience window.
+
+        Shown on screen, the accuracy plot is drawn now and the loss plot in the next turn of the event
+        loop (:meth:`finish_epoch`); :attr:`epoch_drawn` says when both are. Anything else asked of the
+        plots first finishes a pending epoch, so they never show half an epoch to a reader."""
+        self.finish_epoch()
         self._history.append(report)
         self._columns.append(report)
-        held = self._hold_while_hidden()
-        if not held:
-            self._show_epochs()
-        self._show_best(report)
         if report.patience_left is not None:
             self._patience = report.patience_left + report.epoch - report.best_epoch
-        self._show_patience_window(report.epoch, None if report.patience_left is None
-                                   else report.epoch + report.patience_left)
         self._show_title()
-        if not held:
-            self._follow()
+        if self._hold_while_hidden():
+            self._show_best(report, self.plots[:2])
+            self._show_patience_window(report)
+            self.epoch_drawn.emit(report)
+            return
+        self._draw_epoch(report, self.accuracy_plot)
+        self._loss_half = report
+        if self.isVisible():
+            self._loss_turn.start()
+        else:  # a view that is not on screen (built on its own) paints nothing: no reason to wait
+            self.finish_epoch()
+
+    @Slot()
+    def finish_epoch(self) -> None:
+        """Draw the last epoch on the loss plot now if it still waits for its turn."""
+        report, self._loss_half = self._loss_half, None
+        if report is None:
+            return
+        self._loss_turn.stop()
+        self._draw_epoch(report, self.loss_plot)
+        self.epoch_drawn.emit(report)
+
+    def _draw_epoch(self, report: EpochReport, plot) -> None:
+        """The epoch's points and marks on ``plot`` (the accuracy or the loss plot), and its range."""
+        c = self._columns
+        if plot is self.accuracy_plot:
+            self.train_acc_curve.setData(c.epoch.values, c.train_accuracy.values)
+            self.val_acc_curve.setData(c.epoch.values, c.val_accuracy.values)
+        else:
+            self.train_loss_curve.setData(c.epoch.values, c.train_loss.values)
+            self.val_loss_curve.setData(c.epoch.values, c.val_loss.values)
+            self._show_patience_window(report)
+        self._show_best(report, (plot,))
+        self._follow((plot,))
 
     def _hold_while_hidden(self) -> bool:
         """True (and the curves are drawn when shown) while another tab hides the plots: redrawing and
@@ -300,6 +348,7 @@ class TrainingPlots(BatchPlotMixin, MarksMixin, PlotViewMixin, OverlaysMixin, QW
 
     def catch_up(self) -> None:
         """Draw what came while another tab hid the plots (when shown, or exported from another tab)."""
+        self.finish_epoch()
         if self._held:
             self._held = False
             self._show_batches()
@@ -315,17 +364,29 @@ class TrainingPlots(BatchPlotMixin, MarksMixin, PlotViewMixin, OverlaysMixin, QW
         self.train_loss_curve.setData(x, c.train_loss.values)
         self.val_loss_curve.setData(x, c.val_loss.values)
 
-    def _show_best(self, report: EpochReport) -> None:
+    def _show_best(self, report: EpochReport, plots) -> None:
+        """The best epoch's marker and star on ``plots`` (of the accuracy and loss plots); moved only when
+        a better epoch came."""
         if report.best_epoch < 1:
             return
-        self.best_marker.setValue(report.best_epoch)
-        self.best_loss_marker.setValue(report.best_epoch)
-        self.best_accuracy_point.setData([report.best_epoch], [100.0 * report.best_val_accuracy])
-        self.best_loss_point.setData([report.best_epoch], [report.best_val_loss])
-        for item in self._best_items():
-            item.show()
+        best = (report.best_epoch, report.best_val_accuracy, report.best_val_loss)
+        for plot in plots:
+            if plot is self.accuracy_plot:
+                marker, point, y = self.best_marker, self.best_accuracy_point, 100.0 * report.best_val_accuracy
+            else:
+                marker, point, y = self.best_loss_marker, self.best_loss_point, report.best_val_loss
+            if self._best_shown.get(id(plot)) == best:
+                continue
+            self._best_shown[id(plot)] = best
+            marker.setValue(report.best_epoch)
+            point.setData([report.best_epoch], [y])
+            marker.show()
+            point.show()
 
-    def _show_patience_window(self, epoch: int, deadline: int | None) -> None:
+    def _show_patience_window(self, report: EpochReport) -> None:
+        self._show_window(report.epoch, None if report.patience_left is None else report.epoch + report.patience_left)
+
+    def _show_window(self, epoch: int, deadline: int | None) -> None:
         """Shade the epochs the run may still go without improving: ``epoch`` to ``deadline``."""
         if deadline is None or deadline <= epoch:
             self.patience_region.hide()
@@ -337,15 +398,17 @@ class TrainingPlots(BatchPlotMixin, MarksMixin, PlotViewMixin, OverlaysMixin, QW
 
     def set_patience(self, patience: int) -> None:
         """A live change of patience (0 = off): recompute the window from the last epoch."""
+        self.finish_epoch()
         self._patience = int(patience)
         if not self._history:
             return
         last = self._history[-1]
-        self._show_patience_window(last.epoch, last.best_epoch + self._patience if self._patience > 0 else None)
+        self._show_window(last.epoch, last.best_epoch + self._patience if self._patience > 0 else None)
         self._follow()
 
     def show_result(self, result: TrainingResult) -> None:
         """Show how the run ended: test accuracy, best epoch and the end reason."""
+        self.finish_epoch()
         if result.test_accuracy is not None:
             figure = f"test accuracy {percent(result.test_accuracy)}"
         else:
