@@ -59,7 +59,7 @@ class PlotViewMixin:
             self._settle_epoch_ranges(epoch_plots)
         # pyqtgraph recomputes a changed auto-range when it paints, and a range changed while painting
         # makes every item on that plot ask for a second paint. Settle the ranges now: one paint.
-        for plot in self.plots if plots is None or moved_x else plots:
+        for plot in self.plots if plots is None or moved_x else (*plots, self.batch_plot):
             plot.vb.prepareForPaint()
 
     def _settle_epoch_ranges(self, plots) -> None:
