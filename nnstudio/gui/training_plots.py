@@ -77,12 +77,13 @@ class TrainingPlots(BatchPlotMixin, MarksMixin, PlotViewMixin, OverlaysMixin, QW
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground(self.background)
         self.graphics.ci.setSpacing(4)
-        self.accuracy_plot = self.graphics.addPlot(row=0, col=0, axisItems={"left": GridAxis("left"),
-                                                                            "bottom": GridAxis("bottom")})
-        self.loss_plot = self.graphics.addPlot(row=1, col=0, axisItems={"left": LossAxis("left"),
-                                                                        "bottom": GridAxis("bottom")})
-        self.batch_plot = self.graphics.addPlot(row=2, col=0, axisItems={"left": LossAxis("left"),
-                                                                         "bottom": GridAxis("bottom")})
+        # No context menus (style_plot turns them off): enableMenu=False does not build them at all.
+        self.accuracy_plot = self.graphics.addPlot(row=0, col=0, enableMenu=False,
+                                                   axisItems={"left": GridAxis("left"), "bottom": GridAxis("bottom")})
+        self.loss_plot = self.graphics.addPlot(row=1, col=0, enableMenu=False,
+                                               axisItems={"left": LossAxis("left"), "bottom": GridAxis("bottom")})
+        self.batch_plot = self.graphics.addPlot(row=2, col=0, enableMenu=False,
+                                                axisItems={"left": LossAxis("left"), "bottom": GridAxis("bottom")})
         self.plots = (self.accuracy_plot, self.loss_plot, self.batch_plot)
         colors = {"background": self.background, "foreground": self.foreground}
         style_plot(self.accuracy_plot, "accuracy (%)", None, **colors)
