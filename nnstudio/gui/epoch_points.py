@@ -3,17 +3,20 @@ epoch's accuracy and loss, the best epoch's marks and the patience window, drawn
 
 from __future__ import annotations
 
-from PySide6.QtCore import Slot
+from PySide6.QtCore import QEvent, Slot
 
 from nnstudio.core.reports import EpochReport
+
+LOSS_TURN_AT_LATEST_MS = 100  # should no repaint come (a covered window), the loss plot is drawn then
 
 
 class EpochPointsMixin:
     """Needs ``accuracy_plot``, ``loss_plot``, ``plots``, the four epoch curves, the best marks
     (``best_marker``, ``best_loss_marker``, ``best_accuracy_point``, ``best_loss_point``),
     ``patience_region``, ``patience_label``, ``_history``, ``_columns``, ``_patience``, ``_best_shown``,
-    ``_loss_half``, ``_loss_turn`` (a single-shot 0 ms timer calling :meth:`finish_epoch`), the
-    ``epoch_drawn`` signal, ``_show_title``, ``_hold_while_hidden`` and ``_follow``."""
+    ``_loss_half``, ``_loss_turn`` (a single-shot timer calling :meth:`finish_epoch`), ``graphics`` (its
+    viewport's paints are filtered here), the ``epoch_drawn`` signal, ``_show_title``, ``_hold_while_hidden``
+    and ``_follow``."""
 
     def add_epoch(self, report: EpochReport) -> None:
         """Add one epoch's point to each per-epoch curve; move the best-epoch marker and patience window.
@@ -35,9 +38,18 @@ class EpochPointsMixin:
         self._draw_epoch(report, self.accuracy_plot)
         self._loss_half = report
         if self.isVisible():
-            self._loss_turn.start()
+            self._loss_turn.start(LOSS_TURN_AT_LATEST_MS)  # started again, at 0 ms, by the repaint
         else:  # a view that is not on screen (built on its own) paints nothing: no reason to wait
             self.finish_epoch()
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
+        """The plots' repaint with the accuracy plot's new epoch: the loss plot's turn is the next one.
+        (A timer started now fires after this paint; one started with the accuracy plot could come
+        before it, and the two halves would share one long repaint.)"""
+        if (event.type() == QEvent.Type.Paint and self._loss_half is not None
+                and watched is self.graphics.viewport()):
+            self._loss_turn.start(0)
+        return super().eventFilter(watched, event)
 
     @Slot()
     def finish_epoch(self) -> None:

@@ -69,9 +69,8 @@ class TrainingPlots(EpochPointsMixin, BatchPlotMixin, MarksMixin, PlotViewMixin,
         self._held = False  # batches or epochs came while another tab hid the plots: drawn when shown
         self._best_shown: dict[int, tuple] = {}  # per plot (by id), the best epoch its marks show
         self._loss_half: EpochReport | None = None  # an epoch drawn on the accuracy plot, not yet on the loss plot
-        self._loss_turn = QTimer(self)
+        self._loss_turn = QTimer(self)  # started by the accuracy plot's repaint (see EpochPointsMixin)
         self._loss_turn.setSingleShot(True)
-        self._loss_turn.setInterval(0)  # the next turn: the accuracy plot's repaint comes first
         self._loss_turn.timeout.connect(self.finish_epoch)
 
         # The plots follow the system palette: a light card, or a dark one under a dark theme.
@@ -79,6 +78,7 @@ class TrainingPlots(EpochPointsMixin, BatchPlotMixin, MarksMixin, PlotViewMixin,
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground(self.background)
         self.graphics.ci.setSpacing(4)
+        self.graphics.viewport().installEventFilter(self)  # its paints time the loss plot's turn
         # No context menus (style_plot turns them off): enableMenu=False does not build them at all.
         self.accuracy_plot = self.graphics.addPlot(row=0, col=0, enableMenu=False,
                                                    axisItems={"left": GridAxis("left"), "bottom": GridAxis("bottom")})
