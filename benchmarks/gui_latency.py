@@ -94,6 +94,11 @@ class StallTracer:
         print(f"the GUI thread's slots, costliest first (CPU ms in all; longest wall and CPU ms of one call):")
         for where, (n, cpu, wall, most) in sorted(totals.items(), key=lambda kv: -kv[1][1])[:count]:
             print(f"  {cpu:7.1f} ms in {n:4d} calls, longest {wall:6.1f} ms wall / {most:5.1f} ms CPU  {where}")
+        print("the longest single calls (wall ms / CPU ms), in the order they came:")
+        longest = sorted(sorted(range(len(self.calls)), key=lambda i: -self.calls[i][0])[:count])
+        for i in longest:
+            wall, cpu, where = self.calls[i]
+            print(f"  #{i:5d} {wall:6.1f} ms wall / {cpu:5.1f} ms CPU  {where}")
 
 
 class LatenessProbe(QObject):

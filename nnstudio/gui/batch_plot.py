@@ -36,7 +36,9 @@ class BatchPlotMixin:
         if added and not self._hold_while_hidden():
             self._show_batches()
             self.settle_batch_range()
-            self._follow()
+            # The epoch plots' data did not change: settle their ranges only where pyqtgraph's auto-range
+            # still holds them (after "fit" or a log-scale switch). Their bounds cost more than the trace.
+            self._follow([plot for plot in (self.accuracy_plot, self.loss_plot) if plot.vb.state["autoRange"][1]])
 
     def settle_batch_range(self) -> None:
         """While the plots follow the run, set the batch plot's y range in round steps, and only when the

@@ -132,7 +132,14 @@ class GridAxis(pg.AxisItem):
     background = QColor("white")  # set per axis by style_plot
 
     def drawPicture(self, p, axisSpec, tickSpecs, textSpecs):  # noqa: N802 (pyqtgraph's name)
-        ticks = [(on_background(pen, self.background), p1, p2) for pen, p1, p2 in tickSpecs]
+        # pyqtgraph makes a pen per tick, a few shades per axis: blend each shade once.
+        opaque: dict[tuple, QPen] = {}
+        ticks = []
+        for pen, p1, p2 in tickSpecs:
+            key = (pen.color().rgba(), pen.widthF(), pen.style())
+            if key not in opaque:
+                opaque[key] = on_background(pen, self.background)
+            ticks.append((opaque[key], p1, p2))
         super().drawPicture(p, axisSpec, ticks, textSpecs)
 
 

@@ -48,20 +48,24 @@ class PlotViewMixin:
     def _stop_following(self) -> None:
         self._following = False
 
-    def _follow(self) -> None:
+    def _follow(self, plots=None) -> None:
+        """Keep following the run: the x range, and the y ranges of the epoch plots in ``plots`` (both:
+        None), whose data changed."""
         self._show_accuracy_placeholder()
+        epoch_plots = (self.accuracy_plot, self.loss_plot) if plots is None else plots
+        moved_x = False
         if self._following:
-            self._fit_x(force=False)
-            self._settle_epoch_ranges()
+            moved_x = self._fit_x(force=False)
+            self._settle_epoch_ranges(epoch_plots)
         # pyqtgraph recomputes a changed auto-range when it paints, and a range changed while painting
         # makes every item on that plot ask for a second paint. Settle the ranges now: one paint.
-        for plot in self.plots:
+        for plot in self.plots if plots is None or moved_x else (*plots, self.batch_plot):
             plot.vb.prepareForPaint()
 
-    def _settle_epoch_ranges(self) -> None:
+    def _settle_epoch_ranges(self, plots) -> None:
         """The accuracy and loss plots' y ranges in round steps around everything drawn on them (the
         run, compared runs, bands), as the batch plot's: not a new range, and a redrawn axis, each epoch."""
-        for plot in (self.accuracy_plot, self.loss_plot):
+        for plot in plots:
             if plot is self.accuracy_plot and self._accuracy_placeholder:
                 continue
             bounds = plot.vb.childrenBounds()[1]
@@ -73,12 +77,12 @@ class PlotViewMixin:
         empty = not self._history and not self._overlays
         if empty and not self._accuracy_placeholder:
             self.accuracy_plot.setYRange(0, 100, padding=0.02)  # this turns the y auto-range off
-        elif not empty and self._accuracy_placeholder:
-            self.accuracy_plot.enableAutoRange(y=True)
+        elif not empty and self._accuracy_placeholder and not self._following:
+            self.accuracy_plot.enableAutoRange(y=True)  # (following, _settle_epoch_ranges sets the range)
         self._accuracy_placeholder = empty
 
-    def _fit_x(self, force: bool = True) -> None:
-        """Show epoch 0 to the end of whatever is drawn, rounded up by :func:`nice_end`.
+    def _fit_x(self, force: bool = True) -> bool:
+        """Show epoch 0 to the end of whatever is drawn, rounded up by :func:`nice_end` (True: moved).
 
         Rounding up means the range changes every few epochs, not on every batch: a range change
         makes each plot item re-clip its data, which costs O(points) per item.
@@ -97,4 +101,6 @@ class PlotViewMixin:
         if force or end != self._x_end:
             self._x_end = end
             self.accuracy_plot.setXRange(0, end, padding=0.02)
+            return True
+        return False
 

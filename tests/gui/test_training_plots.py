@@ -466,3 +466,32 @@ def test_the_epoch_plots_y_ranges_move_in_round_steps_and_keep_every_point_in_vi
     for name, shown in ranges.items():
         moves = sum(a != b for a, b in zip(shown, shown[1:]))
         assert moves <= len(epochs) // 2, f"the {name} range moved {moves} times in {len(epochs)} epochs"
+
+
+def test_on_screen_an_epoch_reaches_the_loss_plot_one_turn_after_the_accuracy_plot(qtbot, run_events):
+    """Each half of an epoch's redraw (and its repaint) gets its own turn of the event loop; whatever is
+    asked of the plots next finishes a pending epoch first, so no reader sees half an epoch."""
+    widget = TrainingPlots()
+    qtbot.addWidget(widget)
+    widget.resize(900, 700)
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.start_run("run 1", 12, 2)
+    reports = reports_of(run_events)
+
+    def points(curve):
+        x, _ = curve.getData()
+        return 0 if x is None else len(x)
+
+    with qtbot.waitSignal(widget.epoch_drawn) as drawn:
+        widget.add_epoch(reports[0])
+        assert points(widget.val_acc_curve) == 1 and widget.best_accuracy_point.isVisible()
+        assert points(widget.val_loss_curve) == 0 and not widget.best_loss_point.isVisible()
+    assert drawn.args == [reports[0]]
+    assert points(widget.val_loss_curve) == 1 and widget.best_loss_marker.value() == reports[0].best_epoch
+    widget.add_epoch(reports[1])
+    widget.add_epoch(reports[2])  # finishes epoch 2 on the loss plot first
+    assert points(widget.val_loss_curve) == 2
+    widget.set_patience(2)
+    assert points(widget.val_loss_curve) == 3
+    np.testing.assert_allclose(widget.train_loss_curve.getData()[1], [r.train_loss for r in reports[:3]])
