@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 from nnstudio.core.evaluation import Evaluation
 from nnstudio.gui.colors import TRAIN_COLOR, VERMILLION
 from nnstudio.gui.panels.mini_chart import MiniChart, Series
-from nnstudio.gui.steady_label import steady
+from nnstudio.gui.panels.inside_style import SteadyLabel
 
 STEPS = 100  # the slider's steps from 0 to 0.99
 
@@ -62,10 +62,7 @@ class ConfidenceThresholdView(QWidget):
         self.slider.setValue(90)
         self.slider.setToolTip("Answer only digits the network gives at least this probability")
         self.value_label = QLabel()
-        self.summary = QLabel("No evaluation yet")
-        self.summary.setObjectName("thresholdSummary")
-        self.summary.setWordWrap(True)
-        steady(self.summary)
+        self.summary = SteadyLabel("thresholdSummary", 2, "No evaluation yet")  # new text: no relayout
         self.chart = CoverageChart()
 
         row = QHBoxLayout()

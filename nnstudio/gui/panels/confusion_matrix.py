@@ -38,6 +38,7 @@ class MatrixCanvas(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.colours: np.ndarray | None = None  # (10, 10, 3) bytes
+        self.image = QImage()  # the colours as an image (one pixel a cell), made once per new matrix
         self.labels: list[tuple[str, QColor]] = [("", QColor(FOREGROUND))] * (CLASSES * CLASSES)
         self.top = 1.0  # the colour bar's top (% of the row read wrong)
         self.selected: tuple[int, int] | None = None
@@ -72,9 +73,8 @@ class MatrixCanvas(QWidget):
         line = self.fontMetrics().height()
         grid = self.grid_rect()
         cell = grid.width() / CLASSES
-        if self.colours is not None:
-            image = QImage(self.colours.data, CLASSES, CLASSES, 3 * CLASSES, QImage.Format.Format_RGB888)
-            painter.drawImage(grid, image)  # one pixel a cell, scaled up
+        if not self.image.isNull():
+            painter.drawImage(grid, self.image)  # one pixel a cell, scaled up
         painter.setPen(QPen(ink, 1))
         painter.drawRect(grid)
         for d in range(CLASSES):  # the digits along both axes
@@ -163,7 +163,7 @@ class ConfusionMatrixView(QWidget):
         self._confusion = None if confusion is None else np.array(confusion)
         canvas = self.graphics
         if confusion is None:
-            canvas.colours = None
+            canvas.colours, canvas.image = None, QImage()
             canvas.labels = [("", QColor(FOREGROUND))] * (CLASSES * CLASSES)
             canvas.update()
             return
@@ -176,6 +176,7 @@ class ConfusionMatrixView(QWidget):
         diagonal = CORRECT_MAP.map(np.clip(np.diag(share), 0, 1), mode="byte")
         rgba[np.arange(CLASSES), np.arange(CLASSES)] = diagonal
         canvas.colours = np.ascontiguousarray(rgba[..., :3].astype(np.uint8))
+        canvas.image = QImage(canvas.colours.data, CLASSES, CLASSES, 3 * CLASSES, QImage.Format.Format_RGB888).copy()
         canvas.top = top
         white, ink = QColor("white"), QColor(FOREGROUND)
         dark = np.eye(CLASSES, dtype=bool) & (share > 0.5) | ~np.eye(CLASSES, dtype=bool) & (off * 100 / top > 0.6)

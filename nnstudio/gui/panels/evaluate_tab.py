@@ -24,7 +24,7 @@ from nnstudio.gui.panels.layer_map import LayerMapView
 from nnstudio.gui.panels.mistakes_gallery import GalleryPicture, MistakesGallery, gallery_picture
 from nnstudio.gui.panels.per_digit import PerDigitView
 from nnstudio.gui.panels.robustness_curves import RobustnessView
-from nnstudio.gui.steady_label import steady
+from nnstudio.gui.panels.inside_style import SteadyLabel
 
 SETS = (("Validation set", "val"), ("Test set", "test"))
 
@@ -71,20 +71,18 @@ class EvaluatePanel(QWidget):
         self._best_epoch = 0  # the epoch of the running run's best weights so far
         self._pending_set: str | None = None  # the set to follow with the run's next model
 
-        self.model_label = QLabel()
-        self.model_label.setObjectName("evaluateModel")
-        self.model_label.setWordWrap(True)
-        steady(self.model_label)
+        # Labels whose text changes after every epoch are SteadyLabels (or of a fixed size): a QLabel's
+        # new text re-lays out every layout up to the window, and the tab widget then repaints the whole
+        # page (~100 widgets, ~10 ms of the GUI thread for one line of text).
+        self.model_label = SteadyLabel("evaluateModel", 2)
         self.set_choice = QComboBox()
         self.set_choice.setObjectName("evaluateSet")
         self.set_choice.setAccessibleName("Images to evaluate on")
         for text, key in SETS:
             self.set_choice.addItem(text, key)
         self.set_choice.setCurrentIndex(1)
-        self.status = QLabel()
-        self.status.setObjectName("evaluateStatus")
-        self.status.setWordWrap(True)
-        steady(self.status, 2, width="99.99% of the 10,000 validation images right")
+        self.status = SteadyLabel("evaluateStatus", 2)
+        self.status.setFixedWidth(self.status.fontMetrics().horizontalAdvance("99.99% of the 10,000 validation images") + 8)
         self.scrubber = EpochScrubber(workspace, session)
         self.confusion = ConfusionMatrixView()
         self.per_digit = PerDigitView()
@@ -101,7 +99,12 @@ class EvaluatePanel(QWidget):
         self.job.returned.connect(self._on_evaluated)
         self.job.errored.connect(lambda message: self.status.setText(f"Evaluation failed: {message}"))
 
-        top = QHBoxLayout()
+        # The model's line is in a row of its own: its text changes after every epoch, and a change
+        # re-lays out its parent's layout; that of the whole panel repainted every view (~70 widgets).
+        top_row = QWidget()
+        top_row.setObjectName("evaluateTopRow")
+        top = QHBoxLayout(top_row)
+        top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(self.model_label, 1)
         top.addWidget(QLabel("Evaluate on"))
         top.addWidget(self.set_choice)
@@ -118,7 +121,7 @@ class EvaluatePanel(QWidget):
         columns.setSizes([1000] * columns.count())  # three equal columns, whatever each view's size hint
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
-        layout.addLayout(top)
+        layout.addWidget(top_row)
         layout.addWidget(self.scrubber)
         layout.addWidget(columns, 1)
 

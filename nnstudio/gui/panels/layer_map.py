@@ -14,7 +14,7 @@ from nnstudio.core.robustness import fixed_subset
 from nnstudio.gui.panels.latest_job import BACKGROUND_NICE, LatestJob
 from nnstudio.gui.colors import BACKGROUND
 from nnstudio.gui.panels.scatter_canvas import ScatterCanvas
-from nnstudio.gui.steady_label import steady
+from nnstudio.gui.panels.inside_style import SteadyLabel
 
 # Ten distinguishable colours (Tableau 10), one per digit.
 DIGIT_COLORS = ("#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F", "#EDC948", "#B07AA1", "#FF9DA7",
@@ -72,9 +72,8 @@ class LayerMapView(QWidget):
         self.progress = QProgressBar()
         self.progress.setObjectName("layerMapProgress")
         self.progress.setRange(0, 100)
-        self.status = QLabel("Points coloured by true digit")
-        self.status.setWordWrap(True)
-        steady(self.status)
+        # A new text does not re-lay out the window (a QLabel's did, repainting the whole tab)
+        self.status = SteadyLabel("layerMapStatus", 2, "Points coloured by true digit")
         # Painted with QPainter, once per new map: pyqtgraph's ten scatter items cost ~30 ms a map.
         self.canvas = ScatterCanvas(DIGIT_COLORS, BACKGROUND)
         self.canvas.setObjectName("layerMapPoints")

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from nnstudio.core.evaluation import PerDigit
 from nnstudio.gui.colors import BACKGROUND, BEST_COLOR, FOREGROUND, TRAIN_COLOR, VALIDATION_COLOR
-from nnstudio.gui.steady_label import steady
+from nnstudio.gui.panels.inside_style import SteadyLabel
 
 SERIES = (("precision", TRAIN_COLOR), ("recall", VALIDATION_COLOR), ("F1", BEST_COLOR))
 WIDTH = 0.26  # of a digit's slot, per bar
@@ -123,14 +123,16 @@ class PerDigitView(QWidget):
         self.setAccessibleName("Precision, recall and F1 per digit")
         self._figures: PerDigit | None = None
         self.bars = DigitBars()
-        self.table = QLabel()
-        self.table.setObjectName("perDigitFigures")
-        self.table.setTextFormat(Qt.TextFormat.RichText)
-        self.table.setWordWrap(True)
-        steady(self.table, 3)
+        # The colour key never changes; the figures change after every epoch, in a SteadyLabel (a QLabel's
+        # new text re-lays out the window, and the tab widget repaints its whole page).
+        self.key = QLabel(" ".join(f"<span style='color:{color}'>■</span> {name}" for name, color in SERIES)
+                          + "; F1 (%) above each digit.")
+        self.key.setObjectName("perDigitKey")
+        self.table = SteadyLabel("perDigitFigures", 2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.bars, 1)
+        layout.addWidget(self.key)
         layout.addWidget(self.table)
 
     def figures(self) -> PerDigit | None:
@@ -143,6 +145,5 @@ class PerDigitView(QWidget):
             self.table.setText("")
             return
         worst = int(np.argmin(figures.f1))
-        key = " ".join(f"<span style='color:{color}'>■</span> {name}" for name, color in SERIES)
-        self.table.setText(f"{key}; F1 (%) above each digit. Weakest: <b>{worst}</b> (precision "
+        self.table.setText(f"Weakest: <b>{worst}</b> (precision "
                            f"{figures.precision[worst]:.1%}, recall {figures.recall[worst]:.1%}).")

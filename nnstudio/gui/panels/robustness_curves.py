@@ -13,14 +13,14 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QProgressBar, QVBoxLayout, QWidget
 
 from nnstudio.core.robustness import (PERTURBATIONS, CurvePoint, PerturbedImages, all_curves, fixed_subset,
                                       robustness_curve)
 from nnstudio.gui.panels.latest_job import BACKGROUND_NICE, LatestJob
 from nnstudio.gui.colors import TRAIN_COLOR
 from nnstudio.gui.panels.mini_chart import MiniChart, Series
-from nnstudio.gui.steady_label import steady
+from nnstudio.gui.panels.inside_style import SteadyLabel
 
 
 class CurveChart(MiniChart):
@@ -85,9 +85,8 @@ class RobustnessView(QWidget):
         self.progress.setAccessibleName("Robustness progress")
         self.progress.setRange(0, sum(len(p.levels) for p in PERTURBATIONS.values()))
         self.progress.setTextVisible(True)
-        self.status = QLabel("Accuracy (%) of 2,000 fixed images as they are disturbed")
-        self.status.setWordWrap(True)
-        steady(self.status)
+        # A new text does not re-lay out the window (a QLabel's did, repainting the whole tab)
+        self.status = SteadyLabel("robustnessStatus", 2, "Accuracy (%) of 2,000 fixed images as they are disturbed")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.grid, 1)
