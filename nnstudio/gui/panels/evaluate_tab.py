@@ -115,6 +115,7 @@ class EvaluatePanel(QWidget):
                              (boxed("Mistakes", self.gallery), boxed("Confidence threshold", self.threshold)),
                              (boxed("Robustness", self.robustness), boxed("Layer map", self.layer_map))):
             column = QSplitter(Qt.Orientation.Vertical)
+            column.setObjectName(f"evaluateColumn{columns.count() + 1}")
             column.addWidget(upper)
             column.addWidget(lower)
             columns.addWidget(column)
