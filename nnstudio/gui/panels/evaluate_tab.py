@@ -15,11 +15,11 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
-from nnstudio.core.evaluation import Evaluation, evaluate
+from nnstudio.core.evaluation import Evaluation, evaluation_steps
 from nnstudio.gui.panels.confidence_threshold import ConfidenceThresholdView
 from nnstudio.gui.panels.confusion_matrix import ConfusionMatrixView
 from nnstudio.gui.panels.epoch_scrubber import EpochScrubber
-from nnstudio.gui.panels.latest_job import LatestJob
+from nnstudio.gui.panels.latest_job import BACKGROUND_NICE, LatestJob
 from nnstudio.gui.panels.layer_map import LayerMapView
 from nnstudio.gui.panels.mistakes_gallery import GalleryPicture, MistakesGallery, gallery_picture
 from nnstudio.gui.panels.per_digit import PerDigitView
@@ -40,9 +40,9 @@ class Evaluated:
 
 
 def _evaluation_job(network, images, labels, which, gallery_filter):
-    yield None
-    # The figures the views read, and the gallery's picture, are computed here too, off the GUI thread.
-    evaluation = evaluate(network, images, labels).prepare()
+    # A chunk at a time (a cancelled job stops at the next); the figures the views read, and the
+    # gallery's picture, are computed here too, off the GUI thread.
+    evaluation = (yield from evaluation_steps(network, images, labels)).prepare()
     return Evaluated(evaluation, which, network, gallery_picture(evaluation, images, *gallery_filter))
 
 
@@ -95,7 +95,8 @@ class EvaluatePanel(QWidget):
         self._step_timer = QTimer(self)
         self._step_timer.setInterval(0)
         self._step_timer.timeout.connect(self._next_step)
-        self.job = LatestJob("evaluation", self)
+        # During a run (coalesced requests) it runs below the training thread's and the window's priority.
+        self.job = LatestJob("evaluation", self, nice=BACKGROUND_NICE)
         self.job.returned.connect(self._on_evaluated)
         self.job.errored.connect(lambda message: self.status.setText(f"Evaluation failed: {message}"))
 
@@ -163,9 +164,14 @@ class EvaluatePanel(QWidget):
             self.set_choice.setCurrentIndex([key for _, key in SETS].index(which))
 
     def _on_run_started(self, *_: object) -> None:
-        # Curves and a map of the model before the run would only slow its first epochs down.
+        # Curves and a map of the model before the run would only slow its first epochs down; so would
+        # its evaluation, if still under way (the run's first weights are evaluated after its first epoch).
         self.robustness.cancel()
         self.layer_map.job.cancel()
+        if self.job.busy:
+            self.job.cancel()
+            self._stale = True
+            self.status.setText("Evaluating the run's weights after its first epoch…")
         self._best_epoch = 0
         # The validation set once the run's first weights come: switched now, the model from before the
         # run would be evaluated on it once more, during the first epoch, for nothing.

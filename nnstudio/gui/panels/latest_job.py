@@ -83,7 +83,8 @@ def _cancellable(make: Callable[[], Iterator], cancel: threading.Event, serial: 
                 value = next(generator)
             except StopIteration as stop:
                 return serial, stop.value
-            yield serial, value
+            if value is not None:  # None: only a point where the job may stop; nothing crosses threads
+                yield serial, value
     finally:
         generator.close()
         cpu = time.thread_time() - started

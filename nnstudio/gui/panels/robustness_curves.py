@@ -139,14 +139,14 @@ class RobustnessView(QWidget):
             self._waiting = name  # replaces the request waiting, if any: that curve is picked again next
         self.complete = False
 
-        def job():  # progress only: the curve is swapped in whole, not half this epoch's
+        def job():  # the curve is swapped in whole, not half this epoch's: nothing shown per level
             points = robustness_curve(network, x, y, name)
             while True:
                 try:
-                    point = next(points)
+                    next(points)
                 except StopIteration as done:
                     return "live", name, note, done.value
-                yield "live", point.done, point.total
+                yield None  # where the job may stop (no signal to the window)
 
         self.job.request(job, coalesce=True)
         return name
@@ -171,9 +171,7 @@ class RobustnessView(QWidget):
         self.job.cancel()
         self._running = self._waiting = self._asked = None
 
-    def add_point(self, point: CurvePoint | tuple) -> None:
-        if isinstance(point, tuple):  # ("live", done, total): a live curve's progress, shown at its end only
-            return  # (a progress bar repaints at once on each new value: ten times per epoch for nothing)
+    def add_point(self, point: CurvePoint) -> None:
         self._arrived += 1
         self._points[point.name][point.level] = point.accuracy
         self._dirty.add(point.name)
