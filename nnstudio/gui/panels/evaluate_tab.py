@@ -134,7 +134,7 @@ class EvaluatePanel(QWidget):
         session.started.connect(self._on_run_started)
         session.best_network_changed.connect(lambda _, report: setattr(self, "_best_epoch", report.epoch))
         session.ended.connect(self._on_run_ended)
-        session.phase_changed.connect(self._run_deferred)
+        session.phase_changed.connect(self._on_phase_changed)
         self.confusion.cell_clicked.connect(self.gallery.set_filter)
         self.gallery.filter_changed.connect(self.confusion.select)
         self._on_model_changed(workspace.model, workspace.model_description)
@@ -194,10 +194,19 @@ class EvaluatePanel(QWidget):
     # -- computing -------------------------------------------------------------------------------
 
     def invalidate(self) -> None:
-        """The model, data or set changed: evaluate again now if shown, else when shown."""
+        """The model, data or set changed: evaluate again now if shown, else when shown; while a run
+        that ended is being saved, once it is saved (the window draws and lists the run meanwhile)."""
         self._stale = True
-        if self.isVisible():
+        if self.isVisible() and self.session.phase in ("ending", "saving"):
+            self.status.setText("Evaluating once the run is saved…")
+        elif self.isVisible():
             self.refresh()
+
+    def _on_phase_changed(self, phase: str) -> None:
+        if self._stale and self.isVisible() and phase not in ("running", "ending", "saving"):
+            self.refresh()  # what changed while the run was saved
+        else:
+            self._run_deferred()
 
     @property
     def up_to_date(self) -> bool:
