@@ -8,7 +8,7 @@ selected in the runs list (its ``checkpoints.npz``, read off the GUI thread).
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QWidget
 
 from nnstudio.core.checkpoints import Checkpoints, load_checkpoints
 from nnstudio.core.model_file import ModelFileError
@@ -56,6 +56,7 @@ class EpochScrubber(QWidget):
         # tab widget then repaints the whole Evaluate page.
         self.label = SteadyLabel("scrubberLabel", 2)
         self.label.setFixedWidth(self.label.fontMetrics().horizontalAdvance("run 2026-01-01 12-00-00: epoch 100") + 8)
+        self.label.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel("Epoch"))

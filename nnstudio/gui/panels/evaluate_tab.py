@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
 from nnstudio.core.evaluation import Evaluation, evaluation_steps
 from nnstudio.gui.panels.confidence_threshold import ConfidenceThresholdView
@@ -82,7 +82,9 @@ class EvaluatePanel(QWidget):
             self.set_choice.addItem(text, key)
         self.set_choice.setCurrentIndex(1)
         self.status = SteadyLabel("evaluateStatus", 2)
-        self.status.setFixedWidth(self.status.fontMetrics().horizontalAdvance("99.99% of the 10,000 validation images") + 8)
+        widest = self.status.fontMetrics().horizontalAdvance("99.99% of the 10,000 validation images right")
+        self.status.setFixedWidth(widest + 8)
+        self.status.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.scrubber = EpochScrubber(workspace, session)
         self.confusion = ConfusionMatrixView()
         self.per_digit = PerDigitView()
