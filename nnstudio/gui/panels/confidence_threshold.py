@@ -93,10 +93,14 @@ class ConfidenceThresholdView(QWidget):
             curve = evaluation.coverage_curve(STEPS + 1)
             keep = curve.coverage > 0
             x, y = curve.coverage[keep] * 100, curve.accuracy[keep] * 100
-            # Framed on the curve, as an auto-ranged plot would: its ends are what a student reads.
+            # Framed on the curve, as an auto-ranged plot would: its ends are what a student reads. The
+            # bottom is a round figure, so the frame (axes, ticks: redrawn when it moves) mostly stays put
+            # from one epoch to the next.
             left = float(np.floor(x.min() / 10) * 10) if len(x) else 0.0
             low = float(y.min()) if len(y) else 0.0
             low = min(low - (100.0 - low) * 0.05, 99.0)
+            step = 10.0 ** np.floor(np.log10(max(100.0 - low, 1e-3))) / 2
+            low = float(np.floor(low / step) * step)
             self.chart.set_ranges((min(left, 90.0), 100.0), (low, 100.0 + (100.0 - low) * 0.05))
             self.chart.set_series([Series(x, y, QColor(TRAIN_COLOR), markers=False)])
         self._on_slider()
