@@ -7,7 +7,8 @@ from threadpoolctl import threadpool_limits
 from nnstudio.core.evaluation import evaluate
 from nnstudio.core.model_file import load_model
 from nnstudio.core.network import as_inputs
-from nnstudio.core.robustness import PERTURBATIONS, all_curves, fixed_subset, perturb, robustness_curve
+from nnstudio.core.robustness import (CHUNK, NOISE_SEED, PERTURBATIONS, PerturbedImages, all_curves, fixed_subset,
+                                      perturb, robustness_curve)
 from nnstudio.resources import BUNDLED_MODEL
 
 
@@ -107,3 +108,20 @@ def test_a_curve_can_take_its_own_levels_and_unknown_names_are_refused(bundled, 
     assert [p.level for p in points] == [0.0, 180.0] and curve.accuracy[1] < curve.accuracy[0]
     with pytest.raises(ValueError, match="unknown perturbation 'blur'"):
         perturb("blur", x, 1.0)
+
+
+def test_kept_perturbed_images_give_every_curve_to_the_last_bit(quick_network, subset):
+    # Two chunks, the second partial: the kept pixels, noise draws, shift directions and stroke steps
+    # equal perturb()'s chunk by chunk, and so does each accuracy (the network reads the same chunks).
+    network = quick_network
+    x, y = subset[0][:CHUNK + 100], subset[1][:CHUNK + 100]
+    kept = PerturbedImages(x)
+    points, curves = run(all_curves(network, kept, y))
+    assert 0 < kept.nbytes < 20 * x.size  # the kept arrays: a few copies of the images, not one per level
+    for name, perturbation in PERTURBATIONS.items():
+        for level, accuracy in zip(perturbation.levels, curves[name].accuracy):
+            chunks = [perturb(name, x[s:s + CHUNK], level, seed=NOISE_SEED + s) for s in range(0, len(y), CHUNK)]
+            assert np.array_equal(kept.inputs(name, level), np.concatenate(chunks)), (name, level)
+            hits = sum(np.count_nonzero(network.predict(c) == y[s:s + CHUNK]) for s, c in zip(range(0, len(y), CHUNK), chunks))
+            assert accuracy == hits / len(y), (name, level)
+    assert run(robustness_curve(network, x, y, "thickness"))[1].accuracy.tolist() == curves["thickness"].accuracy.tolist()

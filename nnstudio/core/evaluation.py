@@ -9,6 +9,7 @@ them on the evaluating thread, so the window only reads them).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -183,6 +184,18 @@ def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def evaluate(network: Network, images: np.ndarray, labels: np.ndarray, *, chunk: int = 1000) -> Evaluation:
     """Run ``network`` over ``images`` (uint8 pixels, rows or ``(n, h, w)``, or floats in [0, 1])."""
+    steps = evaluation_steps(network, images, labels, chunk=chunk)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+
+
+def evaluation_steps(network: Network, images: np.ndarray, labels: np.ndarray, *, chunk: int = 1000
+                     ) -> Iterator[None]:
+    """:func:`evaluate` as a generator that yields None after each chunk (where a job may stop) and
+    returns the :class:`Evaluation`."""
     labels = np.array(labels, dtype=np.intp)  # a copy: the evaluation is read-only
     n = len(labels)
     if len(images) != n:
@@ -209,6 +222,7 @@ def evaluate(network: Network, images: np.ndarray, labels: np.ndarray, *, chunk:
         order = np.argsort(-p, axis=1, kind="stable")
         top_classes[start:stop] = np.take_along_axis(best, order, axis=1)
         top_probabilities[start:stop] = np.take_along_axis(p, order, axis=1)
+        yield None
     for a in (labels, top_classes, top_probabilities):
         a.flags.writeable = False
     return Evaluation(labels, top_classes, top_probabilities, total_loss / max(n, 1), classes)

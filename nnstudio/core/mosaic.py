@@ -3,6 +3,7 @@ tiny built-in pixel font (digits and a few signs), for galleries drawn as a sing
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -89,11 +90,19 @@ def mosaic(images: np.ndarray, image_shape: tuple[int, int] = (28, 28), *, colum
 def _draw_text(area: np.ndarray, text: str, scale: int, ink: int) -> None:
     x = scale
     for char in text:
-        bits = _GLYPHS.get(char, _GLYPHS["?"])
-        glyph = np.array([b == "1" for b in bits]).reshape(GLYPH_H, GLYPH_W)
-        glyph = glyph.repeat(scale, axis=0).repeat(scale, axis=1)
+        glyph = _glyph(char, scale)
         gh, gw = glyph.shape
         if x + gw > area.shape[1] or gh > area.shape[0]:
             return
         area[:gh, x:x + gw][glyph] = ink
         x += gw + scale
+
+
+@functools.lru_cache(maxsize=256)
+def _glyph(char: str, scale: int) -> np.ndarray:
+    """A character's mask at ``scale``, made once (a gallery captions 60 tiles after every epoch)."""
+    bits = _GLYPHS.get(char, _GLYPHS["?"])
+    glyph = np.array([b == "1" for b in bits]).reshape(GLYPH_H, GLYPH_W)
+    glyph = glyph.repeat(scale, axis=0).repeat(scale, axis=1)
+    glyph.setflags(write=False)
+    return glyph

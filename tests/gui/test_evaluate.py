@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtWidgets import QSplitter
 from threadpoolctl import threadpool_limits
 
 from driving import retype, run_ends
 from nnstudio.core.evaluation import evaluate
+from nnstudio.core.network import Network
 from nnstudio.core.preprocess import to_mnist
 from nnstudio.core.robustness import fixed_subset
 
@@ -74,6 +76,49 @@ def test_first_view_the_bundled_model_threshold_and_robustness(qtbot, window, pa
         qtbot.keyClick(panel.set_choice, Qt.Key.Key_Up)
     assert panel.which == "val" and done.args[0].count == len(small_split.y_val)
     assert np.array_equal(panel.confusion.matrix(), direct_confusion(network, small_split.x_val, small_split.y_val))
+
+
+def test_a_collapsed_section_computes_nothing_until_it_is_opened(qtbot, window, panel, small_split):
+    column = panel.findChild(QSplitter, "evaluateColumn3")  # the robustness curves above the layer map
+    column.setSizes([0, 400])  # the curves' section dragged shut
+    network = Network((784, 16, 10), seed=3)
+    with qtbot.waitSignal(panel.evaluated, timeout=20_000):
+        window.workspace.set_model(network, "a small network")
+    # The curves of the bundled model being measured, if any, stop; nothing starts for the new model.
+    qtbot.waitUntil(lambda: panel.up_to_date and not panel.robustness.job.busy, timeout=20_000)
+    assert not panel.robustness.complete
+    column.setSizes([400, 400])  # opened again: the curves of the model in use now come
+    qtbot.waitUntil(lambda: panel.robustness.complete, timeout=20_000)
+    subset = fixed_subset(len(small_split.y_test))
+    plain = np.mean(network.predict(small_split.x_test[subset]) == small_split.y_test[subset])
+    levels, accuracy = panel.robustness.curve("noise")
+    assert accuracy[levels.index(0.0)] == plain
+
+
+class LayoutRequests(QObject):
+    """Counts the layout requests that reach a widget."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802
+        self.count += event.type() == QEvent.Type.LayoutRequest
+        return False
+
+
+def test_a_new_model_shown_in_every_view_lays_out_nothing_again(qtbot, window, panel):
+    # Every view's figures and status lines change for a new model: none of them re-lays out the window
+    # (a layout request that reaches the tab widget makes it repaint its whole page, every view in it).
+    qtbot.waitUntil(lambda: panel.robustness.complete and panel.layer_map.points() is not None, timeout=30_000)
+    requests = LayoutRequests()
+    window.tabs.installEventFilter(requests)
+    with qtbot.waitSignal(panel.layer_map.mapped, timeout=20_000):
+        window.workspace.set_model(Network((784, 16, 10), seed=5), "a small network")
+    qtbot.waitUntil(lambda: panel.up_to_date and panel.robustness.complete, timeout=20_000)
+    assert "a small network" in panel.model_label.text()
+    window.tabs.removeEventFilter(requests)
+    assert requests.count == 0
 
 
 def test_confusion_cell_to_gallery_to_pad_in_two_clicks(qtbot, window, panel, small_split):

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 from nnstudio.core.evaluation import Evaluation
 from nnstudio.gui.colors import TRAIN_COLOR, VERMILLION
 from nnstudio.gui.panels.mini_chart import MiniChart, Series
-from nnstudio.gui.steady_label import steady
+from nnstudio.gui.panels.inside_style import SteadyLabel
 
 STEPS = 100  # the slider's steps from 0 to 0.99
 
@@ -62,10 +62,7 @@ class ConfidenceThresholdView(QWidget):
         self.slider.setValue(90)
         self.slider.setToolTip("Answer only digits the network gives at least this probability")
         self.value_label = QLabel()
-        self.summary = QLabel("No evaluation yet")
-        self.summary.setObjectName("thresholdSummary")
-        self.summary.setWordWrap(True)
-        steady(self.summary)
+        self.summary = SteadyLabel("thresholdSummary", 2, "No evaluation yet")  # new text: no relayout
         self.chart = CoverageChart()
 
         row = QHBoxLayout()
@@ -96,10 +93,14 @@ class ConfidenceThresholdView(QWidget):
             curve = evaluation.coverage_curve(STEPS + 1)
             keep = curve.coverage > 0
             x, y = curve.coverage[keep] * 100, curve.accuracy[keep] * 100
-            # Framed on the curve, as an auto-ranged plot would: its ends are what a student reads.
+            # Framed on the curve, as an auto-ranged plot would: its ends are what a student reads. The
+            # bottom is a round figure, so the frame (axes, ticks: redrawn when it moves) mostly stays put
+            # from one epoch to the next.
             left = float(np.floor(x.min() / 10) * 10) if len(x) else 0.0
             low = float(y.min()) if len(y) else 0.0
             low = min(low - (100.0 - low) * 0.05, 99.0)
+            step = 10.0 ** np.floor(np.log10(max(100.0 - low, 1e-3))) / 2
+            low = float(np.floor(low / step) * step)
             self.chart.set_ranges((min(left, 90.0), 100.0), (low, 100.0 + (100.0 - low) * 0.05))
             self.chart.set_series([Series(x, y, QColor(TRAIN_COLOR), markers=False)])
         self._on_slider()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPixmap, QStaticText
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from nnstudio.gui.colors import BACKGROUND, FOREGROUND
@@ -38,12 +38,15 @@ class MatrixCanvas(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.colours: np.ndarray | None = None  # (10, 10, 3) bytes
+        self.image = QImage()  # the colours as an image (one pixel a cell), made once per new matrix
         self.labels: list[tuple[str, QColor]] = [("", QColor(FOREGROUND))] * (CLASSES * CLASSES)
         self.top = 1.0  # the colour bar's top (% of the row read wrong)
         self.selected: tuple[int, int] | None = None
         self.small = QFont(self.font())
         self.small.setPointSizeF(7)
         self._bar = QImage()
+        self._frame: tuple[tuple, QPixmap] | None = None  # what does not change with the counts, painted once
+        self._texts: dict[str, QStaticText] = {}  # the counts' texts, laid out once each
         self.setMouseTracking(True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
@@ -66,17 +69,52 @@ class MatrixCanvas(QWidget):
         return QRectF(left, top, side, side)
 
     def paintEvent(self, event) -> None:  # noqa: N802
+        # After every epoch only the cells and their counts change: the axes, their digits and titles and
+        # the colour bar are painted into a pixmap once per size and colour-bar top (130 texts a paint were
+        # most of its cost).
         painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor(BACKGROUND))
+        painter.drawPixmap(0, 0, self._frame_pixmap())
+        grid = self.grid_rect()
+        cell = grid.width() / CLASSES
+        if not self.image.isNull():
+            painter.drawImage(grid, self.image)  # one pixel a cell, scaled up
+        painter.setPen(QPen(QColor(FOREGROUND), 1))
+        painter.drawRect(grid)
+        painter.setFont(self.small)
+        for i, (text, colour) in enumerate(self.labels):
+            if text:
+                t, p = divmod(i, CLASSES)
+                static = self._texts.get(text)
+                if static is None:
+                    if len(self._texts) > 1000:
+                        self._texts.clear()
+                    static = self._texts[text] = QStaticText(text)
+                    static.prepare(font=self.small)
+                size = static.size()
+                painter.setPen(colour)
+                painter.drawStaticText(QPointF(grid.left() + (p + 0.5) * cell - size.width() / 2,
+                                               grid.top() + (t + 0.5) * cell - size.height() / 2), static)
+        if self.selected is not None:
+            t, p = self.selected
+            painter.setPen(QPen(QColor("#202020"), 2.5))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(QRectF(grid.left() + p * cell, grid.top() + t * cell, cell, cell))
+
+    def _frame_pixmap(self) -> QPixmap:
+        ratio = self.devicePixelRatioF()
+        key = (self.width(), self.height(), ratio, self.top, self.font().key())
+        if self._frame is not None and self._frame[0] == key:
+            return self._frame[1]
+        pixmap = QPixmap(max(1, round(self.width() * ratio)), max(1, round(self.height() * ratio)))
+        pixmap.setDevicePixelRatio(ratio)
+        pixmap.fill(QColor(BACKGROUND))
+        painter = QPainter(pixmap)
+        painter.setFont(self.font())
         ink = QColor(FOREGROUND)
         line = self.fontMetrics().height()
         grid = self.grid_rect()
         cell = grid.width() / CLASSES
-        if self.colours is not None:
-            image = QImage(self.colours.data, CLASSES, CLASSES, 3 * CLASSES, QImage.Format.Format_RGB888)
-            painter.drawImage(grid, image)  # one pixel a cell, scaled up
         painter.setPen(QPen(ink, 1))
-        painter.drawRect(grid)
         for d in range(CLASSES):  # the digits along both axes
             painter.drawText(QRectF(grid.left() + d * cell, grid.bottom() + 2, cell, line),
                              Qt.AlignmentFlag.AlignCenter, str(d))
@@ -85,20 +123,10 @@ class MatrixCanvas(QWidget):
         painter.drawText(QRectF(grid.left(), grid.bottom() + 2 + line, grid.width(), line),
                          Qt.AlignmentFlag.AlignCenter, "predicted digit")
         self._vertical_text(painter, grid.left() - line - 6, grid.center().y(), grid.height(), line, "true digit")
-        painter.setFont(self.small)
-        for i, (text, colour) in enumerate(self.labels):
-            if text:
-                t, p = divmod(i, CLASSES)
-                painter.setPen(colour)
-                painter.drawText(QRectF(grid.left() + p * cell, grid.top() + t * cell, cell, cell),
-                                 Qt.AlignmentFlag.AlignCenter, text)
-        painter.setFont(self.font())
-        if self.selected is not None:
-            t, p = self.selected
-            painter.setPen(QPen(QColor("#202020"), 2.5))
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawRect(QRectF(grid.left() + p * cell, grid.top() + t * cell, cell, cell))
         self._paint_colour_bar(painter, grid, ink, line)
+        painter.end()
+        self._frame = (key, pixmap)
+        return pixmap
 
     @staticmethod
     def _vertical_text(painter: QPainter, x: float, y: float, length: float, line: int, text: str) -> None:
@@ -163,7 +191,7 @@ class ConfusionMatrixView(QWidget):
         self._confusion = None if confusion is None else np.array(confusion)
         canvas = self.graphics
         if confusion is None:
-            canvas.colours = None
+            canvas.colours, canvas.image = None, QImage()
             canvas.labels = [("", QColor(FOREGROUND))] * (CLASSES * CLASSES)
             canvas.update()
             return
@@ -176,6 +204,7 @@ class ConfusionMatrixView(QWidget):
         diagonal = CORRECT_MAP.map(np.clip(np.diag(share), 0, 1), mode="byte")
         rgba[np.arange(CLASSES), np.arange(CLASSES)] = diagonal
         canvas.colours = np.ascontiguousarray(rgba[..., :3].astype(np.uint8))
+        canvas.image = QImage(canvas.colours.data, CLASSES, CLASSES, 3 * CLASSES, QImage.Format.Format_RGB888).copy()
         canvas.top = top
         white, ink = QColor("white"), QColor(FOREGROUND)
         dark = np.eye(CLASSES, dtype=bool) & (share > 0.5) | ~np.eye(CLASSES, dtype=bool) & (off * 100 / top > 0.6)

@@ -8,11 +8,12 @@ selected in the runs list (its ``checkpoints.npz``, read off the GUI thread).
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QWidget
 
 from nnstudio.core.checkpoints import Checkpoints, load_checkpoints
 from nnstudio.core.model_file import ModelFileError
 from nnstudio.gui.panels.latest_job import LatestJob
+from nnstudio.gui.panels.inside_style import SteadyLabel
 
 
 def _load_job(run):
@@ -51,10 +52,11 @@ class EpochScrubber(QWidget):
         self.best_button = QPushButton("Best epoch")
         self.best_button.setObjectName("scrubberBestButton")
         self.best_button.setAccessibleName("Use the best epoch's weights")
-        self.label = QLabel()
-        self.label.setObjectName("scrubberLabel")
-        self.label.setMinimumWidth(160)
-        self.label.setWordWrap(True)
+        # Its text changes after every epoch of a run: a QLabel's new text re-lays out the window, and the
+        # tab widget then repaints the whole Evaluate page.
+        self.label = SteadyLabel("scrubberLabel", 2)
+        self.label.setFixedWidth(self.label.fontMetrics().horizontalAdvance("run 2026-01-01 12-00-00: epoch 100") + 8)
+        self.label.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel("Epoch"))

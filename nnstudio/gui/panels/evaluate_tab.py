@@ -13,18 +13,18 @@ from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
-from nnstudio.core.evaluation import Evaluation, evaluate
+from nnstudio.core.evaluation import Evaluation, evaluation_steps
 from nnstudio.gui.panels.confidence_threshold import ConfidenceThresholdView
 from nnstudio.gui.panels.confusion_matrix import ConfusionMatrixView
 from nnstudio.gui.panels.epoch_scrubber import EpochScrubber
-from nnstudio.gui.panels.latest_job import LatestJob
+from nnstudio.gui.panels.latest_job import BACKGROUND_NICE, LatestJob
 from nnstudio.gui.panels.layer_map import LayerMapView
 from nnstudio.gui.panels.mistakes_gallery import GalleryPicture, MistakesGallery, gallery_picture
 from nnstudio.gui.panels.per_digit import PerDigitView
 from nnstudio.gui.panels.robustness_curves import RobustnessView
-from nnstudio.gui.steady_label import steady
+from nnstudio.gui.panels.inside_style import SteadyLabel
 
 SETS = (("Validation set", "val"), ("Test set", "test"))
 
@@ -40,9 +40,9 @@ class Evaluated:
 
 
 def _evaluation_job(network, images, labels, which, gallery_filter):
-    yield None
-    # The figures the views read, and the gallery's picture, are computed here too, off the GUI thread.
-    evaluation = evaluate(network, images, labels).prepare()
+    # A chunk at a time (a cancelled job stops at the next); the figures the views read, and the
+    # gallery's picture, are computed here too, off the GUI thread.
+    evaluation = (yield from evaluation_steps(network, images, labels)).prepare()
     return Evaluated(evaluation, which, network, gallery_picture(evaluation, images, *gallery_filter))
 
 
@@ -71,20 +71,20 @@ class EvaluatePanel(QWidget):
         self._best_epoch = 0  # the epoch of the running run's best weights so far
         self._pending_set: str | None = None  # the set to follow with the run's next model
 
-        self.model_label = QLabel()
-        self.model_label.setObjectName("evaluateModel")
-        self.model_label.setWordWrap(True)
-        steady(self.model_label)
+        # Labels whose text changes after every epoch are SteadyLabels (or of a fixed size): a QLabel's
+        # new text re-lays out every layout up to the window, and the tab widget then repaints the whole
+        # page (~100 widgets, ~10 ms of the GUI thread for one line of text).
+        self.model_label = SteadyLabel("evaluateModel", 2)
         self.set_choice = QComboBox()
         self.set_choice.setObjectName("evaluateSet")
         self.set_choice.setAccessibleName("Images to evaluate on")
         for text, key in SETS:
             self.set_choice.addItem(text, key)
         self.set_choice.setCurrentIndex(1)
-        self.status = QLabel()
-        self.status.setObjectName("evaluateStatus")
-        self.status.setWordWrap(True)
-        steady(self.status, 2, width="99.99% of the 10,000 validation images right")
+        self.status = SteadyLabel("evaluateStatus", 2)
+        widest = self.status.fontMetrics().horizontalAdvance("99.99% of the 10,000 validation images right")
+        self.status.setFixedWidth(widest + 8)
+        self.status.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.scrubber = EpochScrubber(workspace, session)
         self.confusion = ConfusionMatrixView()
         self.per_digit = PerDigitView()
@@ -97,11 +97,17 @@ class EvaluatePanel(QWidget):
         self._step_timer = QTimer(self)
         self._step_timer.setInterval(0)
         self._step_timer.timeout.connect(self._next_step)
-        self.job = LatestJob("evaluation", self)
+        # During a run (coalesced requests) it runs below the training thread's and the window's priority.
+        self.job = LatestJob("evaluation", self, nice=BACKGROUND_NICE)
         self.job.returned.connect(self._on_evaluated)
         self.job.errored.connect(lambda message: self.status.setText(f"Evaluation failed: {message}"))
 
-        top = QHBoxLayout()
+        # The model's line is in a row of its own: its text changes after every epoch, and a change
+        # re-lays out its parent's layout; that of the whole panel repainted every view (~70 widgets).
+        top_row = QWidget()
+        top_row.setObjectName("evaluateTopRow")
+        top = QHBoxLayout(top_row)
+        top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(self.model_label, 1)
         top.addWidget(QLabel("Evaluate on"))
         top.addWidget(self.set_choice)
@@ -112,13 +118,14 @@ class EvaluatePanel(QWidget):
                              (boxed("Mistakes", self.gallery), boxed("Confidence threshold", self.threshold)),
                              (boxed("Robustness", self.robustness), boxed("Layer map", self.layer_map))):
             column = QSplitter(Qt.Orientation.Vertical)
+            column.setObjectName(f"evaluateColumn{columns.count() + 1}")
             column.addWidget(upper)
             column.addWidget(lower)
             columns.addWidget(column)
         columns.setSizes([1000] * columns.count())  # three equal columns, whatever each view's size hint
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
-        layout.addLayout(top)
+        layout.addWidget(top_row)
         layout.addWidget(self.scrubber)
         layout.addWidget(columns, 1)
 
@@ -129,7 +136,7 @@ class EvaluatePanel(QWidget):
         session.started.connect(self._on_run_started)
         session.best_network_changed.connect(lambda _, report: setattr(self, "_best_epoch", report.epoch))
         session.ended.connect(self._on_run_ended)
-        session.phase_changed.connect(self._run_deferred)
+        session.phase_changed.connect(self._on_phase_changed)
         self.confusion.cell_clicked.connect(self.gallery.set_filter)
         self.gallery.filter_changed.connect(self.confusion.select)
         self._on_model_changed(workspace.model, workspace.model_description)
@@ -159,9 +166,14 @@ class EvaluatePanel(QWidget):
             self.set_choice.setCurrentIndex([key for _, key in SETS].index(which))
 
     def _on_run_started(self, *_: object) -> None:
-        # Curves and a map of the model before the run would only slow its first epochs down.
+        # Curves and a map of the model before the run would only slow its first epochs down; so would
+        # its evaluation, if still under way (the run's first weights are evaluated after its first epoch).
         self.robustness.cancel()
         self.layer_map.job.cancel()
+        if self.job.busy:
+            self.job.cancel()
+            self._stale = True
+            self.status.setText("Evaluating the run's weights after its first epoch…")
         self._best_epoch = 0
         # The validation set once the run's first weights come: switched now, the model from before the
         # run would be evaluated on it once more, during the first epoch, for nothing.
@@ -184,10 +196,19 @@ class EvaluatePanel(QWidget):
     # -- computing -------------------------------------------------------------------------------
 
     def invalidate(self) -> None:
-        """The model, data or set changed: evaluate again now if shown, else when shown."""
+        """The model, data or set changed: evaluate again now if shown, else when shown; while a run
+        that ended is being saved, once it is saved (the window draws and lists the run meanwhile)."""
         self._stale = True
-        if self.isVisible():
+        if self.isVisible() and self.session.phase in ("ending", "saving"):
+            self.status.setText("Evaluating once the run is saved…")
+        elif self.isVisible():
             self.refresh()
+
+    def _on_phase_changed(self, phase: str) -> None:
+        if self._stale and self.isVisible() and phase not in ("running", "ending", "saving"):
+            self.refresh()  # what changed while the run was saved
+        else:
+            self._run_deferred()
 
     @property
     def up_to_date(self) -> bool:

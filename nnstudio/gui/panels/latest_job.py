@@ -44,6 +44,12 @@ def one_blas_thread() -> None:
     _blas.limit(limits=1)
 
 
+def collapsed(widget) -> bool:
+    """Whether ``widget`` is on screen but takes no room (its splitter section was dragged shut): a view
+    that computes for what it shows computes nothing then, and catches up when it is opened again."""
+    return widget.isVisible() and (widget.width() <= 0 or widget.height() <= 0)
+
+
 def lower_priority(nice: int) -> int:
     """Lower the calling thread's OS scheduling priority by ``nice`` (Linux: per thread; elsewhere, or
     if the OS refuses, nothing happens); returns the thread's nice value now."""
@@ -77,7 +83,8 @@ def _cancellable(make: Callable[[], Iterator], cancel: threading.Event, serial: 
                 value = next(generator)
             except StopIteration as stop:
                 return serial, stop.value
-            yield serial, value
+            if value is not None:  # None: only a point where the job may stop; nothing crosses threads
+                yield serial, value
     finally:
         generator.close()
         cpu = time.thread_time() - started

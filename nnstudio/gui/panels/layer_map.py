@@ -11,10 +11,10 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPus
 
 from nnstudio.core.projection import TsneProgress, layer_activations, pca, tsne
 from nnstudio.core.robustness import fixed_subset
-from nnstudio.gui.panels.latest_job import BACKGROUND_NICE, LatestJob
+from nnstudio.gui.panels.latest_job import BACKGROUND_NICE, LatestJob, collapsed
 from nnstudio.gui.colors import BACKGROUND
 from nnstudio.gui.panels.scatter_canvas import ScatterCanvas
-from nnstudio.gui.steady_label import steady
+from nnstudio.gui.panels.inside_style import SteadyLabel
 
 # Ten distinguishable colours (Tableau 10), one per digit.
 DIGIT_COLORS = ("#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F", "#EDC948", "#B07AA1", "#FF9DA7",
@@ -54,6 +54,7 @@ class LayerMapView(QWidget):
         self.method = ""  # of the map shown
         self.wanted = "PCA"  # the method asked for last (t-SNE by its button, PCA by default)
         self._note = ""  # which model the source is ("epoch 5"), during a run
+        self._waiting: bool | None = None  # a source came while the view was collapsed: mapped (live?) when opened
 
         self.layer_choice = QComboBox()
         self.layer_choice.setObjectName("layerChoice")
@@ -72,9 +73,8 @@ class LayerMapView(QWidget):
         self.progress = QProgressBar()
         self.progress.setObjectName("layerMapProgress")
         self.progress.setRange(0, 100)
-        self.status = QLabel("Points coloured by true digit")
-        self.status.setWordWrap(True)
-        steady(self.status)
+        # A new text does not re-lay out the window (a QLabel's did, repainting the whole tab)
+        self.status = SteadyLabel("layerMapStatus", 2, "Points coloured by true digit")
         # Painted with QPainter, once per new map: pyqtgraph's ten scatter items cost ~30 ms a map.
         self.canvas = ScatterCanvas(DIGIT_COLORS, BACKGROUND)
         self.canvas.setObjectName("layerMapPoints")
@@ -135,6 +135,14 @@ class LayerMapView(QWidget):
             self.layer_choice.addItems(names)
             self.layer_choice.setCurrentIndex(keep if keep >= 0 else len(names) - 2)
             self.layer_choice.blockSignals(False)
+        if collapsed(self):  # a collapsed section computes nothing until it is opened again
+            self.job.cancel()
+            self._waiting = live if self._waiting is None else self._waiting and live
+            return
+        self._waiting = None
+        self._map_source(live)
+
+    def _map_source(self, live: bool) -> None:
         if self.wanted == "t-SNE" and live:
             if self.method == "t-SNE" and not self.job.busy:
                 self.status.setText("t-SNE map of an earlier model: mapped again when the run pauses or ends.")
@@ -143,6 +151,12 @@ class LayerMapView(QWidget):
             self.compute_tsne()
         else:
             self.compute_pca(coalesce=live)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        if self._waiting is not None and not collapsed(self):  # opened again: map what came meanwhile
+            live, self._waiting = self._waiting, None
+            self._map_source(live)
 
     def _remap(self) -> None:
         """The layer changed: map it by the method wanted."""

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from nnstudio.core.evaluation import Evaluation
 from nnstudio.core.mosaic import Layout, mosaic
 from nnstudio.gui.colors import BACKGROUND
-from nnstudio.gui.steady_label import steady
+from nnstudio.gui.panels.inside_style import SteadyLabel
 
 SHOWN = 60  # tiles at most
 COLUMNS = 10
@@ -83,10 +83,7 @@ class MistakesGallery(QWidget):
         self.all_button.setToolTip("Show all mistakes (clear the filters)")
         self.all_button.setMinimumWidth(40)
         self.all_button.clicked.connect(lambda: self.set_filter(None, None))
-        self.caption = QLabel("No evaluation yet")
-        self.caption.setObjectName("galleryCaption")
-        self.caption.setWordWrap(True)
-        steady(self.caption)
+        self.caption = SteadyLabel("galleryCaption", 2, "No evaluation yet")  # new text: no relayout
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setObjectName("mistakesGalleryView")
         self.graphics.setBackground(BACKGROUND)

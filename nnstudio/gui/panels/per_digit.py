@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtGui import QColor, QPainter, QPen, QPixmap, QStaticText
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from nnstudio.core.evaluation import PerDigit
 from nnstudio.gui.colors import BACKGROUND, BEST_COLOR, FOREGROUND, TRAIN_COLOR, VALIDATION_COLOR
-from nnstudio.gui.steady_label import steady
+from nnstudio.gui.panels.inside_style import SteadyLabel
 
 SERIES = (("precision", TRAIN_COLOR), ("recall", VALIDATION_COLOR), ("F1", BEST_COLOR))
 WIDTH = 0.26  # of a digit's slot, per bar
@@ -35,6 +35,8 @@ class DigitBars(QWidget):
         self.setObjectName("perDigitBars")
         self.setAccessibleName("Precision, recall and F1 bars per digit")
         self.figures: PerDigit | None = None
+        self._frame: tuple[tuple, QPixmap] | None = None  # the grid and labels, painted once per size and floor
+        self._texts: dict[str, QStaticText] = {}  # the F1 figures, laid out once each
         self.setMouseTracking(True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
@@ -68,17 +70,62 @@ class DigitBars(QWidget):
         super().mouseMoveEvent(event)
 
     def paintEvent(self, event) -> None:  # noqa: N802
+        # After every epoch only the bars and the F1 figures change: the grid, its labels and the digits
+        # are painted into a pixmap once per size and bar floor.
         painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor(BACKGROUND))
+        figures = self.figures
+        floor = bar_floor(figures) if figures is not None else 0.0
+        painter.drawPixmap(0, 0, self._frame_pixmap(floor))
+        if figures is None:
+            return
+        rect = self.plot_rect()
+        line = self.fontMetrics().height()
+        slot = rect.width() / 10
+        top = 1.0 + (1.0 - floor) * 0.18  # room for the F1 figures above the highest bars
+
+        def y_of(value: float) -> float:
+            return rect.bottom() - (value - floor) / (top - floor) * rect.height()
+
+        painter.setPen(Qt.PenStyle.NoPen)
+        bar = slot * WIDTH
+        for k, ((_, colour), values) in enumerate(zip(SERIES, (figures.precision, figures.recall, figures.f1))):
+            painter.setBrush(QColor(colour))
+            for d, value in enumerate(values.tolist()):
+                x = rect.left() + (d + 0.5 + (k - 1.5) * WIDTH) * slot
+                y = y_of(value)
+                painter.drawRect(QRectF(x, y, bar, rect.bottom() - y))
+        painter.setPen(QPen(QColor(FOREGROUND)))
+        highest = np.maximum(np.maximum(figures.precision, figures.recall), figures.f1).tolist()
+        for d, (f1, high) in enumerate(zip(figures.f1.tolist(), highest)):
+            text = f"{f1 * 100:.1f}"
+            static = self._texts.get(text)
+            if static is None:
+                if len(self._texts) > 1000:
+                    self._texts.clear()
+                static = self._texts[text] = QStaticText(text)
+                static.prepare(font=self.font())
+            size = static.size()
+            painter.drawStaticText(QPointF(rect.left() + (d + 0.5) * slot - size.width() / 2,
+                                           y_of(high) - 1 - line / 2 - size.height() / 2), static)
+
+    def _frame_pixmap(self, floor: float) -> QPixmap:
+        """The background, grid, its labels and the digits, for bars from ``floor``."""
+        ratio = self.devicePixelRatioF()
+        key = (self.width(), self.height(), ratio, floor, self.font().key())
+        if self._frame is not None and self._frame[0] == key:
+            return self._frame[1]
+        pixmap = QPixmap(max(1, round(self.width() * ratio)), max(1, round(self.height() * ratio)))
+        pixmap.setDevicePixelRatio(ratio)
+        pixmap.fill(QColor(BACKGROUND))
+        painter = QPainter(pixmap)
+        painter.setFont(self.font())
         ink = QColor(FOREGROUND)
         grid = QColor(ink)
         grid.setAlpha(45)
         rect = self.plot_rect()
         line = self.fontMetrics().height()
         slot = rect.width() / 10
-        figures = self.figures
-        floor = bar_floor(figures) if figures is not None else 0.0
-        top = 1.0 + (1.0 - floor) * 0.18  # room for the F1 figures above the highest bars
+        top = 1.0 + (1.0 - floor) * 0.18
 
         def y_of(value: float) -> float:
             return rect.bottom() - (value - floor) / (top - floor) * rect.height()
@@ -98,22 +145,9 @@ class DigitBars(QWidget):
                              Qt.AlignmentFlag.AlignCenter, str(d))
         painter.drawText(QRectF(rect.left(), rect.bottom() + 2 + line, rect.width(), line),
                          Qt.AlignmentFlag.AlignCenter, "digit")
-        if figures is None:
-            return
-        painter.setPen(Qt.PenStyle.NoPen)
-        bar = slot * WIDTH
-        for k, ((_, colour), values) in enumerate(zip(SERIES, (figures.precision, figures.recall, figures.f1))):
-            painter.setBrush(QColor(colour))
-            for d, value in enumerate(values.tolist()):
-                x = rect.left() + (d + 0.5 + (k - 1.5) * WIDTH) * slot
-                y = y_of(value)
-                painter.drawRect(QRectF(x, y, bar, rect.bottom() - y))
-        painter.setPen(QPen(ink))
-        highest = np.maximum(np.maximum(figures.precision, figures.recall), figures.f1).tolist()
-        for d, (f1, high) in enumerate(zip(figures.f1.tolist(), highest)):
-            y = y_of(high)
-            painter.drawText(QRectF(rect.left() + d * slot - 4, y - line - 1, slot + 8, line),
-                             Qt.AlignmentFlag.AlignCenter, f"{f1 * 100:.1f}")
+        painter.end()
+        self._frame = (key, pixmap)
+        return pixmap
 
 
 class PerDigitView(QWidget):
@@ -123,14 +157,16 @@ class PerDigitView(QWidget):
         self.setAccessibleName("Precision, recall and F1 per digit")
         self._figures: PerDigit | None = None
         self.bars = DigitBars()
-        self.table = QLabel()
-        self.table.setObjectName("perDigitFigures")
-        self.table.setTextFormat(Qt.TextFormat.RichText)
-        self.table.setWordWrap(True)
-        steady(self.table, 3)
+        # The colour key never changes; the figures change after every epoch, in a SteadyLabel (a QLabel's
+        # new text re-lays out the window, and the tab widget repaints its whole page).
+        self.key = QLabel(" ".join(f"<span style='color:{color}'>■</span> {name}" for name, color in SERIES)
+                          + "; F1 (%) above each digit.")
+        self.key.setObjectName("perDigitKey")
+        self.table = SteadyLabel("perDigitFigures", 2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.bars, 1)
+        layout.addWidget(self.key)
         layout.addWidget(self.table)
 
     def figures(self) -> PerDigit | None:
@@ -143,6 +179,5 @@ class PerDigitView(QWidget):
             self.table.setText("")
             return
         worst = int(np.argmin(figures.f1))
-        key = " ".join(f"<span style='color:{color}'>■</span> {name}" for name, color in SERIES)
-        self.table.setText(f"{key}; F1 (%) above each digit. Weakest: <b>{worst}</b> (precision "
+        self.table.setText(f"Weakest: <b>{worst}</b> (precision "
                            f"{figures.precision[worst]:.1%}, recall {figures.recall[worst]:.1%}).")

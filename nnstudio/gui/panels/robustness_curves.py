@@ -13,13 +13,14 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QProgressBar, QVBoxLayout, QWidget
 
-from nnstudio.core.robustness import PERTURBATIONS, CurvePoint, all_curves, fixed_subset, robustness_curve
-from nnstudio.gui.panels.latest_job import BACKGROUND_NICE, LatestJob
+from nnstudio.core.robustness import (PERTURBATIONS, CurvePoint, PerturbedImages, all_curves, fixed_subset,
+                                      robustness_curve)
+from nnstudio.gui.panels.latest_job import BACKGROUND_NICE, LatestJob, collapsed
 from nnstudio.gui.colors import TRAIN_COLOR
 from nnstudio.gui.panels.mini_chart import MiniChart, Series
-from nnstudio.gui.steady_label import steady
+from nnstudio.gui.panels.inside_style import SteadyLabel
 
 
 class CurveChart(MiniChart):
@@ -70,6 +71,8 @@ class RobustnessView(QWidget):
         self._running: str | None = None  # the live curve being measured, and the one asked for after it
         self._waiting: str | None = None
         self._live_note: dict[str, str] = {}  # which model each live curve shows ("epoch 4")
+        self._kept: tuple | None = None  # images, labels, their subset's PerturbedImages, its labels
+        self._asked: tuple | None = None  # a request that came while the view was collapsed
         self.charts: dict[str, CurveChart] = {}
         self.grid = QWidget()
         grid = QGridLayout(self.grid)
@@ -83,9 +86,8 @@ class RobustnessView(QWidget):
         self.progress.setAccessibleName("Robustness progress")
         self.progress.setRange(0, sum(len(p.levels) for p in PERTURBATIONS.values()))
         self.progress.setTextVisible(True)
-        self.status = QLabel("Accuracy (%) of 2,000 fixed images as they are disturbed")
-        self.status.setWordWrap(True)
-        steady(self.status)
+        # A new text does not re-lay out the window (a QLabel's did, repainting the whole tab)
+        self.status = SteadyLabel("robustnessStatus", 2, "Accuracy (%) of 2,000 fixed images as they are disturbed")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.grid, 1)
@@ -96,7 +98,13 @@ class RobustnessView(QWidget):
         """Measure every curve for ``network`` on the fixed subset of ``images`` (off the GUI thread).
 
         The curves shown stay until the new points replace them, so a model that changed a little
-        (the next epoch's) does not blank the plots."""
+        (the next epoch's) does not blank the plots. A collapsed view measures when opened again."""
+        if collapsed(self):  # what it measures now would be for nobody: stop, and measure when opened
+            self.cancel()
+            self.complete = False
+            self._asked = ("all", network, images, labels)
+            return
+        self._asked = None
         x, y = self._subset(images, labels)
         self._arrived = 0
         self._running = self._waiting = None
@@ -111,7 +119,16 @@ class RobustnessView(QWidget):
         epoch, in turn, keeps each curve at most a few epochs old for a quarter of the work). A model
         that comes while a curve is being measured waits for it, and for a rest that keeps the curves
         to :data:`LIVE_DUTY` of the time; a newer one replaces it. Returns the
-        curve's name. ``note`` says which model it is (``"epoch 5"``), for the status line."""
+        curve's name. ``note`` says which model it is (``"epoch 5"``), for the status line. A collapsed
+        view measures nothing until opened again (then the latest model's next curve; returns "")."""
+        if collapsed(self):
+            asked = self._asked if self._asked is not None and self._asked[0] == "all" else None
+            self.cancel()
+            self.complete = False
+            # A full set asked for stays asked for (with the newer model), else the next curve.
+            self._asked = ("all", network, images, labels) if asked else ("next", network, images, labels, note)
+            return ""
+        self._asked = None
         x, y = self._subset(images, labels)
         # The curve measured longest ago, but not the one being measured now (the request waits for it).
         running = self._running if self.job.running else None
@@ -122,29 +139,39 @@ class RobustnessView(QWidget):
             self._waiting = name  # replaces the request waiting, if any: that curve is picked again next
         self.complete = False
 
-        def job():  # progress only: the curve is swapped in whole, not half this epoch's
+        def job():  # the curve is swapped in whole, not half this epoch's: nothing shown per level
             points = robustness_curve(network, x, y, name)
             while True:
                 try:
-                    point = next(points)
+                    next(points)
                 except StopIteration as done:
                     return "live", name, note, done.value
-                yield "live", point.done, point.total
+                yield None  # where the job may stop (no signal to the window)
 
         self.job.request(job, coalesce=True)
         return name
 
-    def _subset(self, images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        subset = fixed_subset(len(labels))
-        return images[subset], labels[subset]
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        if self._asked is not None and not collapsed(self):  # opened again: measure what was asked
+            kind, *args = self._asked
+            self._asked = None
+            (self.compute if kind == "all" else self.compute_next)(*args)
+
+    def _subset(self, images: np.ndarray, labels: np.ndarray) -> tuple[PerturbedImages, np.ndarray]:
+        """The fixed subset of ``images``, with what every curve needs of it that does not depend on the
+        network: made once per set of images and kept while they are evaluated (about 25 MB for 2,000
+        digits; filled by the jobs, off the GUI thread), not again for every curve of every epoch."""
+        if self._kept is None or self._kept[0] is not images or self._kept[1] is not labels:
+            subset = fixed_subset(len(labels))
+            self._kept = (images, labels, PerturbedImages(images[subset]), labels[subset])
+        return self._kept[2], self._kept[3]
 
     def cancel(self) -> None:
         self.job.cancel()
-        self._running = self._waiting = None
+        self._running = self._waiting = self._asked = None
 
-    def add_point(self, point: CurvePoint | tuple) -> None:
-        if isinstance(point, tuple):  # ("live", done, total): a live curve's progress, shown at its end only
-            return  # (a progress bar repaints at once on each new value: ten times per epoch for nothing)
+    def add_point(self, point: CurvePoint) -> None:
         self._arrived += 1
         self._points[point.name][point.level] = point.accuracy
         self._dirty.add(point.name)

@@ -34,6 +34,7 @@ class ScatterCanvas(QWidget):
         self._cache_key: tuple | None = None
         self._serial = 0  # bumped by each new set of points
         self._hovered = -1
+        self._pixels: tuple[tuple, np.ndarray] | None = None  # (size, serial) and the points' positions
         self.setMouseTracking(True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
@@ -55,7 +56,16 @@ class ScatterCanvas(QWidget):
     # -- where the points lie ------------------------------------------------------------------------
 
     def pixels(self) -> np.ndarray:
-        """Every point's position in the widget, in pixels (n x 2)."""
+        """Every point's position in the widget, in pixels (n x 2; read-only): computed once per new set of
+        points and size, not on every move of the mouse."""
+        key = (self.width(), self.height(), self._serial)
+        if self._pixels is None or self._pixels[0] != key:
+            pixels = self._positions()
+            pixels.setflags(write=False)
+            self._pixels = (key, pixels)
+        return self._pixels[1]
+
+    def _positions(self) -> np.ndarray:
         if not len(self.points):
             return np.empty((0, 2))
         low, high = self.points.min(axis=0), self.points.max(axis=0)
