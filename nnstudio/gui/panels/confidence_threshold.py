@@ -100,7 +100,7 @@ class ConfidenceThresholdView(QWidget):
             low = float(y.min()) if len(y) else 0.0
             low = min(low - (100.0 - low) * 0.05, 99.0)
             step = 10.0 ** np.floor(np.log10(max(100.0 - low, 1e-3))) / 2
-            low = float(np.floor(low / step) * step)
+            low = max(float(np.floor(low / step) * step), -5.0)
             self.chart.set_ranges((min(left, 90.0), 100.0), (low, 100.0 + (100.0 - low) * 0.05))
             self.chart.set_series([Series(x, y, QColor(TRAIN_COLOR), markers=False)])
         self._on_slider()
