@@ -9,17 +9,17 @@ unchanged, so each curve starts at the plain accuracy of the subset.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
+from nnstudio.core.disturbances import (NOISE_SEED, SHIFT_DIRECTIONS, TRANSFORMS, add_noise, bilinear_taps, neighbourhood_major,
+                                        rotation_coordinates, shift_coordinates)
 from nnstudio.core.network import Network, as_inputs
 
 SUBSET_SIZE = 2000
 SUBSET_SEED = 2026
-NOISE_SEED = 7
 CHUNK = 500  # images transformed and classified at a time
 
 
@@ -80,7 +80,7 @@ def perturb(name: str, images: np.ndarray, level: float, image_shape: tuple[int,
         return rows
     h, w = image_shape
     stack = rows.reshape(len(rows), h, w)
-    out = _noise(stack, float(level), seed) if name == "noise" else TRANSFORMS[name](stack, float(level))
+    out = add_noise(stack, float(level), seed) if name == "noise" else TRANSFORMS[name](stack, float(level))
     return np.clip(out, 0.0, 1.0, out=out).reshape(len(rows), h * w).astype(np.float32, copy=False)
 
 
@@ -187,15 +187,15 @@ class _Chunk:
         if level == 0:
             return pixels
         level = float(level)
-        if name == "noise":  # as _noise: the unit draw times sigma, plus the image
+        if name == "noise":  # as disturbances.add_noise: the unit draw times sigma, plus the image
             out = np.multiply(self.noise, np.float32(level))
             out += pixels
         elif name == "rotation":
-            out = _sample_major(pixels, *_rotation_coordinates(self.image_shape, level))
-        elif name == "shift":  # as _shift: image i towards direction i % 8
+            out = _sample_major(pixels, *rotation_coordinates(self.image_shape, level))
+        elif name == "shift":  # as disturbances.shift: image i towards direction i % 8
             out = np.empty_like(pixels)
             for k, block in enumerate(self.groups):
-                out[:, k::SHIFT_DIRECTIONS] = _sample_major(block, *_shift_coordinates(self.image_shape, level, k))
+                out[:, k::SHIFT_DIRECTIONS] = _sample_major(block, *shift_coordinates(self.image_shape, level, k))
         else:
             out = self._thickness(level)
         return np.clip(out, 0.0, 1.0, out=out)
@@ -240,7 +240,7 @@ class _Chunk:
                 return np.ascontiguousarray(self.images.reshape(m, -1).T).reshape(*self.image_shape, m)
             return self.pixels.reshape(*self.image_shape, m)
         if k not in self._steps:
-            step = _neighbourhood_major(self._step(k - 1 if k > 0 else k + 1), np.maximum if k > 0 else np.minimum)
+            step = neighbourhood_major(self._step(k - 1 if k > 0 else k + 1), np.maximum if k > 0 else np.minimum)
             step.setflags(write=False)
             self._steps[k] = step
         return self._steps[k]
@@ -255,7 +255,7 @@ class _Chunk:
         whole = int(np.floor(abs(steps)))
         frac = np.float32(abs(steps) - whole)
         current = self._step_pixels(sign * whole)
-        if frac:  # as _thickness: a fractional step blends the two nearest whole steps
+        if frac:  # as disturbances.thickness: a fractional step blends the two nearest whole steps
             current *= 1 - frac
             thicker = self._step_pixels(sign * (whole + 1))
             thicker *= frac
@@ -264,11 +264,11 @@ class _Chunk:
 
 
 def _sample_major(pixels: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """:func:`_sample` of pixel-major images ``(h*w, n)``: the same four weighted taps added in the same
+    """:func:`~nnstudio.core.disturbances.sample` of pixel-major images ``(h*w, n)``: the same four weighted taps added in the same
     order, each a gather of whole rows; about 256 kB of output at a time, so that the taps being added
     stay in the CPU's cache (three times faster than a chunk of 500 images at once)."""
     h, w = rows.shape
-    taps = _bilinear_taps(h, w, rows.tobytes(), cols.tobytes())
+    taps = bilinear_taps(h, w, rows.tobytes(), cols.tobytes())
     out = np.empty((h * w, pixels.shape[1]), np.float32)
     block = _rows_per_block(pixels.shape[1])
     for start in range(0, h * w, block):
@@ -293,135 +293,3 @@ def _sample_rows(pixels: np.ndarray, taps: tuple[np.ndarray, np.ndarray], part: 
 
 
 # -- the transforms: (n, h, w) float32 in [0, 1] -> same shape ----------------------------------
-
-def _noise(images: np.ndarray, sigma: float, seed: int = NOISE_SEED) -> np.ndarray:
-    # One seeded draw of unit noise for every level: a higher sigma is the same noise, stronger.
-    noise = _unit_noise(images.shape, seed) * np.float32(sigma)
-    noise += images
-    return noise
-
-
-@functools.lru_cache(maxsize=8)
-def _unit_noise(shape: tuple[int, ...], seed: int) -> np.ndarray:
-    """The seeded standard normal draw of ``shape`` (read-only): drawn once, not once per level."""
-    noise = np.random.default_rng(seed).standard_normal(shape, dtype=np.float32)
-    noise.setflags(write=False)
-    return noise
-
-
-def _sample(images: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Bilinear sampling of every image at the same source coordinates ``rows``/``cols`` (each
-    ``(h, w)``), zero outside the image: four gathers of whole pixel columns, weighted (a dense
-    ``(h*w, h*w)`` resampling matrix cost 100 times more arithmetic for its four non-zeros a column)."""
-    n, h, w = images.shape
-    sources, weights = _bilinear_taps(h, w, rows.tobytes(), cols.tobytes())
-    flat = images.reshape(n, h * w)
-    out = flat[:, sources[0]] * weights[0]
-    for source, weight in zip(sources[1:], weights[1:]):
-        out += flat[:, source] * weight
-    return out.reshape(n, h, w)
-
-
-@functools.lru_cache(maxsize=64)
-def _bilinear_taps(h: int, w: int, rows: bytes, cols: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """For each output pixel, its four source pixels and their bilinear weights (0 outside the image);
-    cached: a curve samples every chunk of images at the same coordinates."""
-    rows = np.frombuffer(rows, np.float64).reshape(h, w)
-    cols = np.frombuffer(cols, np.float64).reshape(h, w)
-    r0, c0 = np.floor(rows).astype(np.intp), np.floor(cols).astype(np.intp)
-    fr, fc = rows - r0, cols - c0
-    sources, weights = [], []
-    for dr, dc, weight in ((0, 0, (1 - fr) * (1 - fc)), (0, 1, (1 - fr) * fc), (1, 0, fr * (1 - fc)), (1, 1, fr * fc)):
-        r, c = r0 + dr, c0 + dc
-        inside = (r >= 0) & (r < h) & (c >= 0) & (c < w) & (weight > 0)
-        sources.append(np.where(inside, r * w + c, 0).ravel())
-        weights.append(np.where(inside, weight, 0.0).astype(np.float32).ravel())
-    sources, weights = np.stack(sources), np.stack(weights)
-    sources.setflags(write=False)
-    weights.setflags(write=False)
-    return sources, weights
-
-
-def _rotation_coordinates(image_shape: tuple[int, int], degrees: float) -> tuple[np.ndarray, np.ndarray]:
-    """Where each output pixel of a turn by ``degrees`` (anticlockwise) comes from: rows, columns."""
-    h, w = image_shape
-    a = np.deg2rad(degrees)
-    cy, cx = (h - 1) / 2, (w - 1) / 2
-    y, x = np.mgrid[0:h, 0:w].astype(np.float64)
-    dy, dx = y - cy, x - cx
-    # The inverse rotation maps each output pixel to where it comes from (rows grow downwards).
-    rows = cy + np.cos(a) * dy + np.sin(a) * dx
-    cols = cx - np.sin(a) * dy + np.cos(a) * dx
-    return rows, cols
-
-
-def _rotation(images: np.ndarray, degrees: float) -> np.ndarray:
-    """Turn each digit anticlockwise by ``degrees`` about the image centre."""
-    return _sample(images, *_rotation_coordinates(images.shape[1:], degrees))
-
-
-SHIFT_DIRECTIONS = 8
-
-
-def _shift_coordinates(image_shape: tuple[int, int], pixels: float, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Where each output pixel of a move by ``pixels`` towards compass direction ``k`` comes from."""
-    h, w = image_shape
-    y, x = np.mgrid[0:h, 0:w].astype(np.float64)
-    angle = 2 * np.pi * k / SHIFT_DIRECTIONS
-    dy, dx = -pixels * np.sin(angle), pixels * np.cos(angle)
-    return y - dy, x - dx
-
-
-def _shift(images: np.ndarray, pixels: float) -> np.ndarray:
-    """Move each digit by ``pixels``: image ``i`` towards direction ``i % 8`` of the eight compass
-    directions (right, up-right, up, ...), so every direction is tried equally often."""
-    out = np.empty_like(images)
-    for k in range(SHIFT_DIRECTIONS):
-        out[k::SHIFT_DIRECTIONS] = _sample(images[k::SHIFT_DIRECTIONS], *_shift_coordinates(images.shape[1:], pixels, k))
-    return out
-
-
-def _neighbourhood(images: np.ndarray, reduce: Callable) -> np.ndarray:
-    """Grey dilation (``np.maximum``) or erosion (``np.minimum``) over a plus-shaped 3x3 neighbourhood;
-    outside the image counts as paper (0: pixels are in [0, 1], so it only matters to an erosion)."""
-    out = images.copy()
-    reduce(out[:, 1:], images[:, :-1], out=out[:, 1:])  # the pixel above
-    reduce(out[:, :-1], images[:, 1:], out=out[:, :-1])  # below
-    reduce(out[:, :, 1:], images[:, :, :-1], out=out[:, :, 1:])  # left
-    reduce(out[:, :, :-1], images[:, :, 1:], out=out[:, :, :-1])  # right
-    if reduce is np.minimum:
-        out[:, 0] = out[:, -1] = 0
-        out[:, :, 0] = out[:, :, -1] = 0
-    return out
-
-
-def _neighbourhood_major(images: np.ndarray, reduce: Callable) -> np.ndarray:
-    """:func:`_neighbourhood` of pixel-major images ``(h, w, n)``: each comparison is of whole rows."""
-    out = images.copy()
-    reduce(out[1:], images[:-1], out=out[1:])
-    reduce(out[:-1], images[1:], out=out[:-1])
-    reduce(out[:, 1:], images[:, :-1], out=out[:, 1:])
-    reduce(out[:, :-1], images[:, 1:], out=out[:, :-1])
-    if reduce is np.minimum:
-        out[0] = out[-1] = 0
-        out[:, 0] = out[:, -1] = 0
-    return out
-
-
-def _thickness(images: np.ndarray, steps: float) -> np.ndarray:
-    """Thicker strokes for positive ``steps`` (dilations), thinner for negative (erosions); a
-    fractional step blends the two nearest whole steps."""
-    reduce = np.maximum if steps > 0 else np.minimum
-    whole = int(np.floor(abs(steps)))
-    frac = np.float32(abs(steps) - whole)
-    current = images
-    for _ in range(whole):
-        current = _neighbourhood(current, reduce)
-    if frac:
-        current = current * (1 - frac) + _neighbourhood(current, reduce) * frac
-    return current if current is not images else images.copy()
-
-
-TRANSFORMS: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
-    "noise": _noise, "rotation": _rotation, "shift": _shift, "thickness": _thickness,
-}
