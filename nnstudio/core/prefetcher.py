@@ -72,14 +72,22 @@ class Prefetcher:
         self._spare: list[np.ndarray] = []  # buffers of chunks used up
         self._epoch, self._order, self._size, self._per_chunk, self._next = 0, None, 0, 1, 0
         self._restarted_at = -1
+        self._in_use: _Chunk | None = None  # a used-up chunk whose last batch the trainer may still read
         self.made_here = self.made_by_helpers = 0  # chunks, for benchmarks
         self.waited = 0.0  # seconds the trainer's thread waited for a helper
 
     def take(self, epoch: int, order: np.ndarray, batch: int, batch_size: int, out: np.ndarray) -> np.ndarray:
         """Batch ``batch`` of the epoch's ``order`` (images ``order[batch*batch_size:][:batch_size]``)
         distorted, into ``out``."""
+        np.copyto(out, self.batch(epoch, order, batch, batch_size))
+        return out
+
+    def batch(self, epoch: int, order: np.ndarray, batch: int, batch_size: int) -> np.ndarray:
+        """:meth:`take` without the copy: the rows where they lie in their chunk (C-contiguous),
+        valid until the next call."""
         if self._pool is None and self.workers:
             raise RuntimeError("the prefetcher is closed")
+        self._release()
         chunk = self._chunks[0] if self._chunks else None
         if (chunk is None or order is not self._order or epoch != self._epoch or batch_size != self._size
                 or not chunk.first <= batch < chunk.last or chunk.settings is not self.augmenter.settings):
@@ -87,12 +95,16 @@ class Prefetcher:
             chunk = self._chunks[0]
         rows = self._finish(chunk)
         start = (batch - chunk.first) * batch_size
-        np.copyto(out, rows[start:start + len(out)])
-        if batch == chunk.last - 1:  # used up: its buffer goes back, and the next chunk is started
+        if batch == chunk.last - 1:  # used up: its buffer goes back at the next call, and the next chunk is started
             self._chunks.popleft()
-            self._spare.append(chunk.rows)
+            self._in_use = chunk
             self._fill()
-        return out
+        return rows[start:start + min(batch_size, len(order) - batch * batch_size)]  # the epoch's last batch may be short
+
+    def _release(self) -> None:
+        if self._in_use is not None:
+            self._spare.append(self._in_use.rows)
+            self._in_use = None
 
     def _restart(self, epoch: int, order: np.ndarray, batch: int, batch_size: int) -> None:
         """Drop every chunk in hand and plan the epoch afresh from ``batch``."""
@@ -158,6 +170,7 @@ class Prefetcher:
     def _drop(self) -> None:
         """Forget the chunks in hand: those not started are cancelled, those in progress waited for
         (they write into buffers that are reused)."""
+        self._release()
         chunks, self._chunks = self._chunks, deque()
         try:
             for chunk in chunks:

@@ -37,6 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from nnstudio.core.batch_views import PIXEL_SCALE, BatchViews, scale_pixels
+from nnstudio.core.blas import plan_at_b
 from nnstudio.core.dropout import draw_mask
 from nnstudio.core.network import Network
 from nnstudio.core.step_updates import ElementwiseWork
@@ -93,6 +94,11 @@ class TrainStep(ElementwiseWork):
         # Whether the input buffer holds raw pixel values (0..255, a column of 255s), which the first
         # layer's products scale by 1/255 as they multiply (:meth:`input_pixels`).
         self._raw = False
+        # Rows read where they lie (:meth:`outside_rows`): the next forward's, then the last forward's.
+        self._outside: np.ndarray | None = None
+        self._outside_now: np.ndarray | None = None
+        self._outside_plans: dict[tuple, object] = {}
+        self._weights0, self._bias0 = self.layers[0][:-1], self.layers[0][-1]
         self._n, self._labels = 0, None
         # Adaptive optimiser and dropout, set by the caller between batches (off: the fast path).
         self.optimizer = None
@@ -149,6 +155,15 @@ class TrainStep(ElementwiseWork):
         np.copyto(self._given, pixels)
         return self._given
 
+    def outside_rows(self, rows: np.ndarray) -> np.ndarray:
+        """The next batch's input is ``rows`` (floats in [0, 1] of the network's dtype, C-contiguous),
+        read where they lie by the plain path, which then copies nothing (a distorted batch comes
+        ready from the prefetcher's chunk); they must not change until :meth:`backward`. Pass the
+        result to :meth:`forward`; other paths copy the rows in."""
+        self._set_raw(False)
+        self._given = self._outside = rows
+        return rows
+
     def _set_raw(self, raw: bool) -> None:
         if raw != self._raw:
             self._a[0][:, -1] = 255 if raw else 1  # the bias's input: 1, or 255 that the products scale back
@@ -174,12 +189,18 @@ class TrainStep(ElementwiseWork):
         The layer outputs stay in the step's buffers for :meth:`backward`.
         """
         n = len(x)
-        if x is not self._given:
+        outside = x if x is self._outside and x is self._given else None
+        if outside is not None and not (x.dtype == self.network.dtype and x.flags.c_contiguous and len(self.layers) > 1):
+            outside = None  # rows the products cannot read as they lie: copied in
+        if x is not self._given or (x is self._outside and outside is None):
             self._set_raw(False)
             np.copyto(self._a[0][:n, :-1], x)
-        self._given = None
+        self._given = self._outside = self._outside_now = None
         if not (self.dropout or self.input_dropout):
+            self._outside_now = outside
             return self._plain_forward(n, labels)
+        if outside is not None:
+            np.copyto(self._a[0][:n, :-1], outside)
         self._scale_raw(n)
         self._plain = None
         last = len(self.layers) - 1
@@ -213,6 +234,9 @@ class TrainStep(ElementwiseWork):
             if raw:  # the first layer, on raw pixels: (x_raw @ W + 255 b) / 255
                 v.first_scaled()
                 raw = False
+            elif self._outside_now is not None and a is v.inputs[0]:  # the first layer, on rows as they lie
+                matmul(self._outside_now, self._weights0, out=z)
+                z += self._bias0
             else:
                 matmul(a, p, out=z)  # x @ W + b
             if not v.relu:
@@ -265,7 +289,10 @@ class TrainStep(ElementwiseWork):
                 else:
                     self._share(lambda lo, hi, part, below=below[:, :-1], h=h[:, :-1], mask=mask[:, :-1]:
                                 self._scale_by_derivative(below[lo:hi], h[lo:hi], mask[lo:hi]), n, below.size)
-            updates[i]()  # w -= a.T @ delta (or v = momentum * v - a.T @ delta), inside the product
+            if i == 0 and self._outside_now is not None:
+                self._outside_update(self._outside_now, v.deltas[0], momentum)
+            else:
+                updates[i]()  # w -= a.T @ delta (or v = momentum * v - a.T @ delta), inside the product
             if momentum:
                 flat, velocity = v.flat_layers[i], self.velocities[i].reshape(-1)
                 if not alone:
@@ -293,6 +320,9 @@ class TrainStep(ElementwiseWork):
                 self._plain_backward(v, learning_rate, momentum)
                 return
         self._scale_raw(n)  # the products below multiply the inputs as they are
+        if self._outside_now is not None:  # and read them from the step's own buffer
+            np.copyto(self._a[0][:n, :-1], self._outside_now)
+            self._outside_now = None
         scale = (1.0 if optimizer is not None else learning_rate) / n
         delta = self._softmax_delta(n, scale)
         for i in range(len(self.layers) - 1, -1, -1):
@@ -317,6 +347,27 @@ class TrainStep(ElementwiseWork):
             delta = below
         if optimizer is not None:
             optimizer.step(self.parameter_pairs(), learning_rate)
+
+    def _outside_update(self, rows: np.ndarray, delta: np.ndarray, momentum: float) -> None:
+        """The first layer's step from rows read where they lie: BLAS adds ``rows.T @ delta`` into the
+        weights (or the velocities), the biases take the column sums of ``delta``."""
+        target = self.velocities[0] if momentum else self.layers[0]
+        key = (rows.ctypes.data, rows.shape, delta.ctypes.data, delta.shape, bool(momentum))
+        plan = self._outside_plans.get(key)
+        if plan is None:
+            if len(self._outside_plans) > 64:  # the prefetcher's buffers come back: a few dozen places at most
+                self._outside_plans.clear()
+            plan = self._outside_plans[key] = plan_at_b(rows, delta, target[:-1]) or False
+        beta = momentum if momentum else 1.0
+        if plan:
+            plan(-1.0, beta)
+        else:
+            target[:-1] *= beta
+            target[:-1] -= rows.T @ delta
+        bias = target[-1]
+        if momentum:
+            bias *= momentum
+        bias -= np.add.reduce(delta, axis=0)
 
     def _softmax_delta(self, n: int, scale: float) -> np.ndarray:
         """The softmax's gradient exp / sum - onehot, already scaled (by lr / n: every product below

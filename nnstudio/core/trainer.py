@@ -338,7 +338,7 @@ class Trainer(RunControls, Resumable):
         engine, size, batches = self._engine, self.config.batch_size, len(losses)
         meter = self.step_meter
         stop, running, clock = self._stop, self._running, time.perf_counter
-        plain = self._plain_inputs = not self.augmentation.active
+        self._plain_inputs = not self.augmentation.active
         total_loss, correct, loss = sums[0], sums[1], 0.0
         while b < batches:
             index = order[b * size:(b + 1) * size]
@@ -373,10 +373,10 @@ class Trainer(RunControls, Resumable):
             if self._gather is None:
                 self._gather = GatherAhead(self.data.x_train, helper=bool(self.prefetch))
             return self._engine.input_pixels(self._gather.take(order, b, self.config.batch_size))
-        rows = self._engine.input_rows(len(index))
         augmentation = self.augmentation
         if augmentation.active and augmentation != Augmentation(shift=augmentation.shift):
-            return self._augmented(order, b, rows)
+            return self._augmented(order, b)
+        rows = self._engine.input_rows(len(index))
         shift = int(augmentation.shift)
         if shift:
             pixels = shifted_images(self.data.x_train[index], self.data.image_shape, shift, self.rng)
@@ -384,7 +384,7 @@ class Trainer(RunControls, Resumable):
             pixels = np.take(self.data.x_train, index, axis=0, out=self._pixel_rows(len(index)))
         return np.multiply(pixels, self.network.dtype.type(1 / 255), out=rows)
 
-    def _augmented(self, order: np.ndarray, b: int, rows: np.ndarray) -> np.ndarray:
+    def _augmented(self, order: np.ndarray, b: int) -> np.ndarray:
         """The batch distorted by the augmenter, which works ahead in chunks on helper threads."""
         if self._augmenter is None:
             self._augmenter = Augmenter(self.augmentation, self.data.image_shape,
@@ -393,4 +393,5 @@ class Trainer(RunControls, Resumable):
             self._prefetch = Prefetcher(self._augmenter, self.data.x_train,
                                         workers=distortion_workers(self.threads) if self.prefetch is True
                                         else int(self.prefetch))
-        return self._prefetch.take(self.epoch + 1, order, b, self.config.batch_size, out=rows)
+        # The distorted rows as they lie in the prefetcher's chunk, read there by the step (not copied).
+        return self._engine.outside_rows(self._prefetch.batch(self.epoch + 1, order, b, self.config.batch_size))
