@@ -18,7 +18,8 @@ by it, run side by side), and the CPU per epoch of the views' background jobs (e
 robustness, layer map: thread CPU time of each ``LatestJob``), by name. ``--profile N`` adds the N functions with the most cumulative GUI-thread
 CPU (cProfile on the GUI thread only; what each signal's slots cost; the stats are dumped to
 ``$TMPDIR/gui_latency.prof``). ``--stalls N`` lists the N costliest slots the event loop called
-(a paint is named by its view), each with its longest call in wall and CPU ms.
+(a paint is named by its view), each with its longest call in wall and CPU ms, then the N longest
+single calls in the order they came (which turn followed which).
 
 The last line reads ``p50=… p99=… max=… ms ratio=…``: event-loop lateness in
 milliseconds over the whole run including its end, and the GUI's mean epoch time over the

@@ -15,12 +15,13 @@ LABEL_POSITIONS = (0.22, 0.36, 0.5, 0.64)  # of a change's label on its line; cl
 
 class MarksMixin:
     """Needs ``plots``, ``accuracy_plot``, ``background``, ``_columns``, ``_change_lines``, ``change_labels``,
-    ``restored_at``, ``_show_epochs`` and ``set_patience``."""
+    ``restored_at``, ``_show_epochs``, ``finish_epoch`` and ``set_patience``."""
 
     def mark_restored(self, at: int, best: EpochReport) -> None:
         """A continuation ("+1 epoch") starts from the weights of ``best``'s epoch, restored after epoch
         ``at`` (an early stop): mark it on every plot, and draw the continuation from the restored
         figures (placed at ``at``), not from epoch ``at``'s, so the curves do not seem to jump."""
+        self.finish_epoch()
         self._columns.append_break()
         self._columns.append(best, at=at)
         self._show_epochs()
