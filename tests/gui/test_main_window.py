@@ -39,9 +39,9 @@ class CountingTrainer(Trainer):
 
     batches_started = 0
 
-    def _batch_inputs(self, index):
+    def _batch_inputs(self, index, *where):
         self.batches_started += 1
-        return super()._batch_inputs(index)
+        return super()._batch_inputs(index, *where)
 
 
 class WaitsForALiveChange(Trainer):
@@ -63,13 +63,13 @@ class WaitsForALiveChange(Trainer):
         super().request_stop()
         self.stop_requested.set()
 
-    def _batch_inputs(self, index):
+    def _batch_inputs(self, index, *where):
         self.batches_started += 1
         if self.batches_started == 65:
             self.change_requested.wait(timeout=120)
         elif self.batches_started == 150:
             self.stop_requested.wait(timeout=120)
-        return super()._batch_inputs(index)
+        return super()._batch_inputs(index, *where)
 
 
 @pytest.fixture
@@ -530,9 +530,9 @@ class UnhurriedTrainer(Trainer):
     """A trainer that rests a millisecond before each batch: a run that goes on for a whole test without
     taking a core from the other tests (it still trains many batches between two moves of a hand)."""
 
-    def _batch_inputs(self, index):
+    def _batch_inputs(self, index, *where):
         time.sleep(0.001)
-        return super()._batch_inputs(index)
+        return super()._batch_inputs(index, *where)
 
 
 def test_a_slider_drag_or_held_arrows_mid_run_make_one_change_each(qtbot, window):
@@ -767,11 +767,11 @@ class StallingTrainer(Trainer):
     stalled = threading.Event()
     release = threading.Event()
 
-    def _batch_inputs(self, index):
+    def _batch_inputs(self, index, *where):
         if self.epoch >= 1 and not self.release.is_set():
             self.stalled.set()
             self.release.wait(30)
-        return super()._batch_inputs(index)
+        return super()._batch_inputs(index, *where)
 
 
 def test_closing_during_a_long_batch_closes_once_the_batch_ends_and_keeps_the_run(

@@ -22,9 +22,9 @@ class CountingTrainer(Trainer):
 
     batches_started = 0
 
-    def _batch_inputs(self, index):
+    def _batch_inputs(self, index, *where):
         self.batches_started += 1
-        return super()._batch_inputs(index)
+        return super()._batch_inputs(index, *where)
 
 
 KINDS = {BatchProgress: "batch", EpochReport: "epoch", BestNetwork: "network", SettingChanged: "setting",
