@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QVBoxLa
 
 from nnstudio.core.softmax import MAX_TEMPERATURE, MIN_TEMPERATURE, explain_temperature, softmax
 from nnstudio.gui.naming import named
-from nnstudio.gui.panels.inside_style import steady_label
+from nnstudio.gui.steady_label import steady_label
 
 TOP = QColor(64, 156, 255)
 OTHER = QColor(110, 116, 128)

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 from nnstudio.core.evaluation import Evaluation
 from nnstudio.gui.colors import TRAIN_COLOR, VERMILLION
 from nnstudio.gui.panels.mini_chart import MiniChart, Series
-from nnstudio.gui.panels.inside_style import SteadyLabel
+from nnstudio.gui.steady_label import SteadyLabel
 
 STEPS = 100  # the slider's steps from 0 to 0.99
 

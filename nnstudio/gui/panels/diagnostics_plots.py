@@ -20,7 +20,8 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLay
 
 from nnstudio.core.diagnostics import HEALTHY_UPDATE_RATIO
 from nnstudio.core.limits import LIMITS
-from nnstudio.gui.panels.inside_style import layer_colour, steady_label
+from nnstudio.gui.panels.inside_style import layer_colour
+from nnstudio.gui.steady_label import steady_label
 from nnstudio.gui.panels.mini_chart import MiniChart, Series
 
 START_COLOUR = QColor(230, 120, 0)

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSl
 from nnstudio.core.checkpoints import Checkpoints, load_checkpoints
 from nnstudio.core.model_file import ModelFileError
 from nnstudio.gui.panels.latest_job import LatestJob
-from nnstudio.gui.panels.inside_style import SteadyLabel
+from nnstudio.gui.steady_label import SteadyLabel
 
 
 def _load_job(run):

@@ -24,7 +24,7 @@ from nnstudio.gui.panels.layer_map import LayerMapView
 from nnstudio.gui.panels.mistakes_gallery import GalleryPicture, MistakesGallery, gallery_picture
 from nnstudio.gui.panels.per_digit import PerDigitView
 from nnstudio.gui.panels.robustness_curves import RobustnessView
-from nnstudio.gui.panels.inside_style import SteadyLabel
+from nnstudio.gui.steady_label import SteadyLabel
 
 SETS = (("Validation set", "val"), ("Test set", "test"))
 

@@ -14,7 +14,7 @@ from nnstudio.core.robustness import fixed_subset
 from nnstudio.gui.panels.latest_job import BACKGROUND_NICE, LatestJob, collapsed
 from nnstudio.gui.colors import BACKGROUND
 from nnstudio.gui.panels.scatter_canvas import ScatterCanvas
-from nnstudio.gui.panels.inside_style import SteadyLabel
+from nnstudio.gui.steady_label import SteadyLabel
 
 # Ten distinguishable colours (Tableau 10), one per digit.
 DIGIT_COLORS = ("#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F", "#EDC948", "#B07AA1", "#FF9DA7",

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QVBoxLayout, 
 from nnstudio.core.evaluation import Evaluation
 from nnstudio.core.mosaic import Layout, mosaic
 from nnstudio.gui.colors import BACKGROUND
-from nnstudio.gui.panels.inside_style import SteadyLabel
+from nnstudio.gui.steady_label import SteadyLabel
 
 SHOWN = 60  # tiles at most
 COLUMNS = 10

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from nnstudio.core.network_at_work import NetworkActivity, network_activity
 from nnstudio.gui.panels.diagram_canvas import HEIGHT, LEVELS, OTHER_LABEL, SPACING, TITLE, TOP_LABEL, DiagramCanvas
-from nnstudio.gui.panels.inside_style import steady_label
+from nnstudio.gui.steady_label import steady_label
 from nnstudio.gui.when_shown import Redraw
 
 HINT = "Draw a digit on the sketch pad to see the network at work."

@@ -18,7 +18,8 @@ from nnstudio.core.network_at_work import NeuronDetail, neuron_detail
 from nnstudio.core.neuron_lab import NeuronEdit, accuracy, apply_edits
 from nnstudio.core.shared_pass import shared_forward
 from nnstudio.core.softmax import softmax
-from nnstudio.gui.panels.inside_style import bare_plot, diverging_lut, steady_label
+from nnstudio.gui.panels.inside_style import bare_plot, diverging_lut
+from nnstudio.gui.steady_label import steady_label
 from nnstudio.gui.worker import Worker
 
 PROMPT = "Click a neuron in the diagram or a weight tile to inspect it."

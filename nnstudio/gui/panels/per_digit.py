@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from nnstudio.core.evaluation import PerDigit
 from nnstudio.gui.colors import BACKGROUND, BEST_COLOR, FOREGROUND, TRAIN_COLOR, VALIDATION_COLOR
-from nnstudio.gui.panels.inside_style import SteadyLabel
+from nnstudio.gui.steady_label import SteadyLabel
 
 SERIES = (("precision", TRAIN_COLOR), ("recall", VALIDATION_COLOR), ("F1", BEST_COLOR))
 WIDTH = 0.26  # of a digit's slot, per bar

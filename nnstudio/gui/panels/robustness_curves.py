@@ -20,7 +20,7 @@ from nnstudio.core.robustness import (PERTURBATIONS, CurvePoint, PerturbedImages
 from nnstudio.gui.panels.latest_job import BACKGROUND_NICE, LatestJob, collapsed
 from nnstudio.gui.colors import TRAIN_COLOR
 from nnstudio.gui.panels.mini_chart import MiniChart, Series
-from nnstudio.gui.panels.inside_style import SteadyLabel
+from nnstudio.gui.steady_label import SteadyLabel
 
 
 class CurveChart(MiniChart):

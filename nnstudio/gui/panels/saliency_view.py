@@ -13,7 +13,8 @@ from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
 from nnstudio.core.saliency import Saliency, saliency
-from nnstudio.gui.panels.inside_style import diverging_lut, diverging_rgb, steady_label
+from nnstudio.gui.panels.inside_style import diverging_lut, diverging_rgb
+from nnstudio.gui.steady_label import steady_label
 from nnstudio.gui.when_shown import Redraw
 
 TITLE = QColor(128, 128, 128)  # readable on light and dark windows

@@ -10,7 +10,8 @@ from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
 
 from nnstudio.core import weight_tiles
 from nnstudio.core.diagnostics import TILE_UNITS
-from nnstudio.gui.panels.inside_style import bare_plot, diverging_lut, steady_label
+from nnstudio.gui.panels.inside_style import bare_plot, diverging_lut
+from nnstudio.gui.steady_label import steady_label
 
 HINT = "Red: ink there excites the unit; blue: inhibits it (each tile scaled to its own range). Click a tile."
 
