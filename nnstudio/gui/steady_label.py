@@ -54,6 +54,7 @@ class SteadyLabel(QWidget):
         self._plain = ""
         self._bold: list[tuple[int, int]] = []  # (start, length) of the bold runs in the plain text
         self._layouts: dict[tuple, QTextLayout] = {}  # (text, width, font): a few recent ones, laid out
+        self._alignment = Qt.AlignmentFlag.AlignLeft
         self.setText(text)
 
     def text(self) -> str:
@@ -69,6 +70,12 @@ class SteadyLabel(QWidget):
         self._text = text
         self._plain, self._bold = parse_markup(text)
         self.setAccessibleDescription(self._plain)
+        self.update()
+
+    def setAlignment(self, alignment: Qt.AlignmentFlag) -> None:  # noqa: N802 (QLabel's name)
+        """Where the lines sit across the label: left (the default), right or centred."""
+        self._alignment = alignment
+        self._layouts.clear()
         self.update()
 
     def _laid_out(self) -> QTextLayout:
@@ -87,7 +94,7 @@ class SteadyLabel(QWidget):
                     r.start, r.length, r.format = start, length, bold
                     ranges.append(r)
                 layout.setFormats(ranges)
-            option = QTextOption()
+            option = QTextOption(self._alignment)
             option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
             layout.setTextOption(option)
             width, y = max(1, self.width() - 2), 0.0

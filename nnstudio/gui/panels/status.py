@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QW
 from nnstudio.core.formatting import percent, time_left
 from nnstudio.core.reports import BatchProgress, EpochReport, SettingChanged, TrainingResult
 from nnstudio.gui.plot_style import setting_value
+from nnstudio.gui.steady_label import SteadyLabel
 
 WIDEST_EPOCH_TEXT = "Epoch 100 of 100 · val acc 100.00% · best 100.00% (epoch 100) · patience 100 left · lr 1.23e-4"
 
@@ -31,8 +32,9 @@ class StatusPanel(QWidget):
         self.workspace, self.session = workspace, session
         self.status_label = QLabel("Ready")
         self.status_label.setObjectName("statusMessage")
-        self.epoch_label = QLabel()
-        self.epoch_label.setObjectName("epochLabel")
+        # Its text changes every epoch: a SteadyLabel asks for no new layout of the window (a QLabel's
+        # new text did, on every tab, each epoch).
+        self.epoch_label = SteadyLabel("epochLabel")
         self.progress_bar = QProgressBar()
         self.progress_bar.setObjectName("epochProgress")
         self.progress_bar.setRange(0, 100)  # whole percent: the bar repaints only when one is passed
@@ -47,7 +49,7 @@ class StatusPanel(QWidget):
             widget.setAccessibleName(name)
         # Labels whose text changes every epoch must not ask for a new layout of the whole window.
         self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.epoch_label.setMinimumWidth(self.epoch_label.fontMetrics().horizontalAdvance(WIDEST_EPOCH_TEXT))
+        self.epoch_label.setFixedWidth(self.epoch_label.fontMetrics().horizontalAdvance(WIDEST_EPOCH_TEXT) + 8)
         self.epoch_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
