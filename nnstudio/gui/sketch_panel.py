@@ -27,6 +27,7 @@ from nnstudio.core.softmax import softmax
 from nnstudio.gui.naming import named
 from nnstudio.gui.prediction_view import PredictionView
 from nnstudio.gui.sketch_pad import SketchPad
+from nnstudio.gui.steady_label import SteadyLabel
 
 log = logging.getLogger(__name__)
 
@@ -71,12 +72,9 @@ class SketchPanel(QWidget):
         self.brush_slider.setRange(*BRUSH_RANGE)
         self.brush_slider.setValue(BRUSH_DEFAULT)
         self.brush_slider.setToolTip("Pen width. MNIST's strokes are about 8% of the digit box.")
-        self.caption = QLabel()
-        self.caption.setWordWrap(True)
-        self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        # Two lines always: a new model's longer name must not push the column around mid-run.
-        self.caption.setMinimumHeight(2 * self.caption.fontMetrics().lineSpacing())
-        self.caption.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        # Two lines always, and a SteadyLabel: the running run's model is renamed every epoch, and a
+        # QLabel's new text asked the dock and the window for a new layout each time.
+        self.caption = SteadyLabel("modelCaption", lines=2)
         named(self.pad, "sketchPad", "Sketch pad", "Draw a digit with the mouse; Esc clears, Ctrl+Z undoes")
         named(self.undo_button, "undoButton", "Undo")
         named(self.clear_button, "clearButton", "Clear")
