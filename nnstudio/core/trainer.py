@@ -23,7 +23,6 @@ from nnstudio.core.prefetcher import Prefetcher, distortion_workers
 from nnstudio.core.checkpoints import Checkpoints
 from nnstudio.core.config import TrainingConfig
 from nnstudio.core.dataset import Split
-from nnstudio.core.gather_ahead import GatherAhead
 from nnstudio.core.diagnostics import DiagnosticsProbe, StepMeter
 from nnstudio.core.network import Network
 from nnstudio.core.optim import make_optimizer
@@ -107,8 +106,7 @@ class Trainer(RunControls, Resumable):
         self._augmenter: Augmenter | None = None
         self._prefetch: Prefetcher | None = None
         self._scratch: dict = {}  # the validation pass's arrays, kept from epoch to epoch
-        self._gather: GatherAhead | None = None  # plain batches' pixels, gathered ahead (when prefetch)
-        self.prefetch: bool | int = True  # gather and distort ahead on helper threads (True: as many as the
+        self.prefetch: bool | int = True  # distort ahead on helper threads (True: as many as the
         # cores leave, distortion_workers; an int: that many; False or 0: in line)
         if build:
             self.build()
@@ -188,9 +186,6 @@ class Trainer(RunControls, Resumable):
             if self._prefetch is not None:
                 self._prefetch.close()
                 self._prefetch = None
-            if self._gather is not None:
-                self._gather.close()
-                self._gather = None
             if self.optimizer is not None:  # moments built on other weights would throw these off
                 self.optimizer.reset()
         self._seconds += time.perf_counter() - started - (self._paused_seconds - paused_before)
@@ -367,12 +362,11 @@ class Trainer(RunControls, Resumable):
         return self._pixels[:n]
 
     def _batch_inputs(self, index: np.ndarray, order: np.ndarray, b: int) -> np.ndarray:
-        """Batch ``b`` of the epoch (its rows ``index`` of ``order``) as the step's input rows:
-        randomly shifted or distorted when augmenting, else the pixels gathered ahead."""
-        if self._plain_inputs:  # the hot path
-            if self._gather is None:
-                self._gather = GatherAhead(self.data.x_train, helper=bool(self.prefetch))
-            return self._engine.input_pixels(self._gather.take(order, b, self.config.batch_size))
+        """Batch ``b`` of the epoch (its rows ``index`` of ``order``) as the step's input: randomly
+        shifted or distorted when augmenting, else the pixels as they are."""
+        if self._plain_inputs:  # the hot path: gather (an epoch's order holds no index out of range), then cast
+            pixels = self.data.x_train.take(index, axis=0, out=self._pixel_rows(len(index)), mode="clip")
+            return self._engine.input_pixels(pixels)
         augmentation = self.augmentation
         if augmentation.active and augmentation != Augmentation(shift=augmentation.shift):
             return self._augmented(order, b)
