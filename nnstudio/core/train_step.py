@@ -37,7 +37,6 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from nnstudio.core.batch_views import PIXEL_SCALE, BatchViews, scale_pixels
-from nnstudio.core.blas import plan_at_b
 from nnstudio.core.dropout import draw_mask
 from nnstudio.core.network import Network
 from nnstudio.core.step_updates import ElementwiseWork
@@ -347,27 +346,6 @@ class TrainStep(ElementwiseWork):
             delta = below
         if optimizer is not None:
             optimizer.step(self.parameter_pairs(), learning_rate)
-
-    def _outside_update(self, rows: np.ndarray, delta: np.ndarray, momentum: float) -> None:
-        """The first layer's step from rows read where they lie: BLAS adds ``rows.T @ delta`` into the
-        weights (or the velocities), the biases take the column sums of ``delta``."""
-        target = self.velocities[0] if momentum else self.layers[0]
-        key = (rows.ctypes.data, rows.shape, delta.ctypes.data, delta.shape, bool(momentum))
-        plan = self._outside_plans.get(key)
-        if plan is None:
-            if len(self._outside_plans) > 64:  # the prefetcher's buffers come back: a few dozen places at most
-                self._outside_plans.clear()
-            plan = self._outside_plans[key] = plan_at_b(rows, delta, target[:-1]) or False
-        beta = momentum if momentum else 1.0
-        if plan:
-            plan(-1.0, beta)
-        else:
-            target[:-1] *= beta
-            target[:-1] -= rows.T @ delta
-        bias = target[-1]
-        if momentum:
-            bias *= momentum
-        bias -= np.add.reduce(delta, axis=0)
 
     def _softmax_delta(self, n: int, scale: float) -> np.ndarray:
         """The softmax's gradient exp / sum - onehot, already scaled (by lr / n: every product below
