@@ -9,7 +9,8 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPixmap, QStaticText
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from nnstudio.gui.colors import BACKGROUND, FOREGROUND
+from nnstudio.gui.colors import FOREGROUND
+from nnstudio.gui.frame_cache import FrameCache
 
 CLASSES = 10
 # pyqtgraph only for its colour maps: the matrix is painted with QPainter (MatrixCanvas).
@@ -45,7 +46,7 @@ class MatrixCanvas(QWidget):
         self.small = QFont(self.font())
         self.small.setPointSizeF(7)
         self._bar = QImage()
-        self._frame: tuple[tuple, QPixmap] | None = None  # what does not change with the counts, painted once
+        self._frame = FrameCache()  # what does not change with the counts, painted once
         self._texts: dict[str, QStaticText] = {}  # the counts' texts, laid out once each
         self.setMouseTracking(True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -101,15 +102,10 @@ class MatrixCanvas(QWidget):
             painter.drawRect(QRectF(grid.left() + p * cell, grid.top() + t * cell, cell, cell))
 
     def _frame_pixmap(self) -> QPixmap:
-        ratio = self.devicePixelRatioF()
-        key = (self.width(), self.height(), ratio, self.top, self.font().key())
-        if self._frame is not None and self._frame[0] == key:
-            return self._frame[1]
-        pixmap = QPixmap(max(1, round(self.width() * ratio)), max(1, round(self.height() * ratio)))
-        pixmap.setDevicePixelRatio(ratio)
-        pixmap.fill(QColor(BACKGROUND))
-        painter = QPainter(pixmap)
-        painter.setFont(self.font())
+        return self._frame.pixmap(self, self.top, self._paint_frame)
+
+    def _paint_frame(self, painter: QPainter) -> None:
+        """The digits along both axes, the axes' titles and the colour bar."""
         ink = QColor(FOREGROUND)
         line = self.fontMetrics().height()
         grid = self.grid_rect()
@@ -124,9 +120,6 @@ class MatrixCanvas(QWidget):
                          Qt.AlignmentFlag.AlignCenter, "predicted digit")
         self._vertical_text(painter, grid.left() - line - 6, grid.center().y(), grid.height(), line, "true digit")
         self._paint_colour_bar(painter, grid, ink, line)
-        painter.end()
-        self._frame = (key, pixmap)
-        return pixmap
 
     @staticmethod
     def _vertical_text(painter: QPainter, x: float, y: float, length: float, line: int, text: str) -> None:

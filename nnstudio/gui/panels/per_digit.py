@@ -13,7 +13,8 @@ from PySide6.QtGui import QColor, QPainter, QPen, QPixmap, QStaticText
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from nnstudio.core.evaluation import PerDigit
-from nnstudio.gui.colors import BACKGROUND, BEST_COLOR, FOREGROUND, TRAIN_COLOR, VALIDATION_COLOR
+from nnstudio.gui.colors import BEST_COLOR, FOREGROUND, TRAIN_COLOR, VALIDATION_COLOR
+from nnstudio.gui.frame_cache import FrameCache
 from nnstudio.gui.steady_label import SteadyLabel
 
 SERIES = (("precision", TRAIN_COLOR), ("recall", VALIDATION_COLOR), ("F1", BEST_COLOR))
@@ -35,7 +36,7 @@ class DigitBars(QWidget):
         self.setObjectName("perDigitBars")
         self.setAccessibleName("Precision, recall and F1 bars per digit")
         self.figures: PerDigit | None = None
-        self._frame: tuple[tuple, QPixmap] | None = None  # the grid and labels, painted once per size and floor
+        self._frame = FrameCache()  # the grid and labels, painted once per size and floor
         self._texts: dict[str, QStaticText] = {}  # the F1 figures, laid out once each
         self.setMouseTracking(True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -110,15 +111,9 @@ class DigitBars(QWidget):
 
     def _frame_pixmap(self, floor: float) -> QPixmap:
         """The background, grid, its labels and the digits, for bars from ``floor``."""
-        ratio = self.devicePixelRatioF()
-        key = (self.width(), self.height(), ratio, floor, self.font().key())
-        if self._frame is not None and self._frame[0] == key:
-            return self._frame[1]
-        pixmap = QPixmap(max(1, round(self.width() * ratio)), max(1, round(self.height() * ratio)))
-        pixmap.setDevicePixelRatio(ratio)
-        pixmap.fill(QColor(BACKGROUND))
-        painter = QPainter(pixmap)
-        painter.setFont(self.font())
+        return self._frame.pixmap(self, floor, lambda painter: self._paint_frame(painter, floor))
+
+    def _paint_frame(self, painter: QPainter, floor: float) -> None:
         ink = QColor(FOREGROUND)
         grid = QColor(ink)
         grid.setAlpha(45)
@@ -145,9 +140,6 @@ class DigitBars(QWidget):
                              Qt.AlignmentFlag.AlignCenter, str(d))
         painter.drawText(QRectF(rect.left(), rect.bottom() + 2 + line, rect.width(), line),
                          Qt.AlignmentFlag.AlignCenter, "digit")
-        painter.end()
-        self._frame = (key, pixmap)
-        return pixmap
 
 
 class PerDigitView(QWidget):
