@@ -27,7 +27,7 @@ def test_the_record_preset_is_the_readme_recipe():
     stop cuts it short), elastic and affine distortions, as the README's preset table says."""
     record = PRESETS["record"]
     assert record.hidden == (800, 800) and record.optimizer == "sgd" and record.nesterov
-    assert record.schedule == "cosine" and not record.early_stopping and record.max_epochs == 80
+    assert record.schedule == "cosine" and not record.early_stopping and record.max_epochs == 75
     augmentation = record.augmentation()
     assert augmentation.elastic_alpha == 34 and augmentation.elastic_sigma == 4
     assert augmentation.rotate and augmentation.scale and augmentation.shear and augmentation.shift
