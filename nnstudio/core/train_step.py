@@ -188,18 +188,17 @@ class TrainStep(ElementwiseWork):
         The layer outputs stay in the step's buffers for :meth:`backward`.
         """
         n = len(x)
-        outside = x if x is self._outside and x is self._given else None
-        if outside is not None and not (x.dtype == self.network.dtype and x.flags.c_contiguous and len(self.layers) > 1):
-            outside = None  # rows the products cannot read as they lie: copied in
-        if x is not self._given or (x is self._outside and outside is None):
+        in_buffer = x is self._given and x is not self._outside  # written into the step's input buffer
+        # Rows from outside_rows that the plain path's products can read as they lie:
+        outside = x if (x is self._outside and x.dtype == self.network.dtype and x.flags.c_contiguous
+                        and len(self.layers) > 1 and not (self.dropout or self.input_dropout)) else None
+        self._given = self._outside = None
+        if not in_buffer and outside is None:
             self._set_raw(False)
             np.copyto(self._a[0][:n, :-1], x)
-        self._given = self._outside = self._outside_now = None
+        self._outside_now = outside
         if not (self.dropout or self.input_dropout):
-            self._outside_now = outside
             return self._plain_forward(n, labels)
-        if outside is not None:
-            np.copyto(self._a[0][:n, :-1], outside)
         self._scale_raw(n)
         self._plain = None
         last = len(self.layers) - 1
