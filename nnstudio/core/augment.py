@@ -18,7 +18,11 @@ distorted by its own random draw of:
 
 The affine map and the elastic field are combined into one sampling grid, and every image is
 resampled once, bilinearly, with zeros outside the frame (:mod:`nnstudio.core.bilinear`):
-interpolation only mixes neighbouring pixels, so the range [0, 1] is kept. Everything is
+interpolation only mixes neighbouring pixels, so the range [0, 1] is kept. A run draws each
+epoch's grids once, into a :class:`WarpPool` of :data:`WARPS` affine maps with their elastic
+fields, already split into interpolation squares; a batch takes a run of consecutive warps from a
+random start (its images come in random order), so resampling an image is four gathers and two
+interpolations, and the grid's arithmetic is paid once per warp, not once per image. Everything is
 vectorised over the batch and drawn from the augmenter's own generator, or from one given for a
 chunk of work: the same seed gives the same pixels. A run distorts ahead of the trainer on helper
 threads: :mod:`nnstudio.core.prefetcher`.
@@ -33,13 +37,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nnstudio.core.bilinear import PAD, Sampler, sample_bilinear
+from nnstudio.core.bilinear import PAD, Sampler, sample_bilinear, split_cells
 from nnstudio.core.limits import LIMITS
 
 #: Fields in the elastic pool.
 POOL_SIZE = 512
 #: Images distorted at a time: more go in blocks of this many.
 BLOCK = 256
+#: Warps in an epoch's pool (each an affine map and an elastic field): each is used by about 26
+#: of the 54,000 training images an epoch, and the next epoch draws new ones.
+WARPS = 2048
+#: The pool's generator's key after the epoch (a chunk's is its first batch, always smaller).
+WARP_KEY = 2 ** 40
 
 
 #: Each strength's words in a message, and its entry in nnstudio.core.limits.LIMITS.
@@ -87,6 +96,20 @@ class Augmentation:
         return dataclasses.replace(self, **changes)
 
 
+@dataclass(frozen=True, eq=False)
+class WarpPool:
+    """``size`` sampling grids for one epoch and one set of strengths, split into interpolation
+    squares (:func:`nnstudio.core.bilinear.split_cells`): ``corner`` ``(size + BLOCK, h*w)`` intp,
+    ``fractions`` ``(2, size + BLOCK, h*w)`` float32. Row ``j`` is warp ``j % size``, so that any
+    run of up to :data:`BLOCK` consecutive warps is one slice, and its corners are counted from
+    frame ``j % BLOCK`` of a sampler's :data:`BLOCK` frames, where the image it warps is put."""
+
+    key: tuple
+    size: int
+    corner: np.ndarray
+    fractions: np.ndarray
+
+
 class Augmenter:
     """Distorts batches of images as :class:`Augmentation` says, reproducibly from ``seed``.
 
@@ -117,6 +140,8 @@ class Augmenter:
         self._unit_fields: tuple[float, np.ndarray] | None = None  # (sigma, fields)
         self._fields: tuple[tuple[float, float], np.ndarray] | None = None  # ((alpha, sigma), fields)
         self._local = threading.local()  # each thread's Sampler
+        self._warps_lock = threading.Lock()
+        self._warp_pool: WarpPool | None = None
         self.settings = settings
 
     # -- settings ---------------------------------------------------------------------------
@@ -156,6 +181,28 @@ class Augmenter:
                 self._fields = (key, np.concatenate([fields, -fields, fields, -fields]))
             return self._fields[1]
 
+    def warp_pool(self, settings: Augmentation, epoch: int, size: int = WARPS) -> WarpPool:
+        """The pool of ``size`` warps for this epoch and these strengths, drawn from a generator of
+        its own (:meth:`chunk_rng` with the epoch and :data:`WARP_KEY`) when first asked for: the
+        same whichever thread asks first. Only the latest pool is kept."""
+        key = (epoch, size, settings.shift, settings.rotate, settings.scale, settings.shear,
+               settings.elastic_alpha, settings.elastic_sigma)
+        with self._warps_lock:
+            pool = self._warp_pool
+            if pool is None or pool.key != key:
+                pool = self._warp_pool = self._draw_warp_pool(key, settings, epoch, max(1, int(size)))
+            return pool
+
+    def _draw_warp_pool(self, key: tuple, settings: Augmentation, epoch: int, size: int) -> WarpPool:
+        h, w = self.image_shape
+        coords = self._coordinates(size, self.chunk_rng(epoch, WARP_KEY), settings, Sampler())
+        whole = np.empty_like(coords)
+        corner = split_cells(coords, (h + 2 * PAD, w + 2 * PAD), whole)
+        rows = np.arange(size + BLOCK)
+        corner = np.take(corner, rows % size, axis=0).astype(np.intp)
+        corner += (rows % BLOCK)[:, None] * ((h + 2 * PAD) * (w + 2 * PAD))
+        return WarpPool(key, size, corner, np.take(coords, rows % size, axis=1))
+
     def _sampler(self) -> Sampler:
         sampler = getattr(self._local, "sampler", None)
         if sampler is None:
@@ -170,32 +217,34 @@ class Augmenter:
         return self.distort(pixels, out, self.rng, self._settings)
 
     def distort(self, pixels: np.ndarray, out: np.ndarray | None, rng: np.random.Generator,
-                settings: Augmentation) -> np.ndarray:
-        """As calling, with the random draws from ``rng`` and these ``settings``."""
+                settings: Augmentation, warps: WarpPool | None = None) -> np.ndarray:
+        """As calling, with the random draws from ``rng`` and these ``settings``; with ``warps`` (from
+        :meth:`warp_pool` for these settings), each image's warp is taken from that pool."""
         h, w = self.image_shape
         n = len(pixels)
         rows = np.asarray(pixels).reshape(n, h * w)
         if out is None:
             out = np.empty((n, h * w), np.float32)
         for start in range(0, n, BLOCK):  # a block's buffers stay in the cache
-            self._block(rows[start:start + BLOCK], out[start:start + BLOCK], rng, settings)
+            self._block(rows[start:start + BLOCK], out[start:start + BLOCK], rng, settings, warps)
         return out
 
-    def _block(self, rows: np.ndarray, out: np.ndarray, rng: np.random.Generator, s: Augmentation) -> None:
+    def _block(self, rows: np.ndarray, out: np.ndarray, rng: np.random.Generator, s: Augmentation,
+               warps: WarpPool | None) -> None:
         h, w = self.image_shape
         n = len(rows)
         scale = out.dtype.type(1 / 255) if rows.dtype == np.uint8 else out.dtype.type(1)
         if not s.warps and not s.thickness:
             np.multiply(rows, scale, out=out)
         elif not s.thickness:
-            self._warp(rows.reshape(n, h, w), out, scale, rng, s)  # the pixels are scaled in the sampler
+            self._warp(rows.reshape(n, h, w), out, scale, rng, s, warps)  # the pixels are scaled in the sampler
         else:
             images = self._sampler().buffer("images", (n, h, w), np.float32)
             np.multiply(rows.reshape(n, h, w), scale, out=images)
             steps = rng.uniform(-s.thickness, s.thickness, n).astype(np.float32)
             images = thickened(images, steps)
             if s.warps:
-                self._warp(images, out, 1.0, rng, s)
+                self._warp(images, out, 1.0, rng, s, warps)
             else:
                 out[...] = images.reshape(n, h * w)
         if s.noise:
@@ -205,10 +254,22 @@ class Augmenter:
             np.clip(out, 0, 1, out=out)
 
     def _warp(self, images: np.ndarray, out: np.ndarray, scale: float, rng: np.random.Generator,
-              s: Augmentation) -> None:
-        """Resample each image under its own random affine map and elastic field, into ``out``."""
-        n, h, w = images.shape
+              s: Augmentation, warps: WarpPool | None) -> None:
+        """Resample each image under its own random affine map and elastic field, into ``out``: drawn
+        here, or a run of consecutive warps of the pool ``warps`` from a random start."""
         sampler = self._sampler()
+        if warps is None:
+            sampler(images, self._coordinates(len(images), rng, s, sampler), out, scale)
+        else:
+            start = int(rng.integers(0, warps.size))
+            end = start + len(images)
+            sampler.resample(images, warps.corner[start:end], warps.fractions[:, start:end], out, scale,
+                             frames=BLOCK, first=start)
+
+    def _coordinates(self, n: int, rng: np.random.Generator, s: Augmentation, sampler: Sampler) -> np.ndarray:
+        """Where each output pixel of ``n`` images comes from, ``(2, n, h*w)`` float32 (rows, then
+        columns, in the padded frame), under random affine maps and elastic fields."""
+        h, w = self.image_shape
         angle = np.deg2rad(rng.uniform(-s.rotate, s.rotate, n)) if s.rotate else np.zeros(n)
         zoom = rng.uniform(1 - s.scale, 1 + s.scale, n) if s.scale else np.ones(n)
         slant = np.tan(np.deg2rad(rng.uniform(-s.shear, s.shear, n))) if s.shear else np.zeros(n)
@@ -232,7 +293,7 @@ class Augmenter:
                 term = sampler.buffer("spare", (2 * n, h * w), np.float32)
                 np.take(fields, rng.integers(0, distinct, 2 * n), axis=0, out=term)
                 coords += term.reshape(2, n, h * w)
-        sampler(images, coords, out, scale)
+        return coords
 
 
 def smooth_fields(rng: np.random.Generator, count: int, image_shape: tuple[int, int], sigma: float) -> np.ndarray:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nnstudio.core.augment import Augmentation, Augmenter
+from nnstudio.core.augment import WARPS, Augmentation, Augmenter
 
 #: Images in a chunk of work (rounded to whole batches).
 CHUNK_IMAGES = 1024
@@ -136,7 +136,9 @@ class Prefetcher:
         index = order[chunk.first * size:chunk.last * size]
         pixels = np.take(self.images, index, axis=0)
         rng = self.augmenter.chunk_rng(chunk.epoch, chunk.first)
-        return self.augmenter.distort(pixels, chunk.rows[:len(index)], rng, chunk.settings)
+        settings = chunk.settings
+        warps = self.augmenter.warp_pool(settings, chunk.epoch, min(WARPS, len(order))) if settings.warps else None
+        return self.augmenter.distort(pixels, chunk.rows[:len(index)], rng, settings, warps)
 
     def _finish(self, chunk: _Chunk) -> np.ndarray:
         """The chunk's rows, made here if no helper has them in hand. While a helper is still on
