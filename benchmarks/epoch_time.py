@@ -29,8 +29,10 @@ contender trains one epoch on the same 54,000 images, BLAS held to that many thr
   free core ("prefetch, a core each": Linux's schedstat; its CPU time elsewhere): its CPU time
   plus its waits for the GIL and for the helpers, what the overlapped epoch takes when each
   thread has a core, measured even on a busy machine, against the plain epoch's CPU time (one
-  thread: the same measure). Each is reported as its ratio to the plain epoch of the same round
-  (median, and the range over rounds).
+  thread: the same measure); and the plain epoch while another process keeps one core busy with
+  a loop that touches no memory ("plain, a core busy"): what work on another core costs the
+  trainer on this machine whatever that work is, so the floor of the overlapped epoch. Each is
+  reported as its ratio to the plain epoch of the same round (median, and the range over rounds).
 
 Rounds interleave every contender at every thread count, so a busy moment of the machine hits
 all of them alike; each figure is the median over rounds of one epoch's wall time, training
@@ -43,6 +45,8 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
+import sys
 import threading
 import time
 
@@ -90,6 +94,19 @@ def cpu_of(run) -> float:
 def nnstudio_epoch(trainer: Trainer) -> float:
     list(trainer.run(max_epochs=1))
     return trainer.history[-1].seconds
+
+
+def beside_a_busy_loop(run) -> float:
+    """``run()``'s result while another process keeps one core busy with a loop that touches no
+    memory: what any work on a second core costs the trainer on this machine (shared caches, a
+    shared turbo budget, or virtual cores on one physical core), the floor of any overlapped design."""
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)  # running before the epoch starts
+        return run()
+    finally:
+        hog.kill()
+        hog.wait()
 
 
 def unqueued_of(run) -> float:
@@ -287,6 +304,8 @@ def main() -> None:
                     plain_twin = Trainer(config, data, threads=threads)
                     contenders[net, threads, "plain CPU"] = lambda plain_twin=plain_twin: cpu_of(
                         lambda: nnstudio_epoch(plain_twin))
+                    contenders[net, threads, "plain, a core busy"] = lambda plain_twin=plain_twin: (
+                        beside_a_busy_loop(lambda: nnstudio_epoch(plain_twin)))
             contenders[net, threads, "matrix products"] = products.epoch
             if have_torch:
                 contenders[net, threads, "pytorch"] = TorchStyle(data, sizes, batch, args.momentum, threads).epoch
@@ -321,14 +340,15 @@ def main() -> None:
         print(f"\nseed-style float64: {seed_style:.3f} s, {seed_style / median['seed', 1, 'nnstudio']:.2f}x nnstudio's")
     for (net, threads, name), value in median.items():
         base = {"augment prefetch": "nnstudio", "augment in line": "nnstudio", "distortion CPU": "plain CPU",
-                "prefetch, a core each": "plain CPU"}.get(name)
+                "prefetch, a core each": "plain CPU", "plain, a core busy": "nnstudio"}.get(name)
         if base is None:
             continue
         ratios = [a / b for a, b in zip(times[net, threads, name], times[net, threads, base])]  # round by round
         extra = [r - (name != "distortion CPU") for r in ratios]
         what = {"augment prefetch": "the overlapped epoch (prefetch)", "augment in line": "the epoch distorting in line",
                 "distortion CPU": "the distortion's CPU (in line)",
-                "prefetch, a core each": "the overlapped epoch less its waits for a free core"}[name]
+                "prefetch, a core each": "the overlapped epoch less its waits for a free core",
+                "plain, a core busy": "the plain epoch beside a busy loop in another process"}[name]
         print(f"{net}/{threads} threads, {what}: {value:.3f} s, +{statistics.median(extra):.0%} on the plain"
               f" epoch's {'wall time' if base == 'nnstudio' else 'CPU'} (rounds {min(extra):+.0%} to {max(extra):+.0%})")
     print("\naims: seed <= 1.20x its products at 1 thread; wide <= 1.05x at 1 thread, <= 1.15x at 2;"

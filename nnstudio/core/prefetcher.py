@@ -11,8 +11,10 @@ that no helper has started meanwhile (work sharing: where distorting costs more 
 both cores distort).
 
 Every chunk draws from its own generator, seeded by the augmenter's seed, the epoch and the
-chunk's first batch, and writes only its own buffer: the pixels are the same for a seed whatever
-the number of helper threads, or none (``workers=0``: each chunk made in line when first needed).
+chunk's first batch, and writes only its own buffer; its warps come from the epoch's pool
+(:class:`~nnstudio.core.augment.WarpPool`, drawn once from a generator of its own by whichever
+thread first needs it): the pixels are the same for a seed whatever the number of helper threads,
+or none (``workers=0``: each chunk made in line when first needed).
 
 A change of strengths takes effect at the next batch: the chunks made with the old ones are
 dropped (a helper's chunk in progress is waited for, a few milliseconds) and the rest of the
