@@ -33,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 import numpy as np
@@ -108,6 +109,7 @@ class WarpPool:
     size: int
     corner: np.ndarray
     fractions: np.ndarray
+    drawn_on: str = ""  # the name of the thread that drew it
 
 
 class Augmenter:
@@ -141,7 +143,7 @@ class Augmenter:
         self._fields: tuple[tuple[float, float], np.ndarray] | None = None  # ((alpha, sigma), fields)
         self._local = threading.local()  # each thread's Sampler
         self._warps_lock = threading.Lock()
-        self._warp_pool: WarpPool | None = None
+        self._warp_pools: dict[tuple, Future] = {}  # the latest two, by key
         self.settings = settings
 
     # -- settings ---------------------------------------------------------------------------
@@ -184,24 +186,41 @@ class Augmenter:
     def warp_pool(self, settings: Augmentation, epoch: int, size: int = WARPS) -> WarpPool:
         """The pool of ``size`` warps for this epoch and these strengths, drawn from a generator of
         its own (:meth:`chunk_rng` with the epoch and :data:`WARP_KEY`) when first asked for: the
-        same whichever thread asks first. Only the latest pool is kept."""
+        same whichever thread draws it. A thread asking for a pool another is drawing waits for
+        it; the two latest are kept (a run's prefetcher draws the next epoch's ahead)."""
         key = (epoch, size, settings.shift, settings.rotate, settings.scale, settings.shear,
                settings.elastic_alpha, settings.elastic_sigma)
         with self._warps_lock:
-            pool = self._warp_pool
-            if pool is None or pool.key != key:
-                pool = self._warp_pool = self._draw_warp_pool(key, settings, epoch, max(1, int(size)))
-            return pool
+            entry = self._warp_pools.get(key)
+            mine = entry is None
+            if mine:
+                entry = self._warp_pools[key] = Future()
+                while len(self._warp_pools) > 2:
+                    del self._warp_pools[next(iter(self._warp_pools))]
+        if mine:
+            try:
+                entry.set_result(self._draw_warp_pool(key, settings, epoch, max(1, int(size))))
+            except BaseException as error:
+                with self._warps_lock:  # the next to ask tries again
+                    if self._warp_pools.get(key) is entry:
+                        del self._warp_pools[key]
+                entry.set_exception(error)
+        return entry.result()
 
     def _draw_warp_pool(self, key: tuple, settings: Augmentation, epoch: int, size: int) -> WarpPool:
         h, w = self.image_shape
-        coords = self._coordinates(size, self.chunk_rng(epoch, WARP_KEY), settings, Sampler())
-        whole = np.empty_like(coords)
-        corner = split_cells(coords, (h + 2 * PAD, w + 2 * PAD), whole)
-        rows = np.arange(size + BLOCK)
-        corner = np.take(corner, rows % size, axis=0).astype(np.intp)
-        corner += (rows % BLOCK)[:, None] * ((h + 2 * PAD) * (w + 2 * PAD))
-        return WarpPool(key, size, corner, np.take(coords, rows % size, axis=1))
+        ph, pw = h + 2 * PAD, w + 2 * PAD
+        rows = size + BLOCK
+        fractions = np.empty((2, rows, h * w), np.float32)
+        coords = self._coordinates(size, self.chunk_rng(epoch, WARP_KEY), settings, fractions[:, :size],
+                                   np.empty((2 * size, h * w), np.float32))
+        corner = np.empty((rows, h * w), np.intp)
+        np.copyto(corner[:size], split_cells(coords, (ph, pw), np.empty_like(coords)), casting="unsafe")
+        again = np.arange(size, rows) % size  # past the end, the first warps again
+        corner[size:] = corner[again]
+        fractions[:, size:] = fractions[:, again]
+        corner += (np.arange(rows) % BLOCK)[:, None] * (ph * pw)
+        return WarpPool(key, size, corner, fractions, threading.current_thread().name)
 
     def _sampler(self) -> Sampler:
         sampler = getattr(self._local, "sampler", None)
@@ -259,16 +278,21 @@ class Augmenter:
         here, or a run of consecutive warps of the pool ``warps`` from a random start."""
         sampler = self._sampler()
         if warps is None:
-            sampler(images, self._coordinates(len(images), rng, s, sampler), out, scale)
+            n, h, w = images.shape
+            coords = self._coordinates(n, rng, s, sampler.buffer("coords", (2, n, h * w), np.float32),
+                                       sampler.buffer("spare", (2 * n, h * w), np.float32))
+            sampler(images, coords, out, scale)
         else:
             start = int(rng.integers(0, warps.size))
             end = start + len(images)
             sampler.resample(images, warps.corner[start:end], warps.fractions[:, start:end], out, scale,
                              frames=BLOCK, first=start)
 
-    def _coordinates(self, n: int, rng: np.random.Generator, s: Augmentation, sampler: Sampler) -> np.ndarray:
-        """Where each output pixel of ``n`` images comes from, ``(2, n, h*w)`` float32 (rows, then
-        columns, in the padded frame), under random affine maps and elastic fields."""
+    def _coordinates(self, n: int, rng: np.random.Generator, s: Augmentation, coords: np.ndarray,
+                     spare: np.ndarray) -> np.ndarray:
+        """Where each output pixel of ``n`` images comes from, written into ``coords`` ``(2, n, h*w)``
+        float32 (rows, then columns, in the padded frame), under random affine maps and elastic
+        fields (``spare``, ``(2 * n, h*w)`` float32, is scratch)."""
         h, w = self.image_shape
         angle = np.deg2rad(rng.uniform(-s.rotate, s.rotate, n)) if s.rotate else np.zeros(n)
         zoom = rng.uniform(1 - s.scale, 1 + s.scale, n) if s.scale else np.ones(n)
@@ -281,7 +305,6 @@ class Augmenter:
         coefficients[0, :, 0], coefficients[0, :, 1] = cos + sin * slant, sin
         coefficients[1, :, 0], coefficients[1, :, 1] = cos * slant - sin, cos
         coefficients[0, :, 2], coefficients[1, :, 2] = self._centre[0] - shift[0], self._centre[1] - shift[1]
-        coords = sampler.buffer("coords", (2, n, h * w), np.float32)
         np.einsum("cnk,kp->cnp", coefficients, self._basis, out=coords, optimize=False)
         if s.elastic_alpha:
             fields = self.elastic_pool(s)
@@ -290,9 +313,8 @@ class Augmenter:
                 for axis, start in enumerate(rng.integers(0, distinct, 2)):
                     coords[axis] += fields[start:start + n]
             else:
-                term = sampler.buffer("spare", (2 * n, h * w), np.float32)
-                np.take(fields, rng.integers(0, distinct, 2 * n), axis=0, out=term)
-                coords += term.reshape(2, n, h * w)
+                np.take(fields, rng.integers(0, distinct, 2 * n), axis=0, out=spare)
+                coords += spare.reshape(2, n, h * w)
         return coords
 
 

@@ -74,6 +74,7 @@ class Prefetcher:
         self._spare: list[np.ndarray] = []  # buffers of chunks used up
         self._epoch, self._order, self._size, self._per_chunk, self._next = 0, None, 0, 1, 0
         self._restarted_at = -1
+        self._ahead = 0  # the epoch whose warps a helper was asked to draw ahead
         self._in_use: _Chunk | None = None  # a used-up chunk whose last batch the trainer may still read
         self.made_here = self.made_by_helpers = 0  # chunks, for benchmarks
         self.waited = 0.0  # seconds the trainer's thread waited for a helper
@@ -121,6 +122,11 @@ class Prefetcher:
         is left to the trainer's thread, and short (an eighth of a chunk), so that the trainer soon
         goes on training while the helpers, handed the others at once, work."""
         batches = -(-len(self._order) // self._size)
+        if self._next >= batches and self._pool is not None and self._ahead != self._epoch + 1:
+            self._ahead = self._epoch + 1  # the epoch's last chunks are planned: a helper draws the next one's warps
+            settings = self.augmenter.settings
+            if settings.warps:
+                self._pool.submit(self.augmenter.warp_pool, settings, self._ahead, min(WARPS, len(self._order)))
         while len(self._chunks) < 2 * self.workers + 1 and self._next < batches:
             first = self._next
             last = min((first // self._per_chunk + 1) * self._per_chunk, batches)
