@@ -1,9 +1,12 @@
-"""Distorting ahead in chunks: the same pixels at any thread count, live changes at the next batch,
-no helper thread left behind."""
+"""Distorting ahead in chunks: the same pixels with any number of helper processes or threads, live
+changes at the next batch, no helper process, thread or file left behind."""
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,8 +20,26 @@ DISTORTED = Augmentation(shift=2, rotate=10, scale=0.1, shear=10, elastic_alpha=
 BATCH = 32
 
 
-def helper_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("nnstudio-augment")]
+def helpers() -> list:
+    """The helper threads, and this process's helper processes alive now (Linux's /proc)."""
+    threads = [t for t in threading.enumerate() if t.name.startswith("nnstudio-augment")]
+    processes = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue  # ended meanwhile
+        if parent == os.getpid() and b"helper_processes" in command:
+            processes.append(entry.name)
+    return threads + processes
+
+
+def chunk_folders() -> set[Path]:
+    from nnstudio.core.shared_data import scratch_root
+    import tempfile
+
+    return set(Path(scratch_root() or tempfile.gettempdir()).glob("nnstudio-chunks-*"))
 
 
 def epoch_through(prefetcher: Prefetcher, order: np.ndarray, epoch: int = 1) -> np.ndarray:
@@ -34,19 +55,21 @@ def images(small_split):
     return small_split.x_train[:600]
 
 
-def test_the_same_seed_gives_the_same_pixels_with_any_number_of_helper_threads(images):
+def test_the_same_seed_gives_the_same_pixels_with_any_number_of_helper_processes_or_threads(images):
     order = np.random.default_rng(0).permutation(len(images))
     epochs = {}
-    for workers in (0, 1, 3):
-        prefetcher = Prefetcher(Augmenter(DISTORTED, seed=5), images, workers=workers, chunk_images=128)
+    for workers, processes in ((0, True), (1, True), (3, True), (1, False), (3, False)):
+        prefetcher = Prefetcher(Augmenter(DISTORTED, seed=5), images, workers=workers, chunk_images=128,
+                                processes=processes)
         try:
-            epochs[workers] = [epoch_through(prefetcher, order, epoch) for epoch in (1, 2)]
+            epochs[workers, processes] = [epoch_through(prefetcher, order, epoch) for epoch in (1, 2)]
         finally:
             prefetcher.close()
-    for workers in (1, 3):
-        for ours, theirs in zip(epochs[workers], epochs[0]):
+    for key in epochs:
+        for ours, theirs in zip(epochs[key], epochs[0, True]):
             np.testing.assert_array_equal(ours, theirs)
-    first, second = epochs[0]
+    assert not helpers()
+    first, second = epochs[0, True]
     assert not np.array_equal(first, second)  # each epoch is distorted afresh
     assert first.min() >= 0 and first.max() <= 1 and np.abs(first - images[order] / 255).mean() > 0.02
     other = Prefetcher(Augmenter(DISTORTED, seed=6), images, workers=0, chunk_images=128)
@@ -68,7 +91,7 @@ def test_a_change_of_strengths_takes_effect_at_the_next_batch(images):
             np.testing.assert_array_equal(out, images[b * BATCH:(b + 1) * BATCH] * np.float32(1 / 255))
     finally:
         prefetcher.close()
-    assert not helper_threads()
+    assert not helpers()
 
 
 def test_prefetching_trains_exactly_as_distorting_in_line(small_split):
@@ -84,19 +107,21 @@ def test_prefetching_trains_exactly_as_distorting_in_line(small_split):
 
 
 @pytest.mark.parametrize("how", ["generator closed", "stop requested"])
-def test_stopping_a_run_leaves_no_helper_thread(small_split, how):
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_stopping_a_run_leaves_no_helper_process_or_file(small_split, how):
+    before = chunk_folders()
     trainer = Trainer(TrainingConfig(max_epochs=3, batch_size=50, elastic_alpha=30), small_split, progress_interval=0)
     run = trainer.run()
     for event in run:
         if isinstance(event, BatchProgress):
-            assert helper_threads()  # distorting ahead
+            assert helpers() and chunk_folders() - before  # distorting ahead, into files in memory
             if how == "stop requested":
                 trainer.request_stop()
                 list(run)  # the run ends itself at the next batch
                 assert trainer.result.reason == "stopped"
             break
     run.close()  # the generator's exit, as a worker's cancelled job does
-    assert not helper_threads()
+    assert not helpers() and chunk_folders() == before
 
 
 def test_a_closed_prefetcher_refuses_work_and_helper_counts_follow_the_cores(images):
@@ -109,3 +134,24 @@ def test_a_closed_prefetcher_refuses_work_and_helper_counts_follow_the_cores(ima
     assert distortion_workers(1, cores=16) == 15
     assert distortion_workers(4, cores=16, app_open=True) == 11
     assert distortion_workers(2, cores=2, app_open=True) == 1  # always at least one
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_when_a_helper_process_dies_threads_go_on_with_the_same_pixels(images):
+    import signal
+
+    order = np.random.default_rng(1).permutation(len(images))
+    expected = epoch_through(Prefetcher(Augmenter(DISTORTED, seed=3), images, workers=0, chunk_images=128), order)
+    prefetcher = Prefetcher(Augmenter(DISTORTED, seed=3), images, workers=1, chunk_images=128)
+    out = np.empty((len(order), images.shape[1]), np.float32)
+    try:
+        for b in range(-(-len(order) // BATCH)):
+            if b == 2:
+                for pid in helpers():
+                    os.kill(int(pid), signal.SIGKILL)
+            prefetcher.take(1, order, b, BATCH, out[b * BATCH:(b + 1) * BATCH])
+        assert prefetcher.made_here > 1  # besides the short first chunk: what the helper had, made here
+    finally:
+        prefetcher.close()
+    np.testing.assert_array_equal(out, expected)
+    assert not helpers()

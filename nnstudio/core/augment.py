@@ -50,6 +50,8 @@ BLOCK = 256
 WARPS = 2048
 #: The pool's generator's key after the epoch (a chunk's is its first batch, always smaller).
 WARP_KEY = 2 ** 40
+#: The elastic fields' generator's key, before sigma.
+FIELDS_KEY = 2 ** 41
 
 
 #: Each strength's words in a message, and its entry in nnstudio.core.limits.LIMITS.
@@ -118,18 +120,20 @@ class Augmenter:
     Calling it draws from its own generator, one batch after another. :meth:`distort` draws from
     the generator it is given (for chunks that must come out the same whichever thread makes
     them: :meth:`chunk_rng`) and may run on several threads at once: each thread resamples in its
-    own buffers, and the elastic pool is drawn once per sigma, under a lock, from the augmenter's
-    own generator.
+    own buffers, and the elastic pool is drawn once per sigma, under a lock, from a generator
+    seeded by the :attr:`chunk_seed` (as the warp pools are): an augmenter in another process made
+    with the same ``chunk_seed`` makes the same chunks (:meth:`distort_chunk`).
     """
 
     def __init__(self, settings: Augmentation, image_shape: tuple[int, int] = (28, 28), *,
-                 seed: int | np.random.Generator = 0, pool_size: int = POOL_SIZE) -> None:
+                 seed: int | np.random.Generator = 0, pool_size: int = POOL_SIZE,
+                 chunk_seed: int | None = None) -> None:
         problems = settings.problems()
         if problems:
             raise ValueError("; ".join(problems))
         self.image_shape = (int(image_shape[0]), int(image_shape[1]))
         self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        self._chunk_seed: int | None = None  # drawn from rng when first needed
+        self._chunk_seed = chunk_seed  # drawn from rng when first needed, unless given (a helper process)
         self.pool_size = int(pool_size)
         h, w = self.image_shape
         # Each output pixel's offset from the centre, and a row of ones: a batch's affine source
@@ -160,24 +164,40 @@ class Augmenter:
             raise ValueError("; ".join(problems))
         self._settings = value
 
-    def chunk_rng(self, *key: int) -> np.random.Generator:
-        """A generator of its own for the chunk named by ``key`` (e.g. epoch and first batch)."""
+    @property
+    def chunk_seed(self) -> int:
+        """The seed of every generator :meth:`chunk_rng` makes, of the warp pools and of the elastic
+        fields, drawn from the augmenter's generator when first needed: an augmenter made with
+        it (``chunk_seed=``, in a helper process) distorts chunks to the same pixels."""
         with self._lock:
             if self._chunk_seed is None:
                 self._chunk_seed = int(self.rng.integers(0, 2 ** 63))
-        return np.random.default_rng([self._chunk_seed, *(int(k) for k in key)])
+            return self._chunk_seed
+
+    def chunk_rng(self, *key: int) -> np.random.Generator:
+        """A generator of its own for the chunk named by ``key`` (e.g. epoch and first batch)."""
+        return np.random.default_rng([self.chunk_seed, *(int(k) for k in key)])
+
+    def distort_chunk(self, pixels: np.ndarray, out: np.ndarray, epoch: int, first: int, settings: Augmentation,
+                      *, pooled: bool, warps: int) -> np.ndarray:
+        """A prefetcher's chunk, the epoch's batches from ``first`` on, distorted into ``out`` with
+        its own generator and, ``pooled``, the epoch's pool of ``warps`` warps: the same pixels in
+        any thread or process whose augmenter has this one's :attr:`chunk_seed`."""
+        pool = self.warp_pool(settings, epoch, warps) if pooled and settings.warps else None
+        return self.distort(pixels, out, self.chunk_rng(epoch, first), settings, pool)
 
     def elastic_pool(self, settings: Augmentation) -> np.ndarray:
         """The pool of displacement fields for these strengths, each field as drawn and negated,
         and all of them twice over (so that any run of consecutive fields is one slice), ``(4 *
-        pool_size, h*w)`` float32, drawn from the augmenter's generator when first needed and
-        whenever sigma changes."""
+        pool_size, h*w)`` float32, drawn when first needed and whenever sigma changes, from a
+        generator of their own (the :attr:`chunk_seed` and sigma): the same in every process."""
         key = (settings.elastic_alpha, settings.elastic_sigma)
+        seed = self.chunk_seed
         with self._lock:
             if self._fields is None or self._fields[0] != key:
                 if self._unit_fields is None or self._unit_fields[0] != settings.elastic_sigma:
-                    unit = smooth_fields(self.rng, self.pool_size, self.image_shape,
-                                         settings.elastic_sigma)
+                    rng = np.random.default_rng([seed, FIELDS_KEY, round(settings.elastic_sigma * 1e6)])
+                    unit = smooth_fields(rng, self.pool_size, self.image_shape, settings.elastic_sigma)
                     self._unit_fields = (settings.elastic_sigma, unit)
                 fields = (self._unit_fields[1] * np.float32(settings.elastic_alpha)).reshape(self.pool_size, -1)
                 self._fields = (key, np.concatenate([fields, -fields, fields, -fields]))
@@ -323,7 +343,9 @@ def smooth_fields(rng: np.random.Generator, count: int, image_shape: tuple[int, 
     ``sigma`` pixels (zeros beyond the frame, cut at 4 sigma), as float32 ``(count, h, w)``."""
     h, w = image_shape
     noise = rng.uniform(-1, 1, (count, h, w))
-    smoothed = gaussian_matrix(h, sigma) @ noise @ gaussian_matrix(w, sigma).T
+    # einsum's own loops, not BLAS: this runs in helper processes beside the trainer's BLAS
+    rows = np.einsum("ij,njk->nik", gaussian_matrix(h, sigma), noise, optimize=False)
+    smoothed = np.einsum("nik,lk->nil", rows, gaussian_matrix(w, sigma), optimize=False)
     return smoothed.astype(np.float32)
 
 

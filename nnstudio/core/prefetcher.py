@@ -6,7 +6,8 @@ chunks in hand, two per helper thread, while the trainer works through the curre
 chunk is a few long NumPy calls, which release the GIL: the trainer's thread runs its own Python
 meanwhile, instead of both threads handing the GIL back and forth every few microseconds. When
 the queue is empty (an epoch's start), the trainer distorts a short first chunk (an eighth of one)
-itself while the helpers start on the next ones; when the trainer must wait for a helper, it makes a later chunk
+itself, drawing each image's warp (the epoch's pool of warps may not be drawn yet), while the
+helpers start on the next ones; when the trainer must wait for a helper, it makes a later chunk
 that no helper has started meanwhile (work sharing: where distorting costs more than training,
 both cores distort).
 
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nnstudio.core.augment import WARPS, Augmentation, Augmenter
+from nnstudio.core.helper_processes import HelperError, HelperProcesses
 
 #: Images in a chunk of work (rounded to whole batches).
 CHUNK_IMAGES = 1024
@@ -57,21 +59,50 @@ class _Chunk:
     last: int
     settings: Augmentation
     rows: np.ndarray
+    buffer: str | None = None  # the name of ``rows`` for helper processes
+    pooled: bool = True  # its warps from the epoch's pool (else drawn image by image)
     future: Future | None = None  # None: to be made in line when first needed
     done: bool = False
 
 
+class HelperThreads:
+    """Helper threads with :class:`~nnstudio.core.helper_processes.HelperProcesses`'s methods."""
+
+    def __init__(self, count: int, augmenter: Augmenter, images: np.ndarray) -> None:
+        self.augmenter, self.images = augmenter, images
+        self._executor = ThreadPoolExecutor(count, thread_name_prefix="nnstudio-augment")
+
+    def buffer(self, shape: tuple[int, int]) -> tuple[np.ndarray, None]:
+        return np.empty(shape, np.float32), None
+
+    def submit(self, rows: np.ndarray, buffer: str | None, index: np.ndarray, epoch: int, first: int,
+               settings: Augmentation, *, pooled: bool, warps: int) -> Future:
+        return self._executor.submit(lambda: self.augmenter.distort_chunk(
+            np.take(self.images, index, axis=0), rows[:len(index)], epoch, first, settings, pooled=pooled, warps=warps))
+
+    def draw_warps(self, settings: Augmentation, epoch: int, warps: int) -> Future:
+        return self._executor.submit(self.augmenter.warp_pool, settings, epoch, warps)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
 class Prefetcher:
-    """Distorts ``images`` by ``augmenter``, an epoch's batches at a time, ahead of the trainer."""
+    """Distorts ``images`` by ``augmenter``, an epoch's batches at a time, ahead of the trainer, on
+    ``workers`` helper processes (``processes=False``: threads)."""
 
     def __init__(self, augmenter: Augmenter, images: np.ndarray, *, workers: int = 1,
-                 chunk_images: int = CHUNK_IMAGES) -> None:
+                 chunk_images: int = CHUNK_IMAGES, processes: bool = True) -> None:
         self.augmenter, self.images = augmenter, images
         self.workers, self.chunk_images = max(0, int(workers)), max(1, int(chunk_images))
-        self._pool = (ThreadPoolExecutor(self.workers, thread_name_prefix="nnstudio-augment")
-                      if self.workers else None)
+        self._pool: HelperProcesses | HelperThreads | None = None
+        if self.workers:
+            try:
+                self._pool = (HelperProcesses if processes else HelperThreads)(self.workers, augmenter, images)
+            except OSError:  # no process can start here (or no memory to share): threads
+                self._pool = HelperThreads(self.workers, augmenter, images)
         self._chunks: deque[_Chunk] = deque()
-        self._spare: list[np.ndarray] = []  # buffers of chunks used up
+        self._spare: list[tuple[np.ndarray, str | None]] = []  # buffers of chunks used up
         self._epoch, self._order, self._size, self._per_chunk, self._next = 0, None, 0, 1, 0
         self._restarted_at = -1
         self._ahead = 0  # the epoch whose warps a helper was asked to draw ahead
@@ -106,7 +137,7 @@ class Prefetcher:
 
     def _release(self) -> None:
         if self._in_use is not None:
-            self._spare.append(self._in_use.rows)
+            self._spare.append((self._in_use.rows, self._in_use.buffer))
             self._in_use = None
 
     def _restart(self, epoch: int, order: np.ndarray, batch: int, batch_size: int) -> None:
@@ -126,27 +157,32 @@ class Prefetcher:
             self._ahead = self._epoch + 1  # the epoch's last chunks are planned: a helper draws the next one's warps
             settings = self.augmenter.settings
             if settings.warps:
-                self._pool.submit(self.augmenter.warp_pool, settings, self._ahead, min(WARPS, len(self._order)))
+                self._pool.draw_warps(settings, self._ahead, min(WARPS, len(self._order)))
         while len(self._chunks) < 2 * self.workers + 1 and self._next < batches:
             first = self._next
             last = min((first // self._per_chunk + 1) * self._per_chunk, batches)
-            if first == self._restarted_at:  # with helpers or without: the same chunks, the same pixels
+            short = first == self._restarted_at
+            if short:  # with helpers or without: the same chunks, the same pixels
                 last = min(last, first + max(1, self._per_chunk // 8))
             shape = (self._per_chunk * self._size, self.images.shape[1])
-            rows = self._spare.pop() if self._spare and self._spare[-1].shape == shape else np.empty(shape, np.float32)
-            chunk = _Chunk(self._epoch, first, last, self.augmenter.settings, rows)
+            if self._spare and self._spare[-1][0].shape == shape:
+                rows, buffer = self._spare.pop()
+            else:
+                rows, buffer = self._pool.buffer(shape) if self._pool is not None else (np.empty(shape, np.float32), None)
+            chunk = _Chunk(self._epoch, first, last, self.augmenter.settings, rows, buffer, pooled=not short)
             if self._chunks and self._pool is not None:
-                chunk.future = self._pool.submit(self._make, chunk, self._order, self._size)
+                chunk.future = self._pool.submit(rows, buffer, self._order[first * self._size:last * self._size],
+                                                 chunk.epoch, first, chunk.settings, pooled=chunk.pooled,
+                                                 warps=min(WARPS, len(self._order)))
             self._chunks.append(chunk)
             self._next = last
 
     def _make(self, chunk: _Chunk, order: np.ndarray, size: int) -> np.ndarray:
+        """The chunk made here, on the trainer's thread."""
         index = order[chunk.first * size:chunk.last * size]
-        pixels = np.take(self.images, index, axis=0)
-        rng = self.augmenter.chunk_rng(chunk.epoch, chunk.first)
-        settings = chunk.settings
-        warps = self.augmenter.warp_pool(settings, chunk.epoch, min(WARPS, len(order))) if settings.warps else None
-        return self.augmenter.distort(pixels, chunk.rows[:len(index)], rng, settings, warps)
+        return self.augmenter.distort_chunk(np.take(self.images, index, axis=0), chunk.rows[:len(index)], chunk.epoch,
+                                            chunk.first, chunk.settings, pooled=chunk.pooled,
+                                            warps=min(WARPS, len(order)))
 
     def _finish(self, chunk: _Chunk) -> np.ndarray:
         """The chunk's rows, made here if no helper has them in hand. While a helper is still on
@@ -160,11 +196,22 @@ class Prefetcher:
                 self.made_here += 1
             else:
                 started = time.perf_counter()
-                chunk.future.result()
+                try:
+                    chunk.future.result()
+                    self.made_by_helpers += 1
+                except (HelperError, CancelledError):  # a helper process failed: threads from now on
+                    self._fall_back()
+                    self._make(chunk, self._order, self._size)
+                    self.made_here += 1
                 self.waited += time.perf_counter() - started
-                self.made_by_helpers += 1
             chunk.done = True
         return chunk.rows
+
+    def _fall_back(self) -> None:
+        """Helper threads instead of the helper processes (the chunks they had are made here)."""
+        if isinstance(self._pool, HelperProcesses):
+            failed, self._pool = self._pool, HelperThreads(self.workers, self.augmenter, self.images)
+            failed.close()
 
     def _steal(self) -> bool:
         """Make, here, the last chunk in hand that waits for a helper; whether there was one."""
@@ -190,7 +237,7 @@ class Prefetcher:
                     except (CancelledError, Exception):  # its pixels are not wanted: nor is its failure
                         pass
         finally:
-            self._spare.extend(chunk.rows for chunk in chunks)
+            self._spare.extend((chunk.rows, chunk.buffer) for chunk in chunks)
 
     def close(self) -> None:
         """Drop the chunks in hand (waiting for at most one per helper) and end the helper threads."""
@@ -198,5 +245,5 @@ class Prefetcher:
             try:
                 self._drop()
             finally:
-                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool.close()
                 self._pool = None

@@ -23,7 +23,7 @@ from nnstudio.core.mnist import Mnist
 ARRAYS = ("train_images", "train_labels", "test_images", "test_labels")
 
 
-def _scratch_root() -> str | None:
+def scratch_root() -> str | None:
     """A folder in memory where the system offers one (Linux), else the system's temporary folder."""
     shm = "/dev/shm"
     return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
@@ -33,7 +33,7 @@ def _scratch_root() -> str | None:
 def shared_mnist(mnist: Mnist) -> Iterator[dict]:
     """A plain, picklable handle on ``mnist``'s arrays written to a temporary folder, which is
     removed when the block ends (after the workers that mapped them have ended)."""
-    with tempfile.TemporaryDirectory(prefix="nnstudio-mnist-", dir=_scratch_root()) as folder:
+    with tempfile.TemporaryDirectory(prefix="nnstudio-mnist-", dir=scratch_root()) as folder:
         for key in ARRAYS:
             with atomic_write(Path(folder) / f"{key}.npy") as f:
                 np.save(f, np.ascontiguousarray(getattr(mnist, key)))
