@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nnstudio.core.augment import Augmentation, Augmenter, gaussian_matrix, rotated, smooth_fields, thickened
+from nnstudio.core.augment import Augmentation, Augmenter, rotated, thickened
+from nnstudio.core.elastic_fields import gaussian_matrix, smooth_fields
 
 EVERY = {
     "shift": Augmentation(shift=2),

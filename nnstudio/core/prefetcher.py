@@ -1,25 +1,27 @@
-"""Distorting an epoch's training batches ahead of the trainer, in chunks, on helper threads.
+"""Distorting an epoch's training batches ahead of the trainer, in chunks, on helper processes.
 
 The trainer asks for one batch at a time (:meth:`Prefetcher.take`); the prefetcher distorts the
 epoch in **chunks** of about :data:`CHUNK_IMAGES` images (16 batches of 64) and keeps the next
-chunks in hand, two per helper thread, while the trainer works through the current one. A
-chunk is a few long NumPy calls, which release the GIL: the trainer's thread runs its own Python
-meanwhile, instead of both threads handing the GIL back and forth every few microseconds. When
-the queue is empty (an epoch's start), the trainer distorts a short first chunk (an eighth of one)
-itself, drawing each image's warp (the epoch's pool of warps may not be drawn yet), while the
-helpers start on the next ones; when the trainer must wait for a helper, it makes a later chunk
-that no helper has started meanwhile (work sharing: where distorting costs more than training,
-both cores distort).
+chunks in hand, two per helper, while the trainer works through the current one. The helpers are
+processes (:mod:`nnstudio.core.helper_processes`), each with its own GIL: a helper thread's Python
+between its NumPy calls kept taking the GIL from the trainer's thread (the trainer's epoch +55%
+with a helper thread, +13-31% with a helper process, here). Threads remain (``processes=False``),
+and take over if a helper process cannot start or dies. When the queue is empty (an epoch's
+start), the trainer distorts a short first chunk (an eighth of one) itself, drawing each image's
+warp (the epoch's pool of warps may not be drawn yet), while the helpers start on the next ones;
+when the trainer must wait for a helper, it makes a later chunk that no helper has started
+meanwhile (work sharing: where distorting costs more than training, both cores distort).
 
-Every chunk draws from its own generator, seeded by the augmenter's seed, the epoch and the
+Every chunk draws from its own generator, seeded by the augmenter's chunk seed, the epoch and the
 chunk's first batch, and writes only its own buffer; its warps come from the epoch's pool
-(:class:`~nnstudio.core.augment.WarpPool`, drawn once from a generator of its own by whichever
-thread first needs it): the pixels are the same for a seed whatever the number of helper threads,
-or none (``workers=0``: each chunk made in line when first needed).
+(:class:`~nnstudio.core.augment.WarpPool`, drawn from a generator of its own; when an epoch's
+last chunks are handed out, a helper draws the next epoch's): the pixels are the same for a seed
+whatever the number and kind of helpers, or none (``workers=0``: each chunk made in line when
+first needed).
 
 A change of strengths takes effect at the next batch: the chunks made with the old ones are
 dropped (a helper's chunk in progress is waited for, a few milliseconds) and the rest of the
-epoch is distorted afresh from that batch on. :meth:`close` ends the helper threads.
+epoch is distorted afresh from that batch on. :meth:`close` ends the helpers.
 """
 
 from __future__ import annotations
@@ -40,8 +42,8 @@ CHUNK_IMAGES = 1024
 
 
 def distortion_workers(trainer_threads: int = 1, *, app_open: bool = False, cores: int | None = None) -> int:
-    """Helper threads for distortion: the cores the trainer's BLAS threads leave (and, in the app,
-    the window's), at least one."""
+    """Helpers for distortion: the cores the trainer's BLAS threads leave (and, in the app, the
+    window's), at least one."""
     if cores is None:
         try:
             cores = len(os.sched_getaffinity(0))
@@ -149,7 +151,7 @@ class Prefetcher:
         self._fill()
 
     def _fill(self) -> None:
-        """Plan chunks up to two per helper thread beyond the one in use; the first of an empty queue
+        """Plan chunks up to two per helper beyond the one in use; the first of an empty queue
         is left to the trainer's thread, and short (an eighth of a chunk), so that the trainer soon
         goes on training while the helpers, handed the others at once, work."""
         batches = -(-len(self._order) // self._size)
@@ -240,7 +242,7 @@ class Prefetcher:
             self._spare.extend((chunk.rows, chunk.buffer) for chunk in chunks)
 
     def close(self) -> None:
-        """Drop the chunks in hand (waiting for at most one per helper) and end the helper threads."""
+        """Drop the chunks in hand (waiting for at most one per helper) and end the helpers."""
         if self._pool is not None:
             try:
                 self._drop()

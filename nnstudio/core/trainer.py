@@ -106,7 +106,7 @@ class Trainer(RunControls, Resumable):
         self._augmenter: Augmenter | None = None
         self._prefetch: Prefetcher | None = None
         self._scratch: dict = {}  # the validation pass's arrays, kept from epoch to epoch
-        self.prefetch: bool | int = True  # distort ahead on helper threads (True: as many as the
+        self.prefetch: bool | int = True  # distort ahead on helper processes (True: as many as the
         # cores leave, distortion_workers; an int: that many; False or 0: in line)
         if build:
             self.build()
@@ -180,7 +180,7 @@ class Trainer(RunControls, Resumable):
                     watched = "accuracy" if self.config.monitor == "val_accuracy" else "loss"
                     message = f"early stopping: no improvement in validation {watched} for {epochs_text}"
                     break
-        finally:  # also when the generator is closed early: no helper thread outlives the run
+        finally:  # also when the generator is closed early: no helper outlives the run
             self._engine.close()
             self._engine = None
             if self._prefetch is not None:
@@ -379,7 +379,7 @@ class Trainer(RunControls, Resumable):
         return np.multiply(pixels, self.network.dtype.type(1 / 255), out=rows)
 
     def _augmented(self, order: np.ndarray, b: int) -> np.ndarray:
-        """The batch distorted by the augmenter, which works ahead in chunks on helper threads."""
+        """The batch distorted by the augmenter, which works ahead in chunks on helper processes."""
         if self._augmenter is None:
             self._augmenter = Augmenter(self.augmentation, self.data.image_shape,
                                         seed=np.random.default_rng([self.config.seed, 2]))
