@@ -155,3 +155,21 @@ def test_when_a_helper_process_dies_threads_go_on_with_the_same_pixels(images):
         prefetcher.close()
     np.testing.assert_array_equal(out, expected)
     assert not helpers()
+
+
+def test_with_no_room_in_memory_for_chunks_threads_distort_them(images, monkeypatch):
+    def full(fd, offset, length):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "posix_fallocate", full, raising=False)
+    order = np.random.default_rng(2).permutation(len(images))
+    expected = epoch_through(Prefetcher(Augmenter(DISTORTED, seed=4), images, workers=0, chunk_images=128), order)
+    before = chunk_folders()
+    prefetcher = Prefetcher(Augmenter(DISTORTED, seed=4), images, workers=1, chunk_images=128)
+    try:
+        np.testing.assert_array_equal(epoch_through(prefetcher, order), expected)
+        assert chunk_folders() == before  # the processes' folder went with them
+        assert [t for t in helpers() if isinstance(t, threading.Thread)]  # threads took over
+    finally:
+        prefetcher.close()
+    assert not helpers()

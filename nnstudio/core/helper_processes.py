@@ -59,11 +59,7 @@ class HelperProcesses:
         self._helpers: list[tuple[subprocess.Popen, threading.Thread]] = []
         self._task_of: dict[subprocess.Popen, Future | None] = {}  # each helper's task in hand
         try:
-            shared = np.lib.format.open_memmap(self.folder / "images.npy", mode="w+", dtype=images.dtype,
-                                               shape=images.shape)
-            shared[...] = images
-            shared.flush()
-            del shared
+            np.save(self.folder / "images.npy", np.ascontiguousarray(images))  # no room: OSError (threads then)
             start = (str(self.folder), augmenter.image_shape, augmenter.chunk_seed, augmenter.pool_size)
             env = {**os.environ, **ONE_THREAD, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
             for _ in range(max(1, count)):
@@ -84,8 +80,14 @@ class HelperProcesses:
         """A new float32 chunk buffer the helpers can write, and its name for :meth:`submit`."""
         self._buffers += 1
         name = f"chunk-{self._buffers}.f32"
+        with open(self.folder / name, "wb") as file:
+            reserve = getattr(os, "posix_fallocate", None)
+            if reserve is not None:  # no room in memory: OSError now, not a crash (SIGBUS) when written
+                reserve(file.fileno(), 0, 4 * shape[0] * shape[1])
+            else:
+                file.truncate(4 * shape[0] * shape[1])
         # a plain array over the mapping (a memmap would carry its subclass into every product)
-        return np.asarray(np.memmap(self.folder / name, np.float32, mode="w+", shape=shape)), name
+        return np.asarray(np.memmap(self.folder / name, np.float32, mode="r+", shape=shape)), name
 
     def submit(self, rows: np.ndarray, buffer: str, index: np.ndarray, epoch: int, first: int,
                settings: Augmentation, *, pooled: bool, warps: int) -> Future:
@@ -179,7 +181,9 @@ def serve() -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    tasks, answers = sys.stdin.buffer, sys.stdout.buffer
+    tasks, answers = sys.stdin.buffer, os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # anything printed goes to stderr, not into the answers
+    sys.stdout = sys.stderr
     folder, image_shape, chunk_seed, pool_size = pickle.load(tasks)
     folder = Path(folder)
     images = np.load(folder / "images.npy", mmap_mode="r")

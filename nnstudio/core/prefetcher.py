@@ -169,8 +169,14 @@ class Prefetcher:
             shape = (self._per_chunk * self._size, self.images.shape[1])
             if self._spare and self._spare[-1][0].shape == shape:
                 rows, buffer = self._spare.pop()
+            elif self._pool is None:
+                rows, buffer = np.empty(shape, np.float32), None
             else:
-                rows, buffer = self._pool.buffer(shape) if self._pool is not None else (np.empty(shape, np.float32), None)
+                try:
+                    rows, buffer = self._pool.buffer(shape)
+                except OSError:  # no room for another buffer in memory: threads, with buffers of their own
+                    self._fall_back()
+                    rows, buffer = self._pool.buffer(shape)
             chunk = _Chunk(self._epoch, first, last, self.augmenter.settings, rows, buffer, pooled=not short)
             if self._chunks and self._pool is not None:
                 chunk.future = self._pool.submit(rows, buffer, self._order[first * self._size:last * self._size],
