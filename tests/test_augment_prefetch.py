@@ -173,3 +173,27 @@ def test_with_no_room_in_memory_for_chunks_threads_distort_them(images, monkeypa
     finally:
         prefetcher.close()
     assert not helpers()
+
+
+def test_the_chunk_folder_of_a_killed_run_is_removed_by_the_next(images, tmp_path):
+    import subprocess
+
+    from nnstudio.core.helper_processes import remove_orphans
+    from nnstudio.core.shared_data import scratch_root
+    import tempfile
+
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    root = Path(scratch_root() or tempfile.gettempdir())
+    orphan, mine = root / f"nnstudio-chunks-{ended.pid}-test", root / f"nnstudio-chunks-{os.getpid()}-test"
+    for folder in (orphan, mine):
+        folder.mkdir()
+        (folder / "chunk-1.f32").write_bytes(b"\0" * 16)
+    try:
+        remove_orphans()
+        assert not orphan.exists() and mine.exists()  # a folder of a running process stays
+    finally:
+        for folder in (orphan, mine):
+            if folder.exists():
+                (folder / "chunk-1.f32").unlink()
+                folder.rmdir()

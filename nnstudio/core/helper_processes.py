@@ -51,7 +51,8 @@ class HelperProcesses:
     """``count`` processes distorting chunks for ``augmenter``'s prefetcher, from ``images``."""
 
     def __init__(self, count: int, augmenter: Augmenter, images: np.ndarray) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="nnstudio-chunks-", dir=scratch_root()))
+        remove_orphans()
+        self.folder = Path(tempfile.mkdtemp(prefix=f"nnstudio-chunks-{os.getpid()}-", dir=scratch_root()))
         self._buffers = 0
         self._lock = threading.Lock()
         self._idle: list[subprocess.Popen] = []
@@ -171,6 +172,17 @@ class HelperProcesses:
                 helper.stdout.close()
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def remove_orphans() -> None:
+    """Remove the chunk folders of processes that no longer run (killed before they could)."""
+    for folder in Path(scratch_root() or tempfile.gettempdir()).glob("nnstudio-chunks-*-*"):
+        try:
+            os.kill(int(folder.name.split("-")[2]), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except (ValueError, OSError):  # not ours to judge (another user's, or not a process id)
+            pass
 
 
 # -- in the helper processes ------------------------------------------------------------------
