@@ -107,6 +107,7 @@ class Prefetcher:
         self._spare: list[tuple[np.ndarray, str | None]] = []  # buffers of chunks used up
         self._epoch, self._order, self._size, self._per_chunk, self._next = 0, None, 0, 1, 0
         self._restarted_at = -1
+        self._planned = 0
         self._ahead = 0  # the epoch whose warps a helper was asked to draw ahead
         self._in_use: _Chunk | None = None  # a used-up chunk whose last batch the trainer may still read
         self.made_here = self.made_by_helpers = 0  # chunks, for benchmarks
@@ -147,13 +148,15 @@ class Prefetcher:
         self._drop()
         self._epoch, self._order, self._size, self._next = epoch, order, batch_size, batch
         self._restarted_at = batch
+        self._planned = 0  # chunks planned since
         self._per_chunk = max(1, self.chunk_images // batch_size)
         self._fill()
 
     def _fill(self) -> None:
         """Plan chunks up to two per helper beyond the one in use; the first of an empty queue
         is left to the trainer's thread, and short (an eighth of a chunk), so that the trainer soon
-        goes on training while the helpers, handed the others at once, work."""
+        goes on training while the helpers, handed the others at once, work; the next two are a
+        quarter and a half of a chunk, so the first a helper makes is soon ready."""
         batches = -(-len(self._order) // self._size)
         if self._next >= batches and self._pool is not None and self._ahead != self._epoch + 1:
             self._ahead = self._epoch + 1  # the epoch's last chunks are planned: a helper draws the next one's warps
@@ -164,8 +167,9 @@ class Prefetcher:
             first = self._next
             last = min((first // self._per_chunk + 1) * self._per_chunk, batches)
             short = first == self._restarted_at
-            if short:  # with helpers or without: the same chunks, the same pixels
-                last = min(last, first + max(1, self._per_chunk // 8))
+            if self._planned < 3:  # an eighth, a quarter, a half: the helpers soon have the next one ready
+                last = min(last, first + max(1, (self._per_chunk << self._planned) // 8))
+            self._planned += 1  # with helpers or without: the same chunks, the same pixels
             shape = (self._per_chunk * self._size, self.images.shape[1])
             if self._spare and self._spare[-1][0].shape == shape:
                 rows, buffer = self._spare.pop()
