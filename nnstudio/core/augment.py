@@ -183,9 +183,17 @@ class Augmenter:
                       *, pooled: bool, warps: int) -> np.ndarray:
         """A prefetcher's chunk, the epoch's batches from ``first`` on, distorted into ``out`` with
         its own generator and, ``pooled``, the epoch's pool of ``warps`` warps: the same pixels in
-        any thread or process whose augmenter has this one's :attr:`chunk_seed`."""
+        any thread or process whose augmenter has this one's :attr:`chunk_seed`. A uint8 ``out``
+        gets the pixels rounded to the images' own scale, 0-255."""
         pool = self.warp_pool(settings, epoch, warps) if pooled and settings.warps else None
-        return self.distort(pixels, out, self.chunk_rng(epoch, first), settings, pool)
+        rng = self.chunk_rng(epoch, first)
+        if out.dtype != np.uint8:
+            return self.distort(pixels, out, rng, settings, pool)
+        floats = self.distort(pixels, self._sampler().buffer("chunk", out.shape, np.float32), rng, settings, pool)
+        floats *= np.float32(255)
+        floats += np.float32(0.5)
+        np.copyto(out, floats, casting="unsafe")  # truncated: rounded (in [0, 1], no overflow)
+        return out
 
     def elastic_pool(self, settings: Augmentation) -> np.ndarray:
         """The pool of displacement fields for these strengths, each field as drawn and negated,

@@ -78,17 +78,17 @@ class HelperProcesses:
             raise
 
     def buffer(self, shape: tuple[int, int]) -> tuple[np.ndarray, str]:
-        """A new float32 chunk buffer the helpers can write, and its name for :meth:`submit`."""
+        """A new uint8 chunk buffer the helpers can write, and its name for :meth:`submit`."""
         self._buffers += 1
         name = f"chunk-{self._buffers}.f32"
         with open(self.folder / name, "wb") as file:
             reserve = getattr(os, "posix_fallocate", None)
             if reserve is not None:  # no room in memory: OSError now, not a crash (SIGBUS) when written
-                reserve(file.fileno(), 0, 4 * shape[0] * shape[1])
+                reserve(file.fileno(), 0, shape[0] * shape[1])
             else:
-                file.truncate(4 * shape[0] * shape[1])
+                file.truncate(shape[0] * shape[1])
         # a plain array over the mapping (a memmap would carry its subclass into every product)
-        return np.asarray(np.memmap(self.folder / name, np.float32, mode="r+", shape=shape)), name
+        return np.asarray(np.memmap(self.folder / name, np.uint8, mode="r+", shape=shape)), name
 
     def submit(self, rows: np.ndarray, buffer: str, index: np.ndarray, epoch: int, first: int,
                settings: Augmentation, *, pooled: bool, warps: int) -> Future:
@@ -211,7 +211,7 @@ def serve() -> None:
                 _, buffer, shape, index, epoch, first, settings, pooled, warps = task
                 rows = mapped.get(buffer)
                 if rows is None:
-                    rows = mapped[buffer] = np.asarray(np.memmap(folder / buffer, np.float32, mode="r+", shape=shape))
+                    rows = mapped[buffer] = np.asarray(np.memmap(folder / buffer, np.uint8, mode="r+", shape=shape))
                 augmenter.distort_chunk(np.take(images, index, axis=0), rows[:len(index)], epoch, first, settings,
                                         pooled=pooled, warps=warps)
             else:

@@ -75,7 +75,7 @@ class HelperThreads:
         self._executor = ThreadPoolExecutor(count, thread_name_prefix="nnstudio-augment")
 
     def buffer(self, shape: tuple[int, int]) -> tuple[np.ndarray, None]:
-        return np.empty(shape, np.float32), None
+        return np.empty(shape, np.uint8), None
 
     def submit(self, rows: np.ndarray, buffer: str | None, index: np.ndarray, epoch: int, first: int,
                settings: Augmentation, *, pooled: bool, warps: int) -> Future:
@@ -115,13 +115,13 @@ class Prefetcher:
 
     def take(self, epoch: int, order: np.ndarray, batch: int, batch_size: int, out: np.ndarray) -> np.ndarray:
         """Batch ``batch`` of the epoch's ``order`` (images ``order[batch*batch_size:][:batch_size]``)
-        distorted, into ``out``."""
-        np.copyto(out, self.batch(epoch, order, batch, batch_size))
-        return out
+        distorted, as float rows in [0, 1] written into ``out``."""
+        return np.multiply(self.batch(epoch, order, batch, batch_size), out.dtype.type(1 / 255), out=out)
 
     def batch(self, epoch: int, order: np.ndarray, batch: int, batch_size: int) -> np.ndarray:
-        """:meth:`take` without the copy: the rows where they lie in their chunk (C-contiguous),
-        valid until the next call."""
+        """:meth:`take` without the copy: the rows where they lie in their chunk (C-contiguous uint8
+        pixels, rounded, as the training images: the trainer reads a quarter of the bytes float rows
+        would be, and casts them as it casts plain batches), valid until the next call."""
         if self._pool is None and self.workers:
             raise RuntimeError("the prefetcher is closed")
         self._release()
@@ -174,7 +174,7 @@ class Prefetcher:
             if self._spare and self._spare[-1][0].shape == shape:
                 rows, buffer = self._spare.pop()
             elif self._pool is None:
-                rows, buffer = np.empty(shape, np.float32), None
+                rows, buffer = np.empty(shape, np.uint8), None
             else:
                 try:
                     rows, buffer = self._pool.buffer(shape)

@@ -387,5 +387,5 @@ class Trainer(RunControls, Resumable):
             self._prefetch = Prefetcher(self._augmenter, self.data.x_train,
                                         workers=distortion_workers(self.threads) if self.prefetch is True
                                         else int(self.prefetch))
-        # The distorted rows as they lie in the prefetcher's chunk, read there by the step (not copied).
-        return self._engine.outside_rows(self._prefetch.batch(self.epoch + 1, order, b, self.config.batch_size))
+        # Distorted pixels (uint8) as they lie in the prefetcher's chunk, cast as a plain batch's are.
+        return self._engine.input_pixels(self._prefetch.batch(self.epoch + 1, order, b, self.config.batch_size))
