@@ -3,7 +3,7 @@
 :class:`~nnstudio.core.train_step.TrainStep` takes these methods from :class:`ElementwiseWork`; they
 read the step's ``layers``, ``velocities``, ``_step`` (each layer's written-out step), ``_pool``
 (the helper threads, or None), ``threads``, ``parallel_min``, ``chunk``, ``_scratch``, ``blas``,
-``_plans`` and ``_outside_plans``. Each update goes in as few passes as it can: BLAS adds a plain SGD or momentum step
+and ``_plans``. Each update goes in as few passes as it can: BLAS adds a plain SGD or momentum step
 inside the gradient product (:mod:`nnstudio.core.blas`); Nesterov and weight decay sweep the layer
 once, chunk by chunk, each chunk small enough to stay in cache; large layers are shared out over
 the helper threads in contiguous parts (NumPy releases the GIL inside its loops).
@@ -101,24 +101,3 @@ class ElementwiseWork:
                 pc -= sc
             else:
                 pc += vc
-
-    def _outside_update(self, rows: np.ndarray, delta: np.ndarray, momentum: float) -> None:
-        """The first layer's step from rows read where they lie: BLAS adds ``rows.T @ delta`` into the
-        weights (or the velocities), the biases take the column sums of ``delta``."""
-        target = self.velocities[0] if momentum else self.layers[0]
-        key = (rows.ctypes.data, rows.shape, delta.ctypes.data, delta.shape, bool(momentum))
-        plan = self._outside_plans.get(key)
-        if plan is None:
-            if len(self._outside_plans) > 64:  # the prefetcher's buffers come back: a few dozen places at most
-                self._outside_plans.clear()
-            plan = self._outside_plans[key] = plan_at_b(rows, delta, target[:-1]) or False
-        beta = momentum if momentum else 1.0
-        if plan:
-            plan(-1.0, beta)
-        else:
-            target[:-1] *= beta
-            target[:-1] -= rows.T @ delta
-        bias = target[-1]
-        if momentum:
-            bias *= momentum
-        bias -= np.add.reduce(delta, axis=0)

@@ -93,11 +93,6 @@ class TrainStep(ElementwiseWork):
         # Whether the input buffer holds raw pixel values (0..255, a column of 255s), which the first
         # layer's products scale by 1/255 as they multiply (:meth:`input_pixels`).
         self._raw = False
-        # Rows read where they lie (:meth:`outside_rows`): the next forward's, then the last forward's.
-        self._outside: np.ndarray | None = None
-        self._outside_now: np.ndarray | None = None
-        self._outside_plans: dict[tuple, object] = {}
-        self._weights0, self._bias0 = self.layers[0][:-1], self.layers[0][-1]
         self._n, self._labels = 0, None
         # Adaptive optimiser and dropout, set by the caller between batches (off: the fast path).
         self.optimizer = None
@@ -154,15 +149,6 @@ class TrainStep(ElementwiseWork):
         np.copyto(self._given, pixels)
         return self._given
 
-    def outside_rows(self, rows: np.ndarray) -> np.ndarray:
-        """The next batch's input is ``rows`` (floats in [0, 1] of the network's dtype, C-contiguous),
-        read where they lie by the plain path, which then copies nothing (a distorted batch comes
-        ready from the prefetcher's chunk); they must not change until :meth:`backward`. Pass the
-        result to :meth:`forward`; other paths copy the rows in."""
-        self._set_raw(False)
-        self._given = self._outside = rows
-        return rows
-
     def _set_raw(self, raw: bool) -> None:
         if raw != self._raw:
             self._a[0][:, -1] = 255 if raw else 1  # the bias's input: 1, or 255 that the products scale back
@@ -188,15 +174,11 @@ class TrainStep(ElementwiseWork):
         The layer outputs stay in the step's buffers for :meth:`backward`.
         """
         n = len(x)
-        in_buffer = x is self._given and x is not self._outside  # written into the step's input buffer
-        # Rows from outside_rows that the plain path's products can read as they lie:
-        outside = x if (x is self._outside and x.dtype == self.network.dtype and x.flags.c_contiguous
-                        and len(self.layers) > 1 and not (self.dropout or self.input_dropout)) else None
-        self._given = self._outside = None
-        if not in_buffer and outside is None:
+        in_buffer = x is self._given  # written into the step's input buffer
+        self._given = None
+        if not in_buffer:
             self._set_raw(False)
             np.copyto(self._a[0][:n, :-1], x)
-        self._outside_now = outside
         if not (self.dropout or self.input_dropout):
             return self._plain_forward(n, labels)
         self._scale_raw(n)
@@ -232,9 +214,6 @@ class TrainStep(ElementwiseWork):
             if raw:  # the first layer, on raw pixels: (x_raw @ W + 255 b) / 255
                 v.first_scaled()
                 raw = False
-            elif self._outside_now is not None and a is v.inputs[0]:  # the first layer, on rows as they lie
-                matmul(self._outside_now, self._weights0, out=z)
-                z += self._bias0
             else:
                 matmul(a, p, out=z)  # x @ W + b
             if not v.relu:
@@ -287,10 +266,7 @@ class TrainStep(ElementwiseWork):
                 else:
                     self._share(lambda lo, hi, part, below=below[:, :-1], h=h[:, :-1], mask=mask[:, :-1]:
                                 self._scale_by_derivative(below[lo:hi], h[lo:hi], mask[lo:hi]), n, below.size)
-            if i == 0 and self._outside_now is not None:
-                self._outside_update(self._outside_now, v.deltas[0], momentum)
-            else:
-                updates[i]()  # w -= a.T @ delta (or v = momentum * v - a.T @ delta), inside the product
+            updates[i]()  # w -= a.T @ delta (or v = momentum * v - a.T @ delta), inside the product
             if momentum:
                 flat, velocity = v.flat_layers[i], self.velocities[i].reshape(-1)
                 if not alone:
@@ -318,9 +294,6 @@ class TrainStep(ElementwiseWork):
                 self._plain_backward(v, learning_rate, momentum)
                 return
         self._scale_raw(n)  # the products below multiply the inputs as they are
-        if self._outside_now is not None:  # and read them from the step's own buffer
-            np.copyto(self._a[0][:n, :-1], self._outside_now)
-            self._outside_now = None
         scale = (1.0 if optimizer is not None else learning_rate) / n
         delta = self._softmax_delta(n, scale)
         for i in range(len(self.layers) - 1, -1, -1):
