@@ -51,6 +51,8 @@ class HelperProcesses:
     """``count`` processes distorting chunks for ``augmenter``'s prefetcher, from ``images``."""
 
     def __init__(self, count: int, augmenter: Augmenter, images: np.ndarray) -> None:
+        if getattr(sys, "frozen", False) or not sys.executable:  # no interpreter to run them: threads
+            raise OSError("helper processes need a Python interpreter")
         remove_orphans()
         self.folder = Path(tempfile.mkdtemp(prefix=f"nnstudio-chunks-{os.getpid()}-", dir=scratch_root()))
         self._buffers = 0
