@@ -188,12 +188,32 @@ def test_the_chunk_folder_of_a_killed_run_is_removed_by_the_next(images, tmp_pat
     orphan, mine = root / f"nnstudio-chunks-{ended.pid}-test", root / f"nnstudio-chunks-{os.getpid()}-test"
     for folder in (orphan, mine):
         folder.mkdir()
-        (folder / "chunk-1.f32").write_bytes(b"\0" * 16)
+        (folder / "chunk-1.u8").write_bytes(b"\0" * 16)
     try:
         remove_orphans()
         assert not orphan.exists() and mine.exists()  # a folder of a running process stays
     finally:
         for folder in (orphan, mine):
             if folder.exists():
-                (folder / "chunk-1.f32").unlink()
+                (folder / "chunk-1.u8").unlink()
                 folder.rmdir()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_work_for_helpers_that_have_all_ended_fails_at_once_and_never_waits(images):
+    import signal
+
+    from nnstudio.core.helper_processes import HelperError, HelperProcesses
+
+    augmenter = Augmenter(DISTORTED, seed=0)
+    helpers_ = HelperProcesses(2, augmenter, images)
+    try:
+        for pid in helpers():
+            os.kill(int(pid), signal.SIGKILL)
+        rows, name = helpers_.buffer((64, 784))
+        for _ in range(3):  # whether a helper's end is already known or found on handing the work out
+            with pytest.raises(HelperError):
+                helpers_.submit(rows, name, np.arange(64), 1, 0, DISTORTED, pooled=True, warps=64).result(timeout=60)
+    finally:
+        helpers_.close()
+    assert not helpers()

@@ -60,7 +60,8 @@ class HelperProcesses:
         self._idle: list[subprocess.Popen] = []
         self._waiting: deque[tuple[Future, tuple]] = deque()
         self._helpers: list[tuple[subprocess.Popen, threading.Thread]] = []
-        self._task_of: dict[subprocess.Popen, Future | None] = {}  # each helper's task in hand
+        self._task_of: dict[subprocess.Popen, Future] = {}  # each busy helper's task
+        self._ended: set[subprocess.Popen] = set()
         try:
             np.save(self.folder / "images.npy", np.ascontiguousarray(images))  # no room: OSError (threads then)
             start = (str(self.folder), augmenter.image_shape, augmenter.chunk_seed, augmenter.pool_size)
@@ -82,7 +83,7 @@ class HelperProcesses:
     def buffer(self, shape: tuple[int, int]) -> tuple[np.ndarray, str]:
         """A new uint8 chunk buffer the helpers can write, and its name for :meth:`submit`."""
         self._buffers += 1
-        name = f"chunk-{self._buffers}.f32"
+        name = f"chunk-{self._buffers}.u8"
         with open(self.folder / name, "wb") as file:
             reserve = getattr(os, "posix_fallocate", None)
             if reserve is not None:  # no room in memory: OSError now, not a crash (SIGBUS) when written
@@ -105,50 +106,52 @@ class HelperProcesses:
     def _submit(self, task: tuple) -> Future:
         future: Future = Future()
         with self._lock:
-            if self._helpers and not any(h.poll() is None for h, _ in self._helpers):
-                future.set_exception(HelperError("every helper process has ended"))
-                return future
             self._waiting.append((future, task))
             self._hand_out()
         return future
 
     def _hand_out(self) -> None:
-        """Give waiting tasks to idle helpers (under the lock); cancelled tasks are skipped."""
-        while self._idle and self._waiting:
+        """Give waiting tasks to idle helpers, or fail them if every helper has ended (under the
+        lock); cancelled tasks are skipped."""
+        while self._waiting and (self._idle or len(self._ended) == len(self._helpers)):
             future, task = self._waiting.popleft()
             if not future.set_running_or_notify_cancel():
                 continue
+            if not self._idle:
+                future.set_exception(HelperError("every helper process has ended"))
+                continue
             helper = self._idle.pop()
-            self._task_of[helper] = future
             try:
                 pickle.dump(task, helper.stdin)
                 helper.stdin.flush()
-            except (OSError, ValueError):  # it has ended: its reader fails the task
-                pass
+            except (OSError, ValueError):  # it has ended (its reader will see it too)
+                self._ended.add(helper)
+                future.set_exception(HelperError("a helper process ended"))
+                continue
+            self._task_of[helper] = future
 
     def _answers(self, helper: subprocess.Popen) -> None:
         """Each answer of ``helper`` settles its task, until it ends (its reader thread)."""
         while True:
             try:
-                error = pickle.load(helper.stdout)
-            except (EOFError, OSError, pickle.UnpicklingError):
-                error = HelperError(f"a helper process ended (exit status {helper.wait()})")
+                answer = pickle.load(helper.stdout)
+                ended = False
+            except Exception:  # its end, or its output cut short
+                answer, ended = HelperError(f"a helper process ended (exit status {helper.wait()})"), True
             with self._lock:
                 future = self._task_of.pop(helper, None)
-                ended = isinstance(error, HelperError)
-                if not ended:
+                if ended:
+                    self._ended.add(helper)
+                    if helper in self._idle:
+                        self._idle.remove(helper)
+                else:
                     self._idle.append(helper)
-                    self._hand_out()
-                elif not any(h.poll() is None for h, _ in self._helpers):
-                    while self._waiting:  # nobody left to do them
-                        waiting, _ = self._waiting.popleft()
-                        if waiting.set_running_or_notify_cancel():
-                            waiting.set_exception(HelperError("every helper process has ended"))
+                self._hand_out()
             if future is not None:
-                if error is None:
+                if answer is None:
                     future.set_result(None)
                 else:
-                    future.set_exception(error if ended else HelperError(error))
+                    future.set_exception(answer if ended else HelperError(answer))
             if ended:
                 return
 
