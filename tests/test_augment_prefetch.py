@@ -36,10 +36,12 @@ def helpers() -> list:
 
 
 def chunk_folders() -> set[Path]:
-    from nnstudio.core.shared_data import scratch_root
+    """This process's chunk folders (other test processes make their own meanwhile)."""
     import tempfile
 
-    return set(Path(scratch_root() or tempfile.gettempdir()).glob("nnstudio-chunks-*"))
+    from nnstudio.core.shared_data import scratch_root
+
+    return set(Path(scratch_root() or tempfile.gettempdir()).glob(f"nnstudio-chunks-{os.getpid()}-*"))
 
 
 def epoch_through(prefetcher: Prefetcher, order: np.ndarray, epoch: int = 1) -> np.ndarray:
