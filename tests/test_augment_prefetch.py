@@ -81,7 +81,7 @@ def test_the_same_seed_gives_the_same_pixels_with_any_number_of_helper_processes
 def test_a_change_of_strengths_takes_effect_at_the_next_batch(images):
     order = np.arange(len(images))
     augmenter = Augmenter(DISTORTED, seed=0)
-    prefetcher = Prefetcher(augmenter, images, workers=1, chunk_images=8 * BATCH)
+    prefetcher = Prefetcher(augmenter, images, workers=1, chunk_images=8 * BATCH, processes=True)
     out = np.empty((BATCH, images.shape[1]), np.float32)
     try:
         for b in range(3):
@@ -110,7 +110,8 @@ def test_prefetching_trains_exactly_as_distorting_in_line(small_split):
 
 @pytest.mark.parametrize("how", ["generator closed", "stop requested"])
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_stopping_a_run_leaves_no_helper_process_or_file(small_split, how):
+def test_stopping_a_run_leaves_no_helper_process_or_file(small_split, how, monkeypatch):
+    monkeypatch.setenv("NNSTUDIO_DISTORTION_HELPERS", "processes")  # as a run has them
     before = chunk_folders()
     trainer = Trainer(TrainingConfig(max_epochs=3, batch_size=50, elastic_alpha=30), small_split, progress_interval=0)
     run = trainer.run()
@@ -144,7 +145,7 @@ def test_when_a_helper_process_dies_threads_go_on_with_the_same_pixels(images):
 
     order = np.random.default_rng(1).permutation(len(images))
     expected = epoch_through(Prefetcher(Augmenter(DISTORTED, seed=3), images, workers=0, chunk_images=128), order)
-    prefetcher = Prefetcher(Augmenter(DISTORTED, seed=3), images, workers=1, chunk_images=128)
+    prefetcher = Prefetcher(Augmenter(DISTORTED, seed=3), images, workers=1, chunk_images=128, processes=True)
     out = np.empty((len(order), images.shape[1]), np.float32)
     try:
         for b in range(-(-len(order) // BATCH)):
@@ -167,7 +168,7 @@ def test_with_no_room_in_memory_for_chunks_threads_distort_them(images, monkeypa
     order = np.random.default_rng(2).permutation(len(images))
     expected = epoch_through(Prefetcher(Augmenter(DISTORTED, seed=4), images, workers=0, chunk_images=128), order)
     before = chunk_folders()
-    prefetcher = Prefetcher(Augmenter(DISTORTED, seed=4), images, workers=1, chunk_images=128)
+    prefetcher = Prefetcher(Augmenter(DISTORTED, seed=4), images, workers=1, chunk_images=128, processes=True)
     try:
         np.testing.assert_array_equal(epoch_through(prefetcher, order), expected)
         assert chunk_folders() == before  # the processes' folder went with them
@@ -219,3 +220,17 @@ def test_work_for_helpers_that_have_all_ended_fails_at_once_and_never_waits(imag
     finally:
         helpers_.close()
     assert not helpers()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_the_environment_can_ask_for_helper_threads(images, monkeypatch):
+    order = np.arange(len(images))
+    for kind in ("threads", "processes"):
+        monkeypatch.setenv("NNSTUDIO_DISTORTION_HELPERS", kind)
+        prefetcher = Prefetcher(Augmenter(DISTORTED, seed=0), images, workers=1, chunk_images=128)
+        try:
+            epoch_through(prefetcher, order)
+            threads = [h for h in helpers() if isinstance(h, threading.Thread)]
+            assert (bool(threads), len(helpers()) > len(threads)) == (kind == "threads", kind == "processes")
+        finally:
+            prefetcher.close()

@@ -39,6 +39,8 @@ from nnstudio.core.helper_processes import HelperError, HelperProcesses
 
 #: Images in a chunk of work (rounded to whole batches).
 CHUNK_IMAGES = 1024
+#: ``threads`` in this environment variable: helper threads unless asked otherwise (the same pixels).
+HELPERS_VARIABLE = "NNSTUDIO_DISTORTION_HELPERS"
 
 
 def distortion_workers(trainer_threads: int = 1, *, app_open: bool = False, cores: int | None = None) -> int:
@@ -91,15 +93,18 @@ class HelperThreads:
 
 class Prefetcher:
     """Distorts ``images`` by ``augmenter``, an epoch's batches at a time, ahead of the trainer, on
-    ``workers`` helper processes (``processes=False``: threads)."""
+    ``workers`` helper processes (``processes=False``: threads; by default processes, unless
+    :data:`HELPERS_VARIABLE` says ``threads``)."""
 
     def __init__(self, augmenter: Augmenter, images: np.ndarray, *, workers: int = 1,
-                 chunk_images: int = CHUNK_IMAGES, processes: bool = True) -> None:
+                 chunk_images: int = CHUNK_IMAGES, processes: bool | None = None) -> None:
         self.augmenter, self.images = augmenter, images
         self.workers, self.chunk_images = max(0, int(workers)), max(1, int(chunk_images))
         self._pool: HelperProcesses | HelperThreads | None = None
         if self.workers:
             try:
+                if processes is None:
+                    processes = os.environ.get(HELPERS_VARIABLE, "processes") != "threads"
                 self._pool = (HelperProcesses if processes else HelperThreads)(self.workers, augmenter, images)
             except OSError:  # no process can start here (or no memory to share): threads
                 self._pool = HelperThreads(self.workers, augmenter, images)
