@@ -27,7 +27,7 @@ for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_name] = "1"
 # Distortion on helper threads: a helper process costs each augmented run a process start (~0.3 s of
 # CPU) for the same pixels; the tests of helper processes ask for them.
-os.environ["NNSTUDIO_DISTORTION_HELPERS"] = "threads"
+os.environ.setdefault("NNSTUDIO_DISTORTION_HELPERS", "threads")  # =processes: run them on processes
 # README's test command gives a relative NNSTUDIO_DATA (../shared/mnist): make it absolute, since
 # tests link its files from temporary folders and the app may change folders.
 if os.environ.get("NNSTUDIO_DATA"):
