@@ -180,7 +180,10 @@ class HelperProcesses:
 
 
 def remove_orphans() -> None:
-    """Remove the chunk folders of processes that no longer run (killed before they could)."""
+    """Remove the chunk folders of processes that no longer run (killed before they could). POSIX
+    only: elsewhere ``os.kill(pid, 0)`` does not ask whether a process runs (Windows ends it)."""
+    if os.name != "posix":
+        return
     for folder in Path(scratch_root() or tempfile.gettempdir()).glob("nnstudio-chunks-*-*"):
         try:
             os.kill(int(folder.name.split("-")[2]), 0)
