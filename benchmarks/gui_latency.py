@@ -10,7 +10,7 @@ trained headless in the same process, with the same configuration and one BLAS t
 before and after the GUI run.
 
     python benchmarks/gui_latency.py [--data-dir DIR] [--epochs 3] [--tab train|evaluate|inside]
-                                     [--profile N] [--stalls N]
+                                     [--augment] [--profile N] [--stalls N]
 
 It also prints ``CPU per epoch: GUI thread … ms, whole process … ms``: the work the window does for
 the run (thread CPU time, which a busy machine inflates far less than wall time; compare two builds
@@ -128,12 +128,13 @@ class LatenessProbe(QObject):
         self.lateness_ms.append(max(elapsed - PROBE_MS, 0.0))
 
 
-def headless_epoch_seconds(config, split) -> float:
-    """One epoch's wall time without any GUI, as the worker trains (one BLAS thread)."""
+def headless_epoch_seconds(config, split, epochs: int = 1) -> float:
+    """An epoch's mean wall time over a run of ``epochs`` without any GUI, as the worker trains (one
+    BLAS thread)."""
     trainer = Trainer(config, split)
     with threadpool_limits(1):
-        reports = [e for e in trainer.run(1) if type(e).__name__ == "EpochReport"]
-    return reports[0].seconds
+        reports = [e for e in trainer.run(epochs) if type(e).__name__ == "EpochReport"]
+    return float(np.mean([r.seconds for r in reports]))
 
 
 def gui_run(config, split, epochs: int, tab: str = "train", profile: int = 0, stalls: int = 0
@@ -219,6 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tab", choices=("train", "evaluate", "inside"), default="train", help="the tab shown during the run")
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="print the GUI thread's CPU per epoch and its N costliest functions")
+    parser.add_argument("--augment", action="store_true",
+                        help="distort every image as epoch_time.py --augment does (helper processes); "
+                             "the headless runs then train as many epochs as the GUI run")
     parser.add_argument("--stalls", type=int, default=0, metavar="N",
                         help="print the N slots with the most GUI-thread CPU, with their longest call")
     args = parser.parse_args(argv)
@@ -227,12 +231,17 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     split = split_mnist(load_mnist(resolve_data_dir(args.data_dir)))
     config = PRESETS["seed"].replace(patience=0)
+    headless_epochs = 1
+    if args.augment:
+        config = config.replace(augment_rotate=10, augment_scale=0.1, augment_shear=10, augment_shift=2,
+                                elastic_alpha=34, elastic_sigma=4)
+        headless_epochs = args.epochs  # each run starts its helper: compare runs of the same length
     print(f"data: {len(split.x_train)} training images, loaded in {time.perf_counter() - started:.1f} s")
     print(f"config: hidden {config.hidden}, lr {config.learning_rate}, batch {config.batch_size}")
 
-    before = headless_epoch_seconds(config, split)
+    before = headless_epoch_seconds(config, split, headless_epochs)
     epoch_seconds, lateness, end = gui_run(config, split, args.epochs, args.tab, args.profile, args.stalls)
-    after = headless_epoch_seconds(config, split)
+    after = headless_epoch_seconds(config, split, headless_epochs)
     headless = (before + after) / 2
     gui = float(np.mean(epoch_seconds))
     lateness = np.array(lateness)
