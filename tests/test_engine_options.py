@@ -128,6 +128,14 @@ def test_summary_is_mean_sd_min_max():
     assert worker_count(1, cores=8) == 1
 
 
+def test_runs_side_by_side_share_the_cores_they_leave_for_distortion():
+    from nnstudio.core.sweeps import helpers_per_run
+
+    assert helpers_per_run(2, cores=2) == 0  # every core runs: each run distorts in line
+    assert helpers_per_run(15, cores=16) == 0  # not 15 helpers in each of 15 runs
+    assert helpers_per_run(2, cores=16) == 7 and helpers_per_run(1, cores=4) == 3
+
+
 def test_repeat_2_makes_two_run_folders_and_one_summary(tmp_path, mnist_dir, capsys):
     out = tmp_path / "group"
     code = main(["--data-dir", str(mnist_dir), "--repeat", "2", "--epochs", "1", "--hidden", "16",

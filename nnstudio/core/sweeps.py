@@ -49,6 +49,7 @@ BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", 
 _stop_event = None
 _queue = None  # where each epoch goes, when the parent streams them
 _data = None  # the parent's MNIST, memory-mapped
+_helpers = 0  # distortion helpers for each run
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,14 @@ def worker_count(points: int, *, app_open: bool = False, cores: int | None = Non
     return max(1, min(points, allowed))
 
 
+def helpers_per_run(workers: int, cores: int | None = None) -> int:
+    """Distortion helpers for each of ``workers`` runs side by side: the cores they leave, shared
+    out (none where the runs take every core: each run then distorts in line, instead of every run
+    starting a helper per core, processes times cores in all)."""
+    cores = cores or os.cpu_count() or 1
+    return max(0, (cores - workers) // max(1, workers))
+
+
 def one_blas_thread_for_workers() -> dict[str, str | None]:
     """Give the worker processes spawned from now on one BLAS thread each (they inherit the
     environment); returns the variables as they were, for :func:`restore_environment`."""
@@ -210,7 +219,7 @@ def run_points(points: Sequence[SweepPoint], data_dir: str | Path, folder: str |
         saved_env = one_blas_thread_for_workers()
         try:
             with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
-                                     initargs=(worker_stop, epochs, mapped)) as pool:
+                                     initargs=(worker_stop, epochs, mapped, helpers_per_run(workers))) as pool:
                 pending = {pool.submit(_train_point, p.config.to_dict(), p.index, str(folder / p.folder_name),
                                        f"{name} {p.label}".strip()) for p in points}
                 try:
@@ -277,11 +286,11 @@ def write_sweep_csv(path: Path, points: Sequence[SweepPoint], results: Sequence[
 
 # -- in the worker processes ------------------------------------------------------------------
 
-def _start_worker(stop, epochs, data) -> None:
+def _start_worker(stop, epochs, data, helpers: int = 0) -> None:
     import signal
 
-    global _stop_event, _queue, _data
-    _stop_event, _queue = stop, epochs
+    global _stop_event, _queue, _data, _helpers
+    _stop_event, _queue, _helpers = stop, epochs, helpers
     _data = shared_data.attach_mnist(data)  # mapped once per process, before its first point
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the parent's to handle
 
@@ -297,6 +306,7 @@ def _train_point(config: dict, index: int, folder: str, name: str) -> PointResul
     try:
         cfg = TrainingConfig.from_dict(config)
         trainer = Trainer(cfg, split_mnist(_data, cfg.validation_size))
+        trainer.prefetch = _helpers  # distortion helpers: the cores the runs leave (0: in line)
         for event in trainer.run():
             if isinstance(event, EpochReport) and _queue is not None:
                 _queue.put((index, event))
