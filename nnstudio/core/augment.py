@@ -25,7 +25,7 @@ random start (its images come in random order), so resampling an image is four g
 interpolations, and the grid's arithmetic is paid once per warp, not once per image. Everything is
 vectorised over the batch and drawn from the augmenter's own generator, or from one given for a
 chunk of work: the same seed gives the same pixels. A run distorts ahead of the trainer on helper
-threads: :mod:`nnstudio.core.prefetcher`.
+processes: :mod:`nnstudio.core.prefetcher`.
 """
 
 from __future__ import annotations
@@ -112,7 +112,6 @@ class WarpPool:
     size: int
     corner: np.ndarray
     fractions: np.ndarray
-    drawn_on: str = ""  # the name of the thread that drew it
 
 
 class Augmenter:
@@ -179,17 +178,16 @@ class Augmenter:
         """A generator of its own for the chunk named by ``key`` (e.g. epoch and first batch)."""
         return np.random.default_rng([self.chunk_seed, *(int(k) for k in key)])
 
-    def distort_chunk(self, pixels: np.ndarray, out: np.ndarray, epoch: int, first: int, settings: Augmentation,
-                      *, pooled: bool, warps: int) -> np.ndarray:
-        """A prefetcher's chunk, the epoch's batches from ``first`` on, distorted into ``out`` with
-        its own generator and, ``pooled``, the epoch's pool of ``warps`` warps: the same pixels in
-        any thread or process whose augmenter has this one's :attr:`chunk_seed`. A uint8 ``out``
-        gets the pixels rounded to the images' own scale, 0-255."""
+    def distort_chunk(self, images: np.ndarray, index: np.ndarray, rows: np.ndarray, epoch: int, first: int,
+                      settings: Augmentation, *, pooled: bool, warps: int) -> np.ndarray:
+        """A prefetcher's chunk, the epoch's batches from ``first`` on (``images[index]``), distorted
+        with its own generator and, ``pooled``, the epoch's pool of ``warps`` warps into the first
+        rows of the uint8 buffer ``rows``, rounded to the images' own scale, 0-255: the same pixels
+        in any thread or process whose augmenter has this one's :attr:`chunk_seed`."""
+        out = rows[:len(index)]
         pool = self.warp_pool(settings, epoch, warps) if pooled and settings.warps else None
-        rng = self.chunk_rng(epoch, first)
-        if out.dtype != np.uint8:
-            return self.distort(pixels, out, rng, settings, pool)
-        floats = self.distort(pixels, self._sampler().buffer("chunk", out.shape, np.float32), rng, settings, pool)
+        floats = self.distort(np.take(images, index, axis=0), self._sampler().buffer("chunk", out.shape, np.float32),
+                              self.chunk_rng(epoch, first), settings, pool)
         floats *= np.float32(255)
         floats += np.float32(0.5)
         np.copyto(out, floats, casting="unsafe")  # truncated: rounded (in [0, 1], no overflow)
@@ -249,7 +247,7 @@ class Augmenter:
         corner[size:] = corner[again]
         fractions[:, size:] = fractions[:, again]
         corner += (np.arange(rows) % BLOCK)[:, None] * (ph * pw)
-        return WarpPool(key, size, corner, fractions, threading.current_thread().name)
+        return WarpPool(key, size, corner, fractions)
 
     def _sampler(self) -> Sampler:
         sampler = getattr(self._local, "sampler", None)

@@ -220,8 +220,7 @@ def serve() -> None:
                 rows = mapped.get(buffer)
                 if rows is None:
                     rows = mapped[buffer] = np.asarray(np.memmap(folder / buffer, np.uint8, mode="r+", shape=shape))
-                augmenter.distort_chunk(np.take(images, index, axis=0), rows[:len(index)], epoch, first, settings,
-                                        pooled=pooled, warps=warps)
+                augmenter.distort_chunk(images, index, rows, epoch, first, settings, pooled=pooled, warps=warps)
             else:
                 _, settings, epoch, warps = task
                 augmenter.warp_pool(settings, epoch, warps)

@@ -36,6 +36,7 @@ import numpy as np
 
 from nnstudio.core.augment import WARPS, Augmentation, Augmenter
 from nnstudio.core.helper_processes import HelperError, HelperProcesses
+from nnstudio.core.thread_choice import usable_cores
 
 #: Images in a chunk of work (rounded to whole batches).
 CHUNK_IMAGES = 1024
@@ -46,11 +47,7 @@ HELPERS_VARIABLE = "NNSTUDIO_DISTORTION_HELPERS"
 def distortion_workers(trainer_threads: int = 1, *, app_open: bool = False, cores: int | None = None) -> int:
     """Helpers for distortion: the cores the trainer's BLAS threads leave (and, in the app, the
     window's), at least one."""
-    if cores is None:
-        try:
-            cores = len(os.sched_getaffinity(0))
-        except (AttributeError, OSError):
-            cores = os.cpu_count() or 1
+    cores = cores or usable_cores()
     return max(1, cores - max(1, trainer_threads) - (1 if app_open else 0))
 
 
@@ -81,8 +78,8 @@ class HelperThreads:
 
     def submit(self, rows: np.ndarray, buffer: str | None, index: np.ndarray, epoch: int, first: int,
                settings: Augmentation, *, pooled: bool, warps: int) -> Future:
-        return self._executor.submit(lambda: self.augmenter.distort_chunk(
-            np.take(self.images, index, axis=0), rows[:len(index)], epoch, first, settings, pooled=pooled, warps=warps))
+        return self._executor.submit(self.augmenter.distort_chunk, self.images, index, rows, epoch, first, settings,
+                                     pooled=pooled, warps=warps)
 
     def draw_warps(self, settings: Augmentation, epoch: int, warps: int) -> Future:
         return self._executor.submit(self.augmenter.warp_pool, settings, epoch, warps)
@@ -111,8 +108,8 @@ class Prefetcher:
         self._chunks: deque[_Chunk] = deque()
         self._spare: list[tuple[np.ndarray, str | None]] = []  # buffers of chunks used up
         self._epoch, self._order, self._size, self._per_chunk, self._next = 0, None, 0, 1, 0
-        self._restarted_at = -1
-        self._planned = 0
+        self._planned = 0  # chunks planned since the last restart
+        self._warps = WARPS  # in each epoch's pool: no more than the epoch's images
         self._ahead = 0  # the epoch whose warps a helper was asked to draw ahead
         self._in_use: _Chunk | None = None  # a used-up chunk whose last batch the trainer may still read
         self.made_here = self.made_by_helpers = 0  # chunks, for benchmarks
@@ -152,8 +149,8 @@ class Prefetcher:
         """Drop every chunk in hand and plan the epoch afresh from ``batch``."""
         self._drop()
         self._epoch, self._order, self._size, self._next = epoch, order, batch_size, batch
-        self._restarted_at = batch
-        self._planned = 0  # chunks planned since
+        self._planned = 0
+        self._warps = min(WARPS, len(order))
         self._per_chunk = max(1, self.chunk_images // batch_size)
         self._fill()
 
@@ -167,11 +164,11 @@ class Prefetcher:
             self._ahead = self._epoch + 1  # the epoch's last chunks are planned: a helper draws the next one's warps
             settings = self.augmenter.settings
             if settings.warps:
-                self._pool.draw_warps(settings, self._ahead, min(WARPS, len(self._order)))
+                self._pool.draw_warps(settings, self._ahead, self._warps)
         while len(self._chunks) < 2 * self.workers + 1 and self._next < batches:
             first = self._next
             last = min((first // self._per_chunk + 1) * self._per_chunk, batches)
-            short = first == self._restarted_at
+            short = self._planned == 0
             if self._planned < 3:  # an eighth, a quarter, a half: the helpers soon have the next one ready
                 last = min(last, first + max(1, (self._per_chunk << self._planned) // 8))
             self._planned += 1  # with helpers or without: the same chunks, the same pixels
@@ -188,18 +185,20 @@ class Prefetcher:
                     rows, buffer = self._pool.buffer(shape)
             chunk = _Chunk(self._epoch, first, last, self.augmenter.settings, rows, buffer, pooled=not short)
             if self._chunks and self._pool is not None:
-                chunk.future = self._pool.submit(rows, buffer, self._order[first * self._size:last * self._size],
+                chunk.future = self._pool.submit(rows, buffer, self._index(first, last),
                                                  chunk.epoch, first, chunk.settings, pooled=chunk.pooled,
-                                                 warps=min(WARPS, len(self._order)))
+                                                 warps=self._warps)
             self._chunks.append(chunk)
             self._next = last
 
-    def _make(self, chunk: _Chunk, order: np.ndarray, size: int) -> np.ndarray:
+    def _make(self, chunk: _Chunk) -> None:
         """The chunk made here, on the trainer's thread."""
-        index = order[chunk.first * size:chunk.last * size]
-        return self.augmenter.distort_chunk(np.take(self.images, index, axis=0), chunk.rows[:len(index)], chunk.epoch,
-                                            chunk.first, chunk.settings, pooled=chunk.pooled,
-                                            warps=min(WARPS, len(order)))
+        self.augmenter.distort_chunk(self.images, self._index(chunk.first, chunk.last), chunk.rows, chunk.epoch,
+                                     chunk.first, chunk.settings, pooled=chunk.pooled, warps=self._warps)
+
+    def _index(self, first: int, last: int) -> np.ndarray:
+        """The images of the epoch's batches ``first`` up to ``last``."""
+        return self._order[first * self._size:last * self._size]
 
     def _finish(self, chunk: _Chunk) -> np.ndarray:
         """The chunk's rows, made here if no helper has them in hand. While a helper is still on
@@ -209,7 +208,7 @@ class Prefetcher:
             pass
         if not chunk.done:
             if chunk.future is None:
-                self._make(chunk, self._order, self._size)
+                self._make(chunk)
                 self.made_here += 1
             else:
                 started = time.perf_counter()
@@ -218,7 +217,7 @@ class Prefetcher:
                     self.made_by_helpers += 1
                 except (HelperError, CancelledError):  # a helper process failed: threads from now on
                     self._fall_back()
-                    self._make(chunk, self._order, self._size)
+                    self._make(chunk)
                     self.made_here += 1
                 self.waited += time.perf_counter() - started
             chunk.done = True
@@ -235,7 +234,7 @@ class Prefetcher:
         for later in reversed(self._chunks):  # the farthest: the helpers go on in order
             if later.future is not None and not later.done and later.future.cancel():
                 later.future = None
-                self._make(later, self._order, self._size)
+                self._make(later)
                 self.made_here += 1
                 later.done = True
                 return True

@@ -34,6 +34,7 @@ from nnstudio.core import shared_data
 from nnstudio.core.atomic_file import atomic_write
 from nnstudio.core.config import TrainingConfig
 from nnstudio.core.reports import EpochReport
+from nnstudio.core.thread_choice import usable_cores
 
 SWEEP_FILE = "sweep.csv"
 # What a sweep may vary: the name typed -> the config field.
@@ -157,7 +158,7 @@ def worker_count(points: int, *, app_open: bool = False, cores: int | None = Non
     """Processes to run at once: one per core, at most ``points``. With the app open one core is left
     to the window, except that two points always race side by side where there are two cores: the
     window only draws their curves meanwhile (a 2-core laptop races lr 0.1 against 0.001)."""
-    cores = cores or os.cpu_count() or 1
+    cores = cores or usable_cores()
     allowed = cores - 1 if app_open and cores > 2 else cores
     return max(1, min(points, allowed))
 
@@ -166,7 +167,7 @@ def helpers_per_run(workers: int, cores: int | None = None) -> int:
     """Distortion helpers for each of ``workers`` runs side by side: the cores they leave, shared
     out (none where the runs take every core: each run then distorts in line, instead of every run
     starting a helper per core, processes times cores in all)."""
-    cores = cores or os.cpu_count() or 1
+    cores = cores or usable_cores()
     return max(0, (cores - workers) // max(1, workers))
 
 
