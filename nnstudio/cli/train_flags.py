@@ -19,6 +19,7 @@ OVERRIDES = {
     "input_dropout": "input_dropout", "rotate": "augment_rotate", "scale": "augment_scale",
     "shear": "augment_shear", "noise": "augment_noise", "thickness": "augment_thickness", "monitor": "monitor",
 }
+OVERRIDES["thickness_bias"] = "augment_thickness_bias"
 OVERRIDES["diagnostics_every"] = "diagnostics_every"
 # An adaptive optimiser chosen without --lr starts from this rate (SGD's 0.1 would blow Adam up).
 ADAPTIVE_LEARNING_RATE = 0.001
@@ -131,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="elastic distortion (Simard et al. 2003), e.g. 34,4; alpha 0 is off")
     add("--noise", type=float, help="Gaussian pixel noise of this standard deviation (pixels 0-1)")
     add("--thickness", type=float, help="make strokes up to PX steps thicker or thinner (0-3)")
+    add("--thickness-bias", type=float, help="add this many steps to each thickness draw; negative: thinner (-3 to 3)")
     add("--monitor", choices=MONITORS, help="what early stopping watches: val_loss, or val_accuracy "
         "(the seed preset's); --min-delta is in its units")
     add("--repeat", type=positive_count, metavar="N", help="train seeds 0..N-1 in parallel processes and "

@@ -58,10 +58,12 @@ FIELDS_KEY = 2 ** 41
 #: Each strength's words in a message, and its entry in nnstudio.core.limits.LIMITS.
 LABELS = {"shift": ("augmentation shift", "pixels"), "rotate": ("rotation", "degrees"), "scale": ("scale", ""),
           "shear": ("shear", "degrees"), "elastic_alpha": ("elastic alpha", ""),
-          "elastic_sigma": ("elastic sigma", "pixels"), "noise": ("noise", ""), "thickness": ("thickness", "steps")}
+          "elastic_sigma": ("elastic sigma", "pixels"), "noise": ("noise", ""), "thickness": ("thickness", "steps"),
+          "thickness_bias": ("thickness bias", "steps")}
 LIMIT_NAMES = {"shift": "augmenter_shift", "rotate": "augment_rotate", "scale": "augment_scale",
                "shear": "augment_shear", "elastic_alpha": "elastic_alpha", "elastic_sigma": "elastic_sigma",
-               "noise": "augment_noise", "thickness": "augment_thickness"}
+               "noise": "augment_noise", "thickness": "augment_thickness",
+               "thickness_bias": "augment_thickness_bias"}
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ class Augmentation:
     elastic_sigma: float = 4.0  # pixels (the smoothing's standard deviation)
     noise: float = 0.0  # standard deviation on the 0..1 pixel scale
     thickness: float = 0.0  # steps, uniform in ±thickness (+ thicker, - thinner)
+    thickness_bias: float = 0.0  # steps added to each thickness draw (-0.25: -1.5 to +1 for thickness 1.25)
 
     def problems(self) -> list[str]:
         """Every reason these strengths cannot be used, in plain words (empty when valid)."""
@@ -287,7 +290,7 @@ class Augmenter:
         else:
             images = self._sampler().buffer("images", (n, h, w), np.float32)
             np.multiply(rows.reshape(n, h, w), scale, out=images)
-            steps = rng.uniform(-s.thickness, s.thickness, n).astype(np.float32)
+            steps = rng.uniform(-s.thickness, s.thickness, n).astype(np.float32) + np.float32(s.thickness_bias)
             images = thickened(images, steps)
             if s.warps:
                 self._warp(images, out, 1.0, rng, s, warps)

@@ -53,6 +53,7 @@ class TrainingConfig:
     elastic_sigma: float = 4.0
     augment_noise: float = 0.0
     augment_thickness: float = 0.0  # steps of the plus-shaped 3x3 dilation/erosion
+    augment_thickness_bias: float = 0.0  # steps added to each thickness draw (negative: thinner)
     # What early stopping watches; min_delta is in its units.
     monitor: str = "val_loss"
     # Also measure the cheap diagnostics (update ratios) every N batches; 0: per epoch only.
@@ -130,7 +131,7 @@ class TrainingConfig:
         return Augmentation(shift=self.augment_shift, rotate=self.augment_rotate, scale=self.augment_scale,
                             shear=self.augment_shear, elastic_alpha=self.elastic_alpha,
                             elastic_sigma=self.elastic_sigma, noise=self.augment_noise,
-                            thickness=self.augment_thickness)
+                            thickness=self.augment_thickness, thickness_bias=self.augment_thickness_bias)
 
     def replace(self, **changes) -> "TrainingConfig":
         return dataclasses.replace(self, **changes)

@@ -112,7 +112,8 @@ def run_summary(trainer) -> dict:
 # The config field of each augmentation strength (an Augmentation's field -> its TrainingConfig name).
 AUGMENTATION_FIELDS = {"shift": "augment_shift", "rotate": "augment_rotate", "scale": "augment_scale",
                        "shear": "augment_shear", "elastic_alpha": "elastic_alpha", "elastic_sigma": "elastic_sigma",
-                       "noise": "augment_noise", "thickness": "augment_thickness"}
+                       "noise": "augment_noise", "thickness": "augment_thickness",
+                       "thickness_bias": "augment_thickness_bias"}
 MAX_CHANGES = 100_000
 
 

@@ -119,7 +119,8 @@ class AugmentationControls(QObject):
         return out
 
     def augmentation(self) -> Augmentation:
-        return augmentation_of(self.fields())
+        # The thickness bias has no slider: the loaded configuration's is kept.
+        return augmentation_of(self.fields()).replace(thickness_bias=self._base.augment_thickness_bias)
 
     def live_settings(self) -> dict:
         return {"augmentation": self.augmentation()}
