@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nnstudio.core.augment import Augmentation, Augmenter, rotated, thickened
+from nnstudio.core.augment import Augmentation, Augmenter, rotated
+from nnstudio.core.disturbances import thickened
 from nnstudio.core.elastic_fields import gaussian_matrix, smooth_fields
 
 EVERY = {
@@ -16,6 +17,7 @@ EVERY = {
     "elastic": Augmentation(elastic_alpha=34, elastic_sigma=4),
     "noise": Augmentation(noise=0.3),
     "thickness": Augmentation(thickness=1.5),
+    "unwarped": Augmentation(rotate=15, thickness=1, thickness_bias=-0.25, unwarped=0.3),
     "all": Augmentation(shift=2, rotate=10, scale=0.1, shear=10, elastic_alpha=34, elastic_sigma=4,
                         noise=0.1, thickness=1),
 }
@@ -99,6 +101,20 @@ def test_thickness_steps_add_and_remove_ink():
     np.testing.assert_allclose(half, 0.5 * image[0] + 0.5 * thick)
     both = thickened(np.concatenate([image, image]), np.array([1.0, -1.0], np.float32))
     np.testing.assert_array_equal(both[0], thick)
+
+
+def test_an_unwarped_share_of_digits_skips_the_warp_only(digits):
+    """The bundled preset leaves a fifth of its digits unwarped: they are as drawn, only thinner or
+    thicker, as the Evaluate tab's thinner and thicker test digits are."""
+    x = digits[0]
+    plain = x.reshape(-1, 28, 28) / np.float32(255)
+    for thickness, bias, expected in [(0, 0, plain), (1e-6, -1, thickened(plain, -1))]:
+        for share in (0.5, 1):
+            out = Augmenter(Augmentation(rotate=15, elastic_alpha=34, thickness=thickness, thickness_bias=bias,
+                                         unwarped=share), seed=3)(x)
+            as_drawn = np.all(np.abs(out - expected.reshape(len(x), -1)) < 1e-5, axis=1)
+            assert (0.35 < as_drawn.mean() < 0.65) if share == 0.5 else as_drawn.all()
+    assert Augmentation(unwarped=1.5).problems() == ["unwarped share must be a number from 0 to 1"]
 
 
 def test_live_changes_of_strength_take_effect(digits):

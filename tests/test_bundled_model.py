@@ -45,7 +45,8 @@ def test_the_bundled_model_reads_disturbed_digits(bundled, mnist, name, level):
 def test_a_thickness_bias_moves_every_draw_to_the_thin_side(mnist):
     """The bundled preset draws thickness from -1.5 to +1 steps (thickness 1.25, bias -0.25): erosions
     beyond about 1.5 steps wipe most digits out, and the thinner side needs the more practice."""
-    from nnstudio.core.augment import Augmenter, thickened
+    from nnstudio.core.augment import Augmenter
+    from nnstudio.core.disturbances import thickened
 
     x = mnist.test_images[:64].reshape(64, -1)
     thin = Augmenter(Augmentation(thickness=1e-6, thickness_bias=-1), seed=0)(x)

@@ -18,8 +18,8 @@ OVERRIDES = {
     "optimizer": "optimizer", "beta1": "beta1", "beta2": "beta2", "eps": "eps", "dropout": "dropout",
     "input_dropout": "input_dropout", "rotate": "augment_rotate", "scale": "augment_scale",
     "shear": "augment_shear", "noise": "augment_noise", "thickness": "augment_thickness", "monitor": "monitor",
+    "thickness_bias": "augment_thickness_bias", "unwarped": "augment_unwarped",
 }
-OVERRIDES["thickness_bias"] = "augment_thickness_bias"
 OVERRIDES["diagnostics_every"] = "diagnostics_every"
 # An adaptive optimiser chosen without --lr starts from this rate (SGD's 0.1 would blow Adam up).
 ADAPTIVE_LEARNING_RATE = 0.001
@@ -133,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--noise", type=float, help="Gaussian pixel noise of this standard deviation (pixels 0-1)")
     add("--thickness", type=float, help="make strokes up to PX steps thicker or thinner (0-3)")
     add("--thickness-bias", type=float, help="add this many steps to each thickness draw; negative: thinner (-3 to 3)")
+    add("--unwarped", type=float, metavar="SHARE", help="leave this share of training images (0 to 1) out of "
+        "the affine and elastic warp; their thickness and noise still change")
     add("--monitor", choices=MONITORS, help="what early stopping watches: val_loss, or val_accuracy "
         "(the seed preset's); --min-delta is in its units")
     add("--repeat", type=positive_count, metavar="N", help="train seeds 0..N-1 in parallel processes and "

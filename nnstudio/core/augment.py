@@ -5,7 +5,7 @@ distorted by its own random draw of:
 
 - **stroke thickness**: grey dilation (thicker) or erosion (thinner) over a plus-shaped 3×3
   neighbourhood, a fractional step blending the two nearest whole steps (the same steps as the
-  robustness curves' "thickness");
+  robustness curves' "thickness"), drawn in ±thickness and moved by ``thickness_bias``;
 - an **affine map**: rotation, scale, shear and shift, drawn uniformly within the given bounds;
 - **elastic distortion** as in Simard, Steinkraus & Platt, "Best practices for convolutional
   neural networks applied to visual document analysis" (ICDAR 2003): a field of uniform random
@@ -14,7 +14,9 @@ distorted by its own random draw of:
   negated; a batch takes its vertical and its horizontal displacements from two runs of
   consecutive fields at random starts (slices, no gather; the images come in random order), so
   each image gets any of 1,024 fields in each direction, about a million different distortions;
-- **Gaussian pixel noise** of standard deviation ``noise`` (pixels on the 0..1 scale), clipped.
+- **Gaussian pixel noise** of standard deviation ``noise`` (pixels on the 0..1 scale), clipped;
+- a share ``unwarped`` of the images skips the affine map and the elastic field: the network also
+  sees digits as drawn, only thicker or thinner (as the robustness curves' thinner digits are).
 
 The affine map and the elastic field are combined into one sampling grid, and every image is
 resampled once, bilinearly, with zeros outside the frame (:mod:`nnstudio.core.bilinear`):
@@ -39,6 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nnstudio.core.bilinear import PAD, Sampler, sample_bilinear, split_cells
+from nnstudio.core.disturbances import thickened
 from nnstudio.core.elastic_fields import smooth_fields
 from nnstudio.core.limits import LIMITS
 
@@ -59,11 +62,11 @@ FIELDS_KEY = 2 ** 41
 LABELS = {"shift": ("augmentation shift", "pixels"), "rotate": ("rotation", "degrees"), "scale": ("scale", ""),
           "shear": ("shear", "degrees"), "elastic_alpha": ("elastic alpha", ""),
           "elastic_sigma": ("elastic sigma", "pixels"), "noise": ("noise", ""), "thickness": ("thickness", "steps"),
-          "thickness_bias": ("thickness bias", "steps")}
+          "thickness_bias": ("thickness bias", "steps"), "unwarped": ("unwarped share", "")}
 LIMIT_NAMES = {"shift": "augmenter_shift", "rotate": "augment_rotate", "scale": "augment_scale",
                "shear": "augment_shear", "elastic_alpha": "elastic_alpha", "elastic_sigma": "elastic_sigma",
                "noise": "augment_noise", "thickness": "augment_thickness",
-               "thickness_bias": "augment_thickness_bias"}
+               "thickness_bias": "augment_thickness_bias", "unwarped": "augment_unwarped"}
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ class Augmentation:
     noise: float = 0.0  # standard deviation on the 0..1 pixel scale
     thickness: float = 0.0  # steps, uniform in ±thickness (+ thicker, - thinner)
     thickness_bias: float = 0.0  # steps added to each thickness draw (-0.25: -1.5 to +1 for thickness 1.25)
+    unwarped: float = 0.0  # share of images that skip the affine map and the elastic field (0-1)
 
     def problems(self) -> list[str]:
         """Every reason these strengths cannot be used, in plain words (empty when valid)."""
@@ -287,6 +291,9 @@ class Augmenter:
             np.multiply(rows, scale, out=out)
         elif not s.thickness:
             self._warp(rows.reshape(n, h, w), out, scale, rng, s, warps)  # the pixels are scaled in the sampler
+            if s.unwarped:  # a share of the images as they are
+                keep = rng.random(n) < s.unwarped
+                out[keep] = rows[keep] * scale
         else:
             images = self._sampler().buffer("images", (n, h, w), np.float32)
             np.multiply(rows.reshape(n, h, w), scale, out=images)
@@ -294,6 +301,9 @@ class Augmenter:
             images = thickened(images, steps)
             if s.warps:
                 self._warp(images, out, 1.0, rng, s, warps)
+                if s.unwarped:  # a share of the images only thicker or thinner
+                    keep = rng.random(n) < s.unwarped
+                    out[keep] = images.reshape(n, h * w)[keep]
             else:
                 out[...] = images.reshape(n, h * w)
         if s.noise:
@@ -349,43 +359,6 @@ class Augmenter:
 
 
 # -- fixed transforms (for tests, robustness checks and previews) ---------------------------------
-
-def neighbourhood(images: np.ndarray, reduce) -> np.ndarray:
-    """Grey dilation (``np.maximum``) or erosion (``np.minimum``) of ``(n, h, w)`` images over a
-    plus-shaped 3×3 neighbourhood; outside the image counts as paper."""
-    padded = np.pad(images, ((0, 0), (1, 1), (1, 1)))
-    h, w = images.shape[1:]
-    out = images.copy()
-    for dy, dx in ((0, 1), (2, 1), (1, 0), (1, 2)):
-        reduce(out, padded[:, dy:dy + h, dx:dx + w], out=out)
-    return out
-
-
-def thickened(images: np.ndarray, steps: float | np.ndarray) -> np.ndarray:
-    """``(n, h, w)`` float images with strokes ``steps`` dilations thicker (negative: erosions
-    thinner), one value for all or one per image; a fractional step blends the two nearest whole
-    steps."""
-    images = np.asarray(images, np.float32)
-    n = len(images)
-    steps = np.broadcast_to(np.asarray(steps, np.float32), (n,))
-    deepest = int(np.ceil(np.abs(steps).max())) if n else 0
-    if deepest == 0:
-        return images.copy()
-    # Levels -deepest..deepest: erosions, the image, dilations.
-    levels = np.empty((2 * deepest + 1, *images.shape), np.float32)
-    levels[deepest] = images
-    for k in range(1, deepest + 1):
-        levels[deepest + k] = neighbourhood(levels[deepest + k - 1], np.maximum)
-        levels[deepest - k] = neighbourhood(levels[deepest - k + 1], np.minimum)
-    position = steps + deepest
-    low = np.floor(position).astype(np.intp)
-    high = np.minimum(low + 1, 2 * deepest)
-    frac = (position - low)[:, None, None]
-    every = np.arange(n)
-    out = levels[low, every]
-    out += frac * (levels[high, every] - out)
-    return out
-
 
 def rotated(images: np.ndarray, degrees: float) -> np.ndarray:
     """``(n, h, w)`` images turned anticlockwise by ``degrees`` about the centre, as float rows ``(n, h*w)``."""

@@ -141,6 +141,32 @@ def thickness(images: np.ndarray, steps: float) -> np.ndarray:
     return current if current is not images else images.copy()
 
 
+def thickened(images: np.ndarray, steps: float | np.ndarray) -> np.ndarray:
+    """``(n, h, w)`` float images with strokes ``steps`` dilations thicker (negative: erosions
+    thinner), one value for all or one per image; a fractional step blends the two nearest whole
+    steps."""
+    images = np.asarray(images, np.float32)
+    n = len(images)
+    steps = np.broadcast_to(np.asarray(steps, np.float32), (n,))
+    deepest = int(np.ceil(np.abs(steps).max())) if n else 0
+    if deepest == 0:
+        return images.copy()
+    # Levels -deepest..deepest: erosions, the image, dilations.
+    levels = np.empty((2 * deepest + 1, *images.shape), np.float32)
+    levels[deepest] = images
+    for k in range(1, deepest + 1):
+        levels[deepest + k] = neighbourhood(levels[deepest + k - 1], np.maximum)
+        levels[deepest - k] = neighbourhood(levels[deepest - k + 1], np.minimum)
+    position = steps + deepest
+    low = np.floor(position).astype(np.intp)
+    high = np.minimum(low + 1, 2 * deepest)
+    frac = (position - low)[:, None, None]
+    every = np.arange(n)
+    out = levels[low, every]
+    out += frac * (levels[high, every] - out)
+    return out
+
+
 TRANSFORMS: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
     "noise": add_noise, "rotation": rotation, "shift": shift, "thickness": thickness,
 }

@@ -31,6 +31,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "augment_noise": (0, 1),  # on the 0..1 pixel scale
     "augment_thickness": (0, 3),  # steps
     "augment_thickness_bias": (-3, 3),  # steps added to each thickness draw
+    "augment_unwarped": (0, 1),  # share of images left unwarped
     "augmenter_shift": (0, 8),  # pixels: the augmenter's own bound (the form's is augment_shift)
     "train_size": (10, 60000),  # images; 0 (all) is also allowed
     "label_noise": (0, 0.5),  # share of training labels

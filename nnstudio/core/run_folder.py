@@ -113,7 +113,7 @@ def run_summary(trainer) -> dict:
 AUGMENTATION_FIELDS = {"shift": "augment_shift", "rotate": "augment_rotate", "scale": "augment_scale",
                        "shear": "augment_shear", "elastic_alpha": "elastic_alpha", "elastic_sigma": "elastic_sigma",
                        "noise": "augment_noise", "thickness": "augment_thickness",
-                       "thickness_bias": "augment_thickness_bias"}
+                       "thickness_bias": "augment_thickness_bias", "unwarped": "augment_unwarped"}
 MAX_CHANGES = 100_000
 
 

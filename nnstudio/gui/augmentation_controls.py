@@ -119,8 +119,9 @@ class AugmentationControls(QObject):
         return out
 
     def augmentation(self) -> Augmentation:
-        # The thickness bias has no slider: the loaded configuration's is kept.
-        return augmentation_of(self.fields()).replace(thickness_bias=self._base.augment_thickness_bias)
+        # The thickness bias and the unwarped share have no slider: the loaded configuration's are kept.
+        return augmentation_of(self.fields()).replace(thickness_bias=self._base.augment_thickness_bias,
+                                                      unwarped=self._base.augment_unwarped)
 
     def live_settings(self) -> dict:
         return {"augmentation": self.augmentation()}
