@@ -201,7 +201,7 @@ PRESETS: dict[str, TrainingConfig] = {
                               max_epochs=120, schedule="cosine", patience=0, weight_decay=5e-5, augment_shift=2,
                               augment_rotate=15, augment_scale=0.12, augment_shear=10, elastic_alpha=34,
                               elastic_sigma=4, augment_thickness=1.25, augment_thickness_bias=-0.25,
-                              augment_unwarped=0.2, monitor="val_accuracy"),
+                              augment_unwarped=0.2),
 }
 
 PRESET_DESCRIPTIONS: dict[str, str] = {
