@@ -20,26 +20,26 @@ def bundled():
 def test_the_bundled_model_is_small_and_accurate(bundled, mnist):
     assert BUNDLED_MODEL.stat().st_size <= 2 * 1024 * 1024
     net = bundled.network
-    # 99.16% measured (the aim is 99.1%; the model before, 99.01%; before augmentation, 99.03%)
+    # 99.42% measured (the aim is 99.1%; the models before, 99.16% and 99.01%; before augmentation, 99.03%)
     assert np.mean(net.predict(mnist.test_images) == mnist.test_labels) >= 0.991
 
 
 def test_the_bundled_model_is_the_bundled_presets_run(bundled):
-    """`nnstudio-train --preset bundled` rebuilds it (the README's command)."""
+    """`nnstudio-train --preset bundled --seed 4` rebuilds it (the README's command)."""
     config = TrainingConfig.from_dict(bundled.metadata["config"])
     assert config == PRESETS["bundled"].replace(seed=config.seed)
 
 
+@pytest.mark.parametrize("digits", ["all", "subset"])
 @pytest.mark.parametrize("name, level", [("rotation", 15), ("rotation", -15), ("thickness", 1), ("thickness", -1)])
-def test_the_bundled_model_reads_disturbed_digits(bundled, mnist, name, level):
-    """On the Evaluate tab's robustness subset (2,000 seeded test digits), disturbed as its curves do."""
-    subset = fixed_subset(len(mnist.test_images))
-    x = perturb(name, mnist.test_images[subset], level)
-    # measured: +15° 97.80%, -15° 98.65%, thicker 98.55%, thinner 96.05% (the model before: 98.20%,
-    # 98.55%, 98.25%, 95.10%; before augmentation thinner was about 70%); the aim for thinner, 97%,
-    # is not reached yet (784-480-240-10 reached 96.45%, but the Inside views' tests expect 400-200)
-    aim = 0.96 if level < 0 and name == "thickness" else 0.97
-    assert np.mean(bundled.network.predict(x) == mnist.test_labels[subset]) >= aim
+def test_the_bundled_model_reads_disturbed_digits(bundled, mnist, name, level, digits):
+    """On all 10,000 test digits and on the Evaluate tab's robustness subset (2,000 seeded test
+    digits, harder than the whole set), disturbed as its curves disturb them."""
+    chosen = fixed_subset(len(mnist.test_images)) if digits == "subset" else slice(None)
+    x = perturb(name, mnist.test_images[chosen], level)
+    # measured, all / subset: +15° 98.90 / 98.55%, -15° 98.99 / 98.95%, thicker 98.82 / 98.65%,
+    # thinner 97.47 / 97.10% (the model before, on the subset: 97.80, 98.65, 98.55, 96.05%)
+    assert np.mean(bundled.network.predict(x) == mnist.test_labels[chosen]) >= 0.97
 
 
 def test_a_thickness_bias_moves_every_draw_to_the_thin_side(mnist):
