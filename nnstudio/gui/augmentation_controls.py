@@ -137,7 +137,13 @@ class AugmentationControls(QObject):
         fields = self.fields()
         for s in STRENGTHS:
             self.values[s.field].setText(s.text(fields[s.field]))
-        self.preview.set_augmentation(augmentation_of(fields))
+        shown = self.augmentation()
+        if shown.thickness and shown.thickness_bias:  # a range off centre (the bundled preset's)
+            low, high = shown.thickness_bias - shown.thickness, shown.thickness_bias + shown.thickness
+            self.values["augment_thickness"].setText(f"{low:+g} to {high:+g} steps")
+        self.values["augment_thickness"].setToolTip(
+            f"{shown.unwarped:.0%} of the digits are not warped, only made thicker or thinner" if shown.unwarped else "")
+        self.preview.set_augmentation(shown)
 
     def _on_moved(self, *_: object) -> None:
         self._show_values()

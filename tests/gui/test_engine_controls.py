@@ -159,7 +159,9 @@ def test_a_preset_with_augmentation_shows_its_strengths_and_round_trips(qtbot, p
     choose(qtbot, panel.preset_combo, "bundled")
     panel.preset_combo.activated.emit(panel.preset_combo.currentIndex())
     assert panel.config() == bundled and panel.current_preset() == "bundled"
-    assert panel.findChild(QWidget, "augmentThicknessValue").text() == "±2 steps"  # the bundled preset's thickness
+    thickness = panel.findChild(QWidget, "augmentThicknessValue")
+    assert thickness.text() == "-1.5 to +1 steps"  # the bundled preset's: ±1.25 steps, a quarter step thinner
+    assert thickness.toolTip() == "20% of the digits are not warped, only made thicker or thinner"
     assert panel.augmentation_controls.augmentation() == bundled.augmentation()
 
 
