@@ -39,7 +39,7 @@ PERTURBATIONS: dict[str, Perturbation] = {
     "rotation": Perturbation("rotation", "Rotation", "degrees",
                              (-60.0, -45.0, -30.0, -15.0, 0.0, 15.0, 30.0, 45.0, 60.0)),
     "shift": Perturbation("shift", "Shift", "pixels", (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0)),
-    "thickness": Perturbation("thickness", "Stroke thickness", "steps (negative: thinner)",
+    "thickness": Perturbation("thickness", "Stroke thickness", "steps (- thinner)",
                               (-2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0)),
 }
 

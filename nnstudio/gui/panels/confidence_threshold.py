@@ -62,7 +62,7 @@ class ConfidenceThresholdView(QWidget):
         self.slider.setValue(90)
         self.slider.setToolTip("Answer only digits the network gives at least this probability")
         self.value_label = QLabel()
-        self.summary = SteadyLabel("thresholdSummary", 2, "No evaluation yet")  # new text: no relayout
+        self.summary = SteadyLabel("thresholdSummary", 3, "No evaluation yet")  # new text: no relayout
         self.chart = CoverageChart()
 
         row = QHBoxLayout()
