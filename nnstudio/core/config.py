@@ -195,13 +195,13 @@ PRESETS: dict[str, TrainingConfig] = {
                               label_noise=0.2),
     # The bundled model (resources/model.npz): distorted digits, so tilted, small, thick and thin
     # sketches are read right. Strokes from 1.5 steps thinner to 1 thicker (erosions past 1.5 steps
-    # wipe most digits out), a fifth of the digits unwarped (only thinner or thicker). Rebuilt by
-    # `nnstudio-train --preset bundled` with the seed the README gives.
+    # wipe most digits out), a fifth of the digits unwarped (only thinner or thicker); seed 4, chosen
+    # over seed 3 by thinned validation digits. Rebuilt by `nnstudio-train --preset bundled`.
     "bundled": TrainingConfig(hidden=(400, 200), learning_rate=0.05, momentum=0.9, nesterov=True, batch_size=128,
                               max_epochs=120, schedule="cosine", patience=0, weight_decay=5e-5, augment_shift=2,
                               augment_rotate=15, augment_scale=0.12, augment_shear=10, elastic_alpha=34,
                               elastic_sigma=4, augment_thickness=1.25, augment_thickness_bias=-0.25,
-                              augment_unwarped=0.2),
+                              augment_unwarped=0.2, seed=4),
 }
 
 PRESET_DESCRIPTIONS: dict[str, str] = {
