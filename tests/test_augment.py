@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from nnstudio.core.augment import Augmentation, Augmenter, rotated
+from nnstudio.core.config import PRESETS
 from nnstudio.core.disturbances import thickened
 from nnstudio.core.elastic_fields import gaussian_matrix, smooth_fields
 
@@ -115,6 +116,28 @@ def test_an_unwarped_share_of_digits_skips_the_warp_only(digits):
             as_drawn = np.all(np.abs(out - expected.reshape(len(x), -1)) < 1e-5, axis=1)
             assert (0.35 < as_drawn.mean() < 0.65) if share == 0.5 else as_drawn.all()
     assert Augmentation(unwarped=1.5).problems() == ["unwarped share must be a number from 0 to 1"]
+
+
+def test_a_thickness_bias_moves_every_draw_to_the_thin_side(mnist):
+    """The bundled preset draws thickness from -1.5 to +1 steps (thickness 1.25, bias -0.25): erosions
+    beyond about 1.5 steps wipe most digits out, and the thinner side needs the more practice."""
+    x = mnist.test_images[:64].reshape(64, -1)
+    thin = Augmenter(Augmentation(thickness=1e-6, thickness_bias=-1), seed=0)(x)
+    np.testing.assert_allclose(thin, thickened(x.reshape(64, 28, 28) / np.float32(255), -1.0).reshape(64, -1), atol=1e-4)
+    # Without warps the thickness is the augmenter's first draw: the same seed gives the same steps.
+    steps = np.random.default_rng(5).uniform(-1.25, 1.25, 64).astype(np.float32) - np.float32(0.25)
+    skewed = Augmenter(Augmentation(thickness=1.25, thickness_bias=-0.25), seed=5)(x)
+    np.testing.assert_allclose(skewed, thickened(x.reshape(64, 28, 28) / np.float32(255), steps).reshape(64, -1), atol=1e-6)
+    assert Augmentation(thickness_bias=-4).problems() and PRESETS["bundled"].augmentation().thickness_bias == -0.25
+
+
+def test_the_thickness_bias_flag_reaches_the_config():
+    from nnstudio.cli.train import build_parser, config_from_args
+
+    parser = build_parser()
+    config = config_from_args(parser, parser.parse_args(["--thickness", "1.25", "--thickness-bias", "-0.25"]))
+    assert (config.augment_thickness, config.augment_thickness_bias) == (1.25, -0.25)
+    assert config.augmentation() == Augmentation(thickness=1.25, thickness_bias=-0.25)
 
 
 def test_live_changes_of_strength_take_effect(digits):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nnstudio.core.augment import Augmentation
 from nnstudio.core.config import PRESETS, TrainingConfig
 from nnstudio.core.model_file import load_model
 from nnstudio.core.robustness import fixed_subset, perturb
@@ -39,28 +38,3 @@ def test_the_bundled_model_reads_disturbed_digits(bundled, mnist, name, level, d
     # measured, all / subset: +15° 98.90 / 98.55%, -15° 98.99 / 98.95%, thicker 98.82 / 98.65%,
     # thinner 97.47 / 97.10% (the model before, on the subset: 97.80, 98.65, 98.55, 96.05%)
     assert np.mean(bundled.network.predict(x) == mnist.test_labels[chosen]) >= 0.97
-
-
-def test_a_thickness_bias_moves_every_draw_to_the_thin_side(mnist):
-    """The bundled preset draws thickness from -1.5 to +1 steps (thickness 1.25, bias -0.25): erosions
-    beyond about 1.5 steps wipe most digits out, and the thinner side needs the more practice."""
-    from nnstudio.core.augment import Augmenter
-    from nnstudio.core.disturbances import thickened
-
-    x = mnist.test_images[:64].reshape(64, -1)
-    thin = Augmenter(Augmentation(thickness=1e-6, thickness_bias=-1), seed=0)(x)
-    np.testing.assert_allclose(thin, thickened(x.reshape(64, 28, 28) / np.float32(255), -1.0).reshape(64, -1), atol=1e-4)
-    # Without warps the thickness is the augmenter's first draw: the same seed gives the same steps.
-    steps = np.random.default_rng(5).uniform(-1.25, 1.25, 64).astype(np.float32) - np.float32(0.25)
-    skewed = Augmenter(Augmentation(thickness=1.25, thickness_bias=-0.25), seed=5)(x)
-    np.testing.assert_allclose(skewed, thickened(x.reshape(64, 28, 28) / np.float32(255), steps).reshape(64, -1), atol=1e-6)
-    assert Augmentation(thickness_bias=-4).problems() and PRESETS["bundled"].augmentation().thickness_bias == -0.25
-
-
-def test_the_thickness_bias_flag_reaches_the_config():
-    from nnstudio.cli.train import build_parser, config_from_args
-
-    parser = build_parser()
-    config = config_from_args(parser, parser.parse_args(["--thickness", "1.25", "--thickness-bias", "-0.25"]))
-    assert (config.augment_thickness, config.augment_thickness_bias) == (1.25, -0.25)
-    assert config.augmentation() == Augmentation(thickness=1.25, thickness_bias=-0.25)
